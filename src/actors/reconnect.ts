@@ -1,0 +1,93 @@
+import type { BackoffOptions, Timeouts } from '../types.ts';
+import type { SocketEvent } from '../machines/events.ts';
+import { retryDelayMs, type RecoveryTrigger, type RetryDelay } from '../machines/recovery.ts';
+import type { SocketLine } from '../machines/socketLine.ts';
+import type { SequenceLedger } from '../machines/sequenceLedger.ts';
+import type { DrainInput, DrainOutput } from './drain.ts';
+
+/**
+ * What the fresh and resume reconnect actors have in common: their input, their result, their
+ * timers and the way they turn a socket event into a recovery trigger. Their handshakes (and so
+ * their guarantees) live in their own files.
+ */
+
+export interface ReconnectInput {
+  line: SocketLine;
+  ledger: SequenceLedger;
+  /** generation of the socket this reconnect will open */
+  generation: number;
+  url: string;
+  delay: RetryDelay;
+  drain: 'close' | 'terminate';
+  /** reconnects since the session was last stable, for backoff */
+  attempt: number;
+  timeouts: Timeouts;
+  backoff: BackoffOptions;
+}
+
+export type ReconnectOutput =
+  | {
+      ok: true;
+      handshake: 'identify' | 'resume';
+      heartbeatInterval: number;
+      /** set by a fresh session; a resume keeps the session it had */
+      session?: { sessionId: string; resumeUrl: string | null };
+    }
+  | { ok: false; trigger: RecoveryTrigger };
+
+export interface ReconnectContext extends ReconnectInput {
+  outcome: ReconnectOutput;
+  heartbeatInterval: number;
+}
+
+export function reconnectContext(input: ReconnectInput): ReconnectContext {
+  return { ...input, heartbeatInterval: 0, outcome: { ok: false, trigger: { type: 'socketFailure', message: 'unfinished' } } };
+}
+
+export function drainInput(context: ReconnectContext, code: number): DrainInput {
+  return {
+    line: context.line,
+    code,
+    terminateAtOnce: context.drain === 'terminate',
+    drainTimeout: context.timeouts.drain,
+    terminateGrace: context.timeouts.terminateGrace,
+  };
+}
+
+export const reconnectDelays = {
+  retryDelay: ({ context }: { context: ReconnectContext }) => retryDelayMs(context.delay, context.attempt, context.backoff),
+  connectTimeout: ({ context }: { context: ReconnectContext }) => context.timeouts.connect,
+  helloTimeout: ({ context }: { context: ReconnectContext }) => context.timeouts.hello,
+  readyTimeout: ({ context }: { context: ReconnectContext }) => context.timeouts.ready,
+};
+
+export const reconnectGuards = {
+  fromThisSocket: ({ context, event }: { context: ReconnectContext; event: { type: string } }) =>
+    'generation' in event && event.generation === context.generation,
+  drained: ({ event }: { event: { type: string } }) =>
+    'output' in event && (event.output as DrainOutput | undefined)?.drained === true,
+};
+
+/** The recovery trigger for a socket event that ends a handshake early. */
+export function triggerFor(event: SocketEvent): RecoveryTrigger {
+  switch (event.type) {
+    case 'socket.closed':
+      return { type: 'close', code: event.code, reason: event.reason };
+    case 'gateway.malformed':
+      return { type: 'protocolError', reason: event.reason };
+    case 'gateway.reconnect':
+      return { type: 'reconnectRequested' };
+    case 'gateway.invalidSession':
+      return { type: 'invalidSession', resumable: event.resumable };
+    default:
+      return { type: 'protocolError', reason: `unexpected ${event.type} during the handshake` };
+  }
+}
+
+export function failure(trigger: RecoveryTrigger): ReconnectOutput {
+  return { ok: false, trigger };
+}
+
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,131 @@
+import { fromCallback } from 'xstate';
+import {
+  SocketState,
+  type CreateSocket, type DispatchPayload, type GatewayProtocol,
+  type InboundFrame,
+} from '../types.ts';
+import type { SocketCommand, SocketEvent } from '../machines/events.ts';
+import type { SocketLine } from '../machines/socketLine.ts';
+import type { SequenceLedger } from '../machines/sequenceLedger.ts';
+
+export interface SocketInput {
+  line: SocketLine;
+  ledger: SequenceLedger;
+  generation: number;
+  /** `open` creates a socket on the line; `adopt` listens to the one a reconnect just made ready */
+  mode: 'open' | 'adopt';
+  url: string;
+}
+
+export interface SocketDependencies {
+  createSocket: CreateSocket;
+  protocol: GatewayProtocol;
+  /** receives each new op 0 event, in order, once; called directly, not through the statechart */
+  onDispatch: (payload: DispatchPayload) => void;
+  onError: (error: Error) => void;
+}
+
+/** An error in what the server sent. */
+export class GatewayProtocolError extends Error {
+  override readonly name = 'GatewayProtocolError';
+}
+
+/**
+ * The socket actor: one per socket and per owner. It turns the socket's events into statechart
+ * events tagged with its generation and carries out send commands. DISPATCH frames go straight to
+ * `onDispatch` through the sequence ledger, so the event stream costs no transition. When the
+ * actor stops, it detaches its listeners; the socket itself stays on the line for a drain (or for
+ * the next owner to adopt), keeping the line's error sink.
+ */
+export function createSocketActor(deps: SocketDependencies) {
+  return fromCallback<SocketCommand, SocketInput>(({ input, sendBack, receive }) => {
+    const { line, ledger, generation, protocol } = { ...input, protocol: deps.protocol };
+    const socket = input.mode === 'open' ? line.open(() => deps.createSocket(input.url)) : line.socket;
+    if (!socket) throw new Error('no socket to adopt');
+
+    const emit = (event: SocketEvent) => sendBack(event);
+    const send = (data: string) => {
+      try {
+        socket.send(data);
+      } catch (error) {
+        deps.onError(error instanceof Error ? error : new Error(String(error)));
+      }
+    };
+
+    const onOpen = () => emit({ type: 'socket.open', generation });
+    const onClose = (code: number, reason: unknown) =>
+      emit({ type: 'socket.closed', generation, code, reason: String(reason ?? '') });
+    const onError = (error: Error) => deps.onError(error);
+    const onMessage = (data: unknown, isBinary: boolean) => {
+      const frame = decodeSafely(protocol, data, isBinary);
+      switch (frame.kind) {
+        case 'dispatch':
+          if (ledger.accept(frame.seq)) deps.onDispatch(frame.payload);
+          return;
+        case 'heartbeatRequest':
+          send(protocol.heartbeat(ledger.seq));
+          return;
+        case 'hello':
+          return emit({ type: 'gateway.hello', generation, heartbeatInterval: frame.heartbeatInterval });
+        case 'ready':
+          ledger.accept(frame.seq);
+          return emit({ type: 'gateway.ready', generation, sessionId: frame.sessionId, resumeUrl: frame.resumeUrl });
+        case 'resumed':
+          if (frame.seq !== null) ledger.accept(frame.seq);
+          return emit({ type: 'gateway.resumed', generation });
+        case 'heartbeatAck':
+          return emit({ type: 'gateway.heartbeatAck', generation });
+        case 'reconnect':
+          return emit({ type: 'gateway.reconnect', generation });
+        case 'invalidSession':
+          return emit({ type: 'gateway.invalidSession', generation, resumable: frame.resumable });
+        case 'malformed':
+          deps.onError(new GatewayProtocolError(frame.reason));
+          return emit({ type: 'gateway.malformed', generation, reason: frame.reason });
+      }
+    };
+
+    socket.on('open', onOpen);
+    socket.on('message', onMessage);
+    socket.on('close', onClose);
+    socket.on('error', onError);
+
+    // A socket handed over by a reconnect may have closed in between; report it rather than wait.
+    if (input.mode === 'adopt' && socket.readyState !== SocketState.OPEN) {
+      emit({ type: 'socket.closed', generation, code: 1006, reason: 'socket closed during hand-over' });
+    }
+
+    receive((command) => {
+      switch (command.type) {
+        case 'identify':
+          return send(protocol.identify());
+        case 'resume':
+          return send(protocol.resume(command.sessionId, ledger.seq));
+        case 'heartbeat':
+          return send(protocol.heartbeat(ledger.seq));
+        case 'send':
+          return send(command.data);
+      }
+    });
+
+    return () => {
+      socket.off('open', onOpen);
+      socket.off('message', onMessage);
+      socket.off('close', onClose);
+      socket.off('error', onError);
+    };
+  });
+}
+
+function decodeSafely(protocol: GatewayProtocol, data: unknown, isBinary: boolean): InboundFrame {
+  try {
+    return protocol.decode(data, isBinary);
+  } catch (error) {
+    return { kind: 'malformed', reason: `decoder threw: ${error instanceof Error ? error.message : String(error)}` };
+  }
+}
+
+/** Placeholder named in the statecharts' setup(); real logic comes from `createSocketActor`. */
+export const socketNotProvided = fromCallback<SocketCommand, SocketInput>(() => {
+  throw new Error('the socket actor was not provided: build the machine with createGatewayMachine()');
+});

@@ -1,0 +1,126 @@
+import type { DispatchPayload, GatewayProtocol, InboundFrame } from '../types.ts';
+
+export interface DiscordProtocolOptions {
+  token: string;
+  intents: number;
+  /** IDENTIFY connection properties; defaults name this library */
+  properties?: { os?: string; browser?: string; device?: string };
+  /** extra IDENTIFY fields (shard, presence, large_threshold, ...) */
+  identify?: Record<string, unknown>;
+}
+
+export interface DiscordProtocol extends GatewayProtocol {
+  /** Discord's resume URLs live on its own subdomains */
+  readonly allowedResumeHosts: readonly string[];
+}
+
+/** The longest heartbeat interval accepted from HELLO: beyond this a server is not being sane. */
+const maxHeartbeatInterval = 10 * 60_000;
+
+const malformed = (reason: string): InboundFrame => ({ kind: 'malformed', reason });
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function isSequence(value: unknown): value is number {
+  return Number.isSafeInteger(value) && (value as number) >= 0;
+}
+
+function textOf(data: unknown): string | null {
+  if (typeof data === 'string') return data;
+  if (Buffer.isBuffer(data)) return data.toString('utf8');
+  if (Array.isArray(data) && data.every((chunk) => Buffer.isBuffer(chunk))) return Buffer.concat(data).toString('utf8');
+  if (data instanceof ArrayBuffer) return Buffer.from(data).toString('utf8');
+  return null;
+}
+
+function decodeDispatch(frame: Record<string, unknown>): InboundFrame {
+  const { t, s, d } = frame;
+  if (typeof t !== 'string' || t === '') return malformed('DISPATCH without an event name (t)');
+  if (!isSequence(s)) return malformed(`DISPATCH ${t} without a valid sequence number (s)`);
+  if (t === 'READY') {
+    if (!isRecord(d) || typeof d.session_id !== 'string' || d.session_id === '') {
+      return malformed('READY without a session_id');
+    }
+    const resumeUrl = d.resume_gateway_url;
+    if (resumeUrl !== undefined && resumeUrl !== null && typeof resumeUrl !== 'string') {
+      return malformed('READY with a resume_gateway_url that is not a string');
+    }
+    return { kind: 'ready', seq: s, sessionId: d.session_id, resumeUrl: resumeUrl ?? null };
+  }
+  if (t === 'RESUMED') return { kind: 'resumed', seq: s };
+  return { kind: 'dispatch', seq: s, payload: frame as unknown as DispatchPayload };
+}
+
+/** Reads one server frame. Never throws: anything unexpected becomes a `malformed` frame. */
+export function decodeDiscordFrame(data: unknown, isBinary: boolean): InboundFrame {
+  if (isBinary) return malformed('binary frame on a JSON-encoded connection');
+  const text = textOf(data);
+  if (text === null) return malformed('frame of an unknown type');
+  let frame: unknown;
+  try {
+    frame = JSON.parse(text);
+  } catch {
+    return malformed(`invalid JSON (${text.length} bytes)`);
+  }
+  if (!isRecord(frame)) return malformed('frame is not a JSON object');
+  switch (frame.op) {
+    case 0:
+      return decodeDispatch(frame);
+    case 1:
+      return { kind: 'heartbeatRequest' };
+    case 7:
+      return { kind: 'reconnect' };
+    case 9:
+      return typeof frame.d === 'boolean'
+        ? { kind: 'invalidSession', resumable: frame.d }
+        : malformed('INVALID_SESSION without a boolean d');
+    case 10: {
+      const interval = isRecord(frame.d) ? frame.d.heartbeat_interval : undefined;
+      if (typeof interval !== 'number' || !Number.isFinite(interval) || interval <= 0 || interval > maxHeartbeatInterval) {
+        return malformed(`HELLO with an invalid heartbeat_interval (${String(interval)})`);
+      }
+      return { kind: 'hello', heartbeatInterval: interval };
+    }
+    case 11:
+      return { kind: 'heartbeatAck' };
+    default:
+      return malformed(`unknown opcode ${JSON.stringify(frame.op)}`);
+  }
+}
+
+/**
+ * The Discord gateway v10 binding (JSON encoding). It holds the token: the statechart only ever
+ * asks it for an IDENTIFY or a RESUME frame, so the token stays out of context and snapshots.
+ */
+export function discordProtocol(options: DiscordProtocolOptions): DiscordProtocol {
+  if (typeof options?.token !== 'string' || options.token.trim() === '') {
+    throw new TypeError('discordProtocol: token must be a non-empty string');
+  }
+  if (!Number.isSafeInteger(options.intents) || options.intents < 0) {
+    throw new TypeError('discordProtocol: intents must be a non-negative integer bit field');
+  }
+  const { token, intents } = options;
+  const properties = {
+    os: options.properties?.os ?? process.platform,
+    browser: options.properties?.browser ?? 'lifeline',
+    device: options.properties?.device ?? 'lifeline',
+  };
+  const protocol: DiscordProtocol = {
+    name: 'discord-gateway-v10',
+    allowedResumeHosts: ['*.discord.gg'],
+    decode: decodeDiscordFrame,
+    identify: () => JSON.stringify({ op: 2, d: { ...options.identify, token, intents, properties } }),
+    resume: (sessionId, seq) => JSON.stringify({ op: 6, d: { token, session_id: sessionId, seq } }),
+    heartbeat: (seq) => JSON.stringify({ op: 1, d: seq }),
+    encode: (payload) => JSON.stringify(payload),
+  };
+  // The token must not leak through logging or serialising the binding itself.
+  Object.defineProperty(protocol, 'toJSON', { value: () => ({ name: protocol.name }), enumerable: false });
+  Object.defineProperty(protocol, Symbol.for('nodejs.util.inspect.custom'), {
+    value: () => `DiscordProtocol { name: '${protocol.name}' }`,
+    enumerable: false,
+  });
+  return protocol;
+}

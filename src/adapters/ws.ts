@@ -1,0 +1,20 @@
+import WebSocket from 'ws';
+import type { CreateSocket, WebSocketLike } from '../types.ts';
+
+/** Discord's own limit on a frame is far below this; anything larger is hostile or broken. */
+export const defaultMaxPayload = 16 * 1024 * 1024;
+
+export interface WsSocketOptions {
+  maxPayload?: number;
+  handshakeTimeout?: number;
+}
+
+/** The default socket: a `ws` client with a bounded payload size and no per-message compression. */
+export function wsSocketFactory(options: WsSocketOptions = {}): CreateSocket {
+  return (url) =>
+    new WebSocket(url, {
+      maxPayload: options.maxPayload ?? defaultMaxPayload,
+      perMessageDeflate: false,
+      handshakeTimeout: options.handshakeTimeout,
+    }) as unknown as WebSocketLike;
+}

@@ -1,0 +1,27 @@
+export { gatewayMachine } from './machines/gateway.ts';
+export type { GatewayContext, GatewayInput, GatewayOutput, GatewayFailure, Session } from './machines/gateway.ts';
+export { createGatewayMachine } from './machines/createGatewayMachine.ts';
+export { createGateway, GatewayError } from './createGateway.ts';
+export type { Gateway, GatewayOptions, GatewayStateChange, GatewayStatus, InspectOption } from './createGateway.ts';
+export { discordProtocol, decodeDiscordFrame } from './adapters/discord.ts';
+export type { DiscordProtocol, DiscordProtocolOptions } from './adapters/discord.ts';
+export { wsSocketFactory, defaultMaxPayload } from './adapters/ws.ts';
+export { decideRecovery, describeTrigger, retryDelayMs } from './machines/recovery.ts';
+export type { RecoveryPlan, RecoveryTrigger } from './machines/recovery.ts';
+export { checkResumeUrl } from './machines/resumeUrl.ts';
+export { SocketLine, SecondSocketRefused, LineSealed } from './machines/socketLine.ts';
+export { drainMachine } from './actors/drain.ts';
+export { freshReconnectMachine } from './actors/freshReconnect.ts';
+export { resumeReconnectMachine } from './actors/resumeReconnect.ts';
+export { heartbeatMachine } from './actors/heartbeat.ts';
+export { createSocketActor, GatewayProtocolError } from './actors/socket.ts';
+export { defaultTimeouts, defaultBackoff, SocketState } from './types.ts';
+export type {
+  BackoffOptions,
+  CreateSocket,
+  DispatchPayload,
+  GatewayProtocol,
+  InboundFrame,
+  Timeouts,
+  WebSocketLike,
+} from './types.ts';

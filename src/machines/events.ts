@@ -1,0 +1,32 @@
+/**
+ * Events that flow into the statecharts. Socket events carry the generation of the socket that
+ * produced them: a stopped socket actor cannot send at all, and the generation check is a second,
+ * independent guard against a stale socket driving a transition.
+ */
+
+export type SocketEvent =
+  | { type: 'socket.open'; generation: number }
+  | { type: 'socket.closed'; generation: number; code: number; reason: string }
+  | { type: 'gateway.hello'; generation: number; heartbeatInterval: number }
+  | { type: 'gateway.ready'; generation: number; sessionId: string; resumeUrl: string | null }
+  | { type: 'gateway.resumed'; generation: number }
+  | { type: 'gateway.heartbeatAck'; generation: number }
+  | { type: 'gateway.reconnect'; generation: number }
+  | { type: 'gateway.invalidSession'; generation: number; resumable: boolean }
+  | { type: 'gateway.malformed'; generation: number; reason: string };
+
+/** Commands a machine sends to its socket actor. */
+export type SocketCommand =
+  | { type: 'identify' }
+  | { type: 'resume'; sessionId: string }
+  | { type: 'heartbeat' }
+  | { type: 'send'; data: string };
+
+export type HeartbeatEvent = { type: 'heartbeat.beat' };
+
+/** What users (through createGateway) send to the gateway machine. */
+export type UserEvent =
+  | { type: 'start' }
+  | { type: 'stop' }
+  | { type: 'reconnect'; fresh: boolean }
+  | { type: 'send'; data: string };

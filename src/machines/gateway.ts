@@ -1,0 +1,353 @@
+import { assign, enqueueActions, sendTo, setup } from 'xstate';
+import { defaultBackoff, defaultTimeouts, type BackoffOptions, type Timeouts } from '../types.ts';
+import { drainMachine } from '../actors/drain.ts';
+import { freshReconnectMachine } from '../actors/freshReconnect.ts';
+import { heartbeatMachine } from '../actors/heartbeat.ts';
+import type { ReconnectInput, ReconnectOutput } from '../actors/reconnect.ts';
+import { resumeReconnectMachine } from '../actors/resumeReconnect.ts';
+import { socketNotProvided, type SocketInput } from '../actors/socket.ts';
+import type { HeartbeatEvent, SocketEvent, UserEvent } from './events.ts';
+import { decideRecovery, type RecoveryPlan, type RecoveryTrigger } from './recovery.ts';
+import { checkResumeUrl } from './resumeUrl.ts';
+import { SequenceLedger } from './sequenceLedger.ts';
+import { SocketLine } from './socketLine.ts';
+
+export interface GatewayInput {
+  url: string;
+  timeouts?: Partial<Timeouts>;
+  backoff?: Partial<BackoffOptions>;
+  /** hosts a READY's resume URL may point to besides the main URL's; `*.example.com` allowed */
+  allowedResumeHosts?: readonly string[];
+}
+
+export interface Session {
+  sessionId: string;
+  /** the checked resume URL, or null to resume on the main URL */
+  resumeUrl: string | null;
+}
+
+export interface GatewayFailure {
+  message: string;
+  trigger: RecoveryTrigger;
+}
+
+export interface GatewayContext {
+  url: string;
+  timeouts: Timeouts;
+  backoff: BackoffOptions;
+  allowedResumeHosts: readonly string[];
+  line: SocketLine;
+  ledger: SequenceLedger;
+  /** generation of the newest socket; every socket event must carry it */
+  generation: number;
+  session: Session | null;
+  heartbeatInterval: number;
+  /** reconnects since the session was last stable */
+  attempt: number;
+  helloStalls: number;
+  readyFailures: number;
+  plan: RecoveryPlan | null;
+  lastHandshake: 'identify' | 'resume' | null;
+  failure: GatewayFailure | null;
+}
+
+export type GatewayOutput = { status: 'stopped' } | { status: 'failed'; failure: GatewayFailure };
+
+export type GatewayEmitted =
+  | { type: 'recovery'; plan: RecoveryPlan }
+  | { type: 'warning'; message: string };
+
+export type GatewayEvent = UserEvent | SocketEvent | HeartbeatEvent;
+
+type ReconnectDone = { output: ReconnectOutput };
+
+function reconnectInput(context: GatewayContext, url: string): ReconnectInput {
+  const plan = context.plan;
+  const reconnecting = plan && 'delay' in plan ? plan : null;
+  return {
+    line: context.line,
+    ledger: context.ledger,
+    generation: context.generation,
+    url,
+    delay: reconnecting?.delay ?? 'none',
+    drain: reconnecting?.drain ?? 'close',
+    attempt: context.attempt,
+    timeouts: context.timeouts,
+    backoff: context.backoff,
+  };
+}
+
+/**
+ * The connection statechart. It owns one session: `connecting` runs a fresh or a resume reconnect
+ * actor until a socket is ready, `ready` keeps that socket and its heartbeat, and every fault goes
+ * through `routing`, where the recovery table picks what follows. Socket, drain, reconnects and
+ * heartbeat are child actors named here; createGatewayMachine() provides the real socket.
+ */
+export const gatewayMachine = setup({
+  types: {
+    input: {} as GatewayInput,
+    context: {} as GatewayContext,
+    events: {} as GatewayEvent,
+    output: {} as GatewayOutput,
+    emitted: {} as GatewayEmitted,
+  },
+  actors: {
+    freshReconnect: freshReconnectMachine,
+    resumeReconnect: resumeReconnectMachine,
+    drain: drainMachine,
+    heartbeat: heartbeatMachine,
+    socket: socketNotProvided,
+  },
+  delays: {
+    stablePeriod: ({ context }) => context.timeouts.stable,
+  },
+  guards: {
+    fromCurrentSocket: ({ context, event }) => 'generation' in event && event.generation === context.generation,
+    reconnectSucceeded: ({ event }) => (event as unknown as ReconnectDone).output.ok,
+    wantsFresh: ({ event }) => event.type === 'reconnect' && event.fresh,
+    planFailsClosed: ({ context }) => context.plan?.action === 'failClosed',
+    planIsFatal: ({ context }) => context.plan?.action === 'fatal',
+    planIsFresh: ({ context }) => context.plan?.action === 'fresh',
+    hasFailure: ({ context }) => context.failure !== null,
+  },
+  actions: {
+    planRecovery: assign(({ context }, trigger: RecoveryTrigger) => {
+      const plan = decideRecovery(trigger, {
+        hasSession: context.session !== null,
+        helloStalls: context.helloStalls,
+        readyFailures: context.readyFailures,
+      });
+      const failed = plan.action === 'fatal' || plan.action === 'failClosed';
+      return {
+        plan,
+        helloStalls: trigger.type === 'helloTimeout' ? context.helloStalls + 1 : context.helloStalls,
+        readyFailures: trigger.type === 'readyTimeout' ? context.readyFailures + 1 : context.readyFailures,
+        failure: failed ? { message: plan.message, trigger } : context.failure,
+      };
+    }),
+    announceRecovery: enqueueActions(({ context, enqueue }) => {
+      if (context.plan) enqueue.emit({ type: 'recovery', plan: context.plan });
+    }),
+    // A fresh session must not inherit anything from the old one: cleared before anything connects.
+    forgetSession: assign({ session: null, ledger: () => new SequenceLedger() }),
+    nextAttempt: assign({
+      generation: ({ context }) => context.generation + 1,
+      attempt: ({ context }) => context.attempt + 1,
+    }),
+    adoptSession: enqueueActions(({ context, event, enqueue }) => {
+      const output = (event as unknown as ReconnectDone).output;
+      if (!output.ok) return;
+      let session = context.session;
+      if (output.session) {
+        const { sessionId, resumeUrl } = output.session;
+        let checked: string | null = null;
+        if (resumeUrl !== null) {
+          const verdict = checkResumeUrl(resumeUrl, context.url, context.allowedResumeHosts);
+          if (verdict.ok) checked = verdict.url;
+          else enqueue.emit({ type: 'warning', message: `${verdict.reason}; resuming on the main URL instead` });
+        }
+        session = { sessionId, resumeUrl: checked };
+      }
+      enqueue.assign({
+        session,
+        heartbeatInterval: output.heartbeatInterval,
+        lastHandshake: output.handshake,
+        helloStalls: 0,
+        readyFailures: 0,
+      });
+    }),
+    markStable: assign({ attempt: 0 }),
+    sealLine: ({ context }) => context.line.seal(),
+    forwardAck: sendTo('heartbeat', { type: 'ack' }),
+    sendHeartbeat: sendTo('socket', { type: 'heartbeat' }),
+    sendPayload: sendTo('socket', ({ event }) => ({ type: 'send' as const, data: event.type === 'send' ? event.data : '' })),
+  },
+}).createMachine({
+  id: 'gateway',
+  context: ({ input }) => ({
+    url: input.url,
+    timeouts: { ...defaultTimeouts, ...input.timeouts },
+    backoff: { ...defaultBackoff, ...input.backoff },
+    allowedResumeHosts: input.allowedResumeHosts ?? [],
+    line: new SocketLine(),
+    ledger: new SequenceLedger(),
+    generation: 0,
+    session: null,
+    heartbeatInterval: 0,
+    attempt: 0,
+    helloStalls: 0,
+    readyFailures: 0,
+    plan: null,
+    lastHandshake: null,
+    failure: null,
+  }),
+  initial: 'idle',
+  on: {
+    stop: { target: '.closing' },
+  },
+  states: {
+    idle: {
+      on: {
+        start: { target: 'routing', actions: { type: 'planRecovery', params: { type: 'start' } } },
+        stop: { target: 'stopped' },
+      },
+    },
+    routing: {
+      entry: 'announceRecovery',
+      always: [
+        { guard: 'planFailsClosed', target: 'failed' },
+        { guard: 'planIsFatal', target: 'closing' },
+        { guard: 'planIsFresh', target: 'connecting.fresh' },
+        { target: 'connecting.resume' },
+      ],
+    },
+    connecting: {
+      initial: 'fresh',
+      states: {
+        fresh: {
+          entry: ['forgetSession', 'nextAttempt'],
+          invoke: {
+            id: 'freshReconnect',
+            src: 'freshReconnect',
+            input: ({ context }) => reconnectInput(context, context.url),
+            onDone: [
+              { guard: 'reconnectSucceeded', target: '#gateway.ready', actions: 'adoptSession' },
+              {
+                target: '#gateway.routing',
+                actions: {
+                  type: 'planRecovery',
+                  params: ({ event }) => (event.output.ok ? { type: 'start' } : event.output.trigger),
+                },
+              },
+            ],
+            onError: {
+              target: '#gateway.routing',
+              actions: { type: 'planRecovery', params: { type: 'socketFailure', message: 'fresh reconnect crashed' } },
+            },
+          },
+          // A reconnect request of either kind is already being served by this fresh reconnect.
+          on: { reconnect: {} },
+        },
+        resume: {
+          entry: 'nextAttempt',
+          invoke: {
+            id: 'resumeReconnect',
+            src: 'resumeReconnect',
+            input: ({ context }) => ({
+              ...reconnectInput(context, context.session?.resumeUrl ?? context.url),
+              sessionId: context.session?.sessionId ?? '',
+            }),
+            onDone: [
+              { guard: 'reconnectSucceeded', target: '#gateway.ready', actions: 'adoptSession' },
+              {
+                target: '#gateway.routing',
+                actions: {
+                  type: 'planRecovery',
+                  params: ({ event }) => (event.output.ok ? { type: 'start' } : event.output.trigger),
+                },
+              },
+            ],
+            onError: {
+              target: '#gateway.routing',
+              actions: { type: 'planRecovery', params: { type: 'socketFailure', message: 'resume reconnect crashed' } },
+            },
+          },
+          on: {
+            // A fresh request upgrades the resume in flight; a resume request joins it.
+            reconnect: [
+              {
+                guard: 'wantsFresh',
+                target: '#gateway.routing',
+                actions: { type: 'planRecovery', params: { type: 'userReconnect', fresh: true } },
+              },
+              {},
+            ],
+          },
+        },
+      },
+    },
+    ready: {
+      invoke: [
+        {
+          id: 'socket',
+          src: 'socket',
+          input: ({ context }): SocketInput => ({
+            line: context.line,
+            ledger: context.ledger,
+            generation: context.generation,
+            mode: 'adopt',
+            url: context.url,
+          }),
+          onError: {
+            target: 'routing',
+            actions: { type: 'planRecovery', params: { type: 'socketFailure', message: 'socket actor crashed' } },
+          },
+        },
+        {
+          id: 'heartbeat',
+          src: 'heartbeat',
+          input: ({ context }) => ({ interval: context.heartbeatInterval }),
+          onDone: { target: 'routing', actions: { type: 'planRecovery', params: { type: 'zombie' } } },
+        },
+      ],
+      after: { stablePeriod: { actions: 'markStable' } },
+      on: {
+        'socket.closed': {
+          guard: 'fromCurrentSocket',
+          target: 'routing',
+          actions: {
+            type: 'planRecovery',
+            params: ({ event }) => ({ type: 'close', code: event.code, reason: event.reason }),
+          },
+        },
+        'gateway.reconnect': {
+          guard: 'fromCurrentSocket',
+          target: 'routing',
+          actions: { type: 'planRecovery', params: { type: 'reconnectRequested' } },
+        },
+        'gateway.invalidSession': {
+          guard: 'fromCurrentSocket',
+          target: 'routing',
+          actions: {
+            type: 'planRecovery',
+            params: ({ event }) => ({ type: 'invalidSession', resumable: event.resumable }),
+          },
+        },
+        'gateway.malformed': {
+          guard: 'fromCurrentSocket',
+          target: 'routing',
+          actions: { type: 'planRecovery', params: ({ event }) => ({ type: 'protocolError', reason: event.reason }) },
+        },
+        'gateway.heartbeatAck': { guard: 'fromCurrentSocket', actions: 'forwardAck' },
+        'heartbeat.beat': { actions: 'sendHeartbeat' },
+        reconnect: {
+          target: 'routing',
+          actions: { type: 'planRecovery', params: ({ event }) => ({ type: 'userReconnect', fresh: event.fresh }) },
+        },
+        send: { actions: 'sendPayload' },
+      },
+    },
+    closing: {
+      entry: 'sealLine',
+      invoke: {
+        id: 'drain',
+        src: 'drain',
+        input: ({ context }) => ({
+          line: context.line,
+          code: 1000,
+          terminateAtOnce: false,
+          drainTimeout: context.timeouts.drain,
+          terminateGrace: context.timeouts.terminateGrace,
+        }),
+        // Even a drain that failed ends here: no socket is opened after shutdown began.
+        onDone: [{ guard: 'hasFailure', target: 'failed' }, { target: 'stopped' }],
+        onError: [{ guard: 'hasFailure', target: 'failed' }, { target: 'stopped' }],
+      },
+      on: { stop: {} },
+    },
+    stopped: { type: 'final' },
+    failed: { type: 'final', entry: 'sealLine' },
+  },
+  output: ({ context }): GatewayOutput =>
+    context.failure ? { status: 'failed', failure: context.failure } : { status: 'stopped' },
+});

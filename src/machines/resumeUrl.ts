@@ -1,0 +1,46 @@
+/**
+ * Where a resume may connect. A READY's resume_gateway_url is a value from the network; the token
+ * is sent to wherever it points, so it is used only when it is a WebSocket URL on a host the user
+ * trusts. Otherwise the main URL is used.
+ */
+
+export type ResumeUrlVerdict = { ok: true; url: string } | { ok: false; reason: string };
+
+const loopbackHosts = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
+
+export function isLoopback(hostname: string): boolean {
+  return loopbackHosts.has(hostname) || hostname.startsWith('127.');
+}
+
+function hostAllowed(hostname: string, mainHostname: string, allowed: readonly string[]): boolean {
+  if (hostname === mainHostname) return true;
+  return allowed.some((pattern) =>
+    pattern.startsWith('*.') ? hostname.endsWith(pattern.slice(1)) && hostname.length > pattern.length - 1 : hostname === pattern,
+  );
+}
+
+/**
+ * Checks a resume URL against the main URL and the allowed hosts (exact names, or `*.example.com`
+ * for any subdomain). wss:// is required unless the main URL itself is ws:// on loopback. The main
+ * URL's query (e.g. `?v=10&encoding=json`) is carried over when the resume URL has none.
+ */
+export function checkResumeUrl(candidate: string, mainUrl: string, allowedHosts: readonly string[]): ResumeUrlVerdict {
+  let resume: URL;
+  try {
+    resume = new URL(candidate);
+  } catch {
+    return { ok: false, reason: `resume_gateway_url is not a URL: ${JSON.stringify(candidate.slice(0, 200))}` };
+  }
+  const main = new URL(mainUrl);
+  if (resume.protocol !== 'wss:' && resume.protocol !== 'ws:') {
+    return { ok: false, reason: `resume_gateway_url must be ws:// or wss://, got ${resume.protocol}` };
+  }
+  if (resume.protocol === 'ws:' && !(main.protocol === 'ws:' && isLoopback(main.hostname))) {
+    return { ok: false, reason: 'resume_gateway_url must use wss:// unless the main URL is ws:// on loopback' };
+  }
+  if (!hostAllowed(resume.hostname, main.hostname, allowedHosts)) {
+    return { ok: false, reason: `resume_gateway_url host ${resume.hostname} is neither the main host nor allowed` };
+  }
+  if (resume.search === '') resume.search = main.search;
+  return { ok: true, url: resume.toString() };
+}

@@ -1,0 +1,32 @@
+/**
+ * The last sequence number the session delivered. Dispatches are counted here rather than in the
+ * statechart's context so that the stream of events never costs a machine transition; the
+ * statechart only replaces the ledger when a fresh session starts.
+ */
+export class SequenceLedger {
+  #seq: number | null = null;
+  #delivered = 0;
+
+  get seq(): number | null {
+    return this.#seq;
+  }
+
+  get delivered(): number {
+    return this.#delivered;
+  }
+
+  /**
+   * Records `seq` and says whether its event is new. A replayed or repeated sequence is refused,
+   * which is what makes delivery exactly-once across resumes.
+   */
+  accept(seq: number): boolean {
+    if (this.#seq !== null && seq <= this.#seq) return false;
+    this.#seq = seq;
+    this.#delivered += 1;
+    return true;
+  }
+
+  toJSON(): { seq: number | null } {
+    return { seq: this.#seq };
+  }
+}

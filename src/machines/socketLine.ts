@@ -1,0 +1,66 @@
+import { SocketState, type WebSocketLike } from '../types.ts';
+
+/** Raised when something asks for a socket while an earlier one is still live. */
+export class SecondSocketRefused extends Error {
+  override readonly name = 'SecondSocketRefused';
+}
+
+/** Raised when something asks for a socket after shutdown began. */
+export class LineSealed extends Error {
+  override readonly name = 'LineSealed';
+}
+
+const swallowLateErrors = (): void => {};
+
+/**
+ * The one place a gateway's socket lives. It enforces the engine's central guarantee at the I/O
+ * boundary, independently of the statechart: a new socket is created only when the previous one
+ * has reached CLOSED, and never after shutdown began. Every socket gets an error sink for its
+ * whole life, so an `error` emitted after its listeners were detached cannot crash the process.
+ */
+export class SocketLine {
+  #socket: WebSocketLike | undefined;
+  #sealed = false;
+  #opened = 0;
+
+  get socket(): WebSocketLike | undefined {
+    return this.#socket;
+  }
+
+  /** True while the current socket is connecting, open or closing. */
+  get isLive(): boolean {
+    return this.#socket !== undefined && this.#socket.readyState !== SocketState.CLOSED;
+  }
+
+  get sealed(): boolean {
+    return this.#sealed;
+  }
+
+  /** Sockets opened on this line so far. */
+  get opened(): number {
+    return this.#opened;
+  }
+
+  open(create: () => WebSocketLike): WebSocketLike {
+    if (this.#sealed) throw new LineSealed('shutdown has begun: no new socket is opened');
+    if (this.isLive) {
+      throw new SecondSocketRefused(
+        `the previous socket is still live (readyState ${this.#socket?.readyState}); refusing to open a second one`,
+      );
+    }
+    const socket = create();
+    socket.on('error', swallowLateErrors);
+    this.#socket = socket;
+    this.#opened += 1;
+    return socket;
+  }
+
+  /** After this, `open` refuses: shutdown is final even if a late event tries to reconnect. */
+  seal(): void {
+    this.#sealed = true;
+  }
+
+  toJSON(): { live: boolean; sealed: boolean; opened: number } {
+    return { live: this.isLive, sealed: this.#sealed, opened: this.#opened };
+  }
+}

@@ -1,0 +1,98 @@
+/**
+ * The few shapes every layer agrees on: what a socket must look like, what a protocol binding
+ * must provide, and the frames a binding decodes to. Nothing here performs I/O.
+ */
+
+/** WebSocket readyState values, as in the WHATWG spec and `ws`. */
+export const SocketState = { CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3 } as const;
+
+/**
+ * The part of a `ws` WebSocket the engine uses. Any object with these members can stand in for it
+ * (`createSocket` option), which is how tests build sockets that misbehave on purpose.
+ */
+export interface WebSocketLike {
+  readonly readyState: number;
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+  terminate(): void;
+  on(event: 'open', listener: () => void): unknown;
+  on(event: 'message', listener: (data: unknown, isBinary: boolean) => void): unknown;
+  on(event: 'close', listener: (code: number, reason: unknown) => void): unknown;
+  on(event: 'error', listener: (error: Error) => void): unknown;
+  off(event: 'open' | 'message' | 'close' | 'error', listener: (...args: never[]) => void): unknown;
+}
+
+export type CreateSocket = (url: string) => WebSocketLike;
+
+/** A frame from the server, decoded and validated by a protocol binding. */
+export type InboundFrame =
+  | { kind: 'hello'; heartbeatInterval: number }
+  | { kind: 'ready'; seq: number; sessionId: string; resumeUrl: string | null }
+  | { kind: 'resumed'; seq: number | null }
+  | { kind: 'dispatch'; seq: number; payload: DispatchPayload }
+  | { kind: 'heartbeatAck' }
+  | { kind: 'heartbeatRequest' }
+  | { kind: 'reconnect' }
+  | { kind: 'invalidSession'; resumable: boolean }
+  | { kind: 'malformed'; reason: string };
+
+/** An op 0 event as delivered to `on('dispatch')`. */
+export interface DispatchPayload {
+  op: 0;
+  t: string;
+  s: number;
+  d: unknown;
+}
+
+/**
+ * A protocol binding: how to read the server's frames and how to write the client's. The binding
+ * holds the credentials, so they never enter the statechart's context or snapshots.
+ */
+export interface GatewayProtocol {
+  readonly name: string;
+  decode(data: unknown, isBinary: boolean): InboundFrame;
+  identify(): string;
+  resume(sessionId: string, seq: number | null): string;
+  heartbeat(seq: number | null): string;
+  encode(payload: unknown): string;
+}
+
+/** Timeouts in milliseconds. */
+export interface Timeouts {
+  /** socket open must complete within this */
+  connect: number;
+  /** HELLO must arrive within this after open */
+  hello: number;
+  /** READY (after IDENTIFY) or RESUMED (after RESUME) must arrive within this */
+  ready: number;
+  /** a closing socket must emit `close` within this, or it is terminated */
+  drain: number;
+  /** after terminate(), `close` must arrive within this, or the engine fails closed */
+  terminateGrace: number;
+  /** a session that stays ready this long is stable: the next fault retries at once */
+  stable: number;
+}
+
+export interface BackoffOptions {
+  baseMs: number;
+  maxMs: number;
+  /** op 9 INVALID_SESSION waits a random time in [minMs, maxMs] */
+  invalidSessionMinMs: number;
+  invalidSessionMaxMs: number;
+}
+
+export const defaultTimeouts: Timeouts = {
+  connect: 10_000,
+  hello: 30_000,
+  ready: 15_000,
+  drain: 5_000,
+  terminateGrace: 1_000,
+  stable: 5_000,
+};
+
+export const defaultBackoff: BackoffOptions = {
+  baseMs: 1_000,
+  maxMs: 60_000,
+  invalidSessionMinMs: 1_000,
+  invalidSessionMaxMs: 5_000,
+};
