@@ -159,7 +159,12 @@ export function createGateway(options: GatewayOptions): Gateway {
         });
       }
     }
-    userInspect?.(event);
+    try {
+      userInspect?.(event);
+    } catch (error) {
+      // An inspector is an onlooker: its failure must not reach the statechart.
+      report(new GatewayError('INSPECTOR_THREW', `the inspect observer threw: ${error instanceof Error ? error.message : String(error)}`));
+    }
   };
 
   const machine = createGatewayMachine({
@@ -176,7 +181,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       allowedResumeHosts: [...(options.protocol.allowedResumeHosts ?? []), ...(options.allowedResumeHosts ?? [])],
     },
     inspect,
-    clock: options.clock,
+    ...(options.clock ? { clock: options.clock } : {}),
   });
 
   function publish(change: GatewayStateChange) {
@@ -214,10 +219,8 @@ export function createGateway(options: GatewayOptions): Gateway {
         const due = waiters.filter((w) => readyCount > w.afterReadyCount && (!w.needsIdentify || context.lastHandshake === 'identify'));
         waiters = waiters.filter((w) => !due.includes(w));
         for (const waiter of due) waiter.resolve();
-      } else if (status === 'connecting') {
-        const kind = flatten(snapshot.value).endsWith('fresh') ? 'fresh' : 'resume';
-        publish({ state: 'connecting', kind, reason, generation: context.generation });
-      } else if (status !== 'ready') {
+      } else if (status !== 'ready' && status !== 'connecting') {
+        // `connecting` is published from the reconnect actor's own snapshots, with its phase.
         publish({ state: status, failure: context.failure ?? undefined, reason, generation: context.generation });
       }
       if (snapshot.status === 'done') settleAll(snapshot.output);

@@ -1,0 +1,32 @@
+import { WebSocket, type RawData } from 'ws';
+import type { GatewayFrame } from './protocol.ts';
+
+/** 'stalled' means a handshake arrived but its READY/RESUMED is being withheld. */
+export type HandshakePhase = 'awaiting-handshake' | 'stalled' | 'ready';
+
+export interface ClientConnection {
+  readonly id: number;
+  readonly socket: WebSocket;
+  phase: HandshakePhase;
+  sessionId: string | undefined;
+}
+
+export function isOpen(connection: ClientConnection): boolean {
+  return connection.socket.readyState === WebSocket.OPEN;
+}
+
+/** Frames to a socket that is already going away are dropped, as on a real network. */
+export function send(connection: ClientConnection, frame: GatewayFrame): void {
+  if (isOpen(connection)) connection.socket.send(JSON.stringify(frame));
+}
+
+export function whenClosed(socket: WebSocket): Promise<void> {
+  if (socket.readyState === WebSocket.CLOSED) return Promise.resolve();
+  return new Promise((resolve) => socket.once('close', () => resolve()));
+}
+
+export function rawDataToString(data: RawData): string {
+  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
+  if (data instanceof ArrayBuffer) return Buffer.from(data).toString('utf8');
+  return data.toString('utf8');
+}

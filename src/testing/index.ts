@@ -1,0 +1,12 @@
+export { startChaosGateway } from './chaosGateway.ts';
+export type {
+  ChaosCounters,
+  ChaosEventInfo,
+  ChaosEventName,
+  ChaosGateway,
+  ChaosGatewayOptions,
+  ChaosListener,
+  ReceivedFrame,
+} from './chaosGateway.ts';
+export { CloseCode, Op } from './protocol.ts';
+export type { GatewayFrame } from './protocol.ts';

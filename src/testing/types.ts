@@ -1,0 +1,88 @@
+import type { ChaosEventName, ChaosListener } from './listeners.ts';
+
+export interface ChaosGatewayOptions {
+  /** Interface to listen on; default '127.0.0.1'. */
+  host?: string;
+  /** Default 0: a random free port. */
+  port?: number;
+  /** Milliseconds announced in HELLO; default 41_250. */
+  heartbeatInterval?: number;
+  /** When set, IDENTIFY/RESUME with any other token is closed with 4004. */
+  token?: string;
+  /** Overrides `resume_gateway_url` in READY. */
+  resumeUrl?: string;
+}
+
+export interface ChaosCounters {
+  /** Sockets accepted in total. */
+  connections: number;
+  /** Sockets open right now, as the server sees them. */
+  open: number;
+  /** Most sockets open at one time. */
+  maxOpen: number;
+  /** IDENTIFY frames received, accepted or not. */
+  identifies: number;
+  /** RESUME frames received, accepted or not. */
+  resumes: number;
+  /** HEARTBEAT frames received. */
+  heartbeats: number;
+  /** Events appended to sessions by dispatch()/the stream (one per session reached). */
+  dispatched: number;
+}
+
+export interface ReceivedFrame {
+  /** 1-based id of the connection the frame arrived on. */
+  connection: number;
+  op: number;
+  d: unknown;
+  /** Date.now() on arrival. */
+  at: number;
+}
+
+export interface ChaosGateway {
+  /** `ws://HOST:PORT/?v=10&encoding=json` */
+  readonly url: string;
+  readonly port: number;
+  /** Live object: it changes as the server works. */
+  readonly counters: ChaosCounters;
+  /** Every well-formed frame the server received, in arrival order. */
+  readonly received: ReadonlyArray<ReceivedFrame>;
+  /** Zeroes the counters (maxOpen becomes the current open count) and empties `received`. */
+  resetCounters(): void;
+
+  /** Destroys every open client socket without a close frame (clients see 1006). */
+  kill(): void;
+  /** Sends a close frame with `code` to every open client socket. */
+  closeWith(code: number, reason?: string): void;
+  /** The next `connections` (default 1) new sockets get no HELLO. */
+  stallHello(connections?: number): void;
+  /** The next `handshakes` (default 1) IDENTIFY/RESUME get no READY/RESUMED and no replay. */
+  stallReady(handshakes?: number): void;
+  /** While on, heartbeats get no ACK. */
+  dropAcks(on: boolean): void;
+  /**
+   * While on, close frames from clients are swallowed: no reply, and the
+   * server never ends the TCP connection itself. A client that then destroys
+   * its socket is still noticed.
+   */
+  neverCloseHandshake(on: boolean): void;
+  /** Sends op 7 RECONNECT to every open client. */
+  requestReconnect(): void;
+  /** Sends op 9 with d=resumable; when not resumable, the sessions of the open sockets are forgotten. */
+  invalidateSession(resumable: boolean): void;
+  /** Sends op 1 HEARTBEAT to every open client. */
+  requestHeartbeat(): void;
+  /** Sends arbitrary data to every open client, for malformed-input tests. */
+  sendRaw(data: string | Buffer, opts?: { binary?: boolean }): void;
+
+  /** Appends one dispatch to every live session and delivers it where a socket is attached; returns the number of sessions. */
+  dispatch(t?: string, d?: unknown): number;
+  /** Dispatches `perSecond` events per second until stopStream(); replaces a running stream. */
+  startStream(perSecond: number): void;
+  stopStream(): void;
+  sessionCount(): number;
+  /** Returns the unsubscribe function. */
+  on(event: ChaosEventName, listener: ChaosListener): () => void;
+  /** Terminates every socket, stops timers and closes the server; idempotent. */
+  close(): Promise<void>;
+}
