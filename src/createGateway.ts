@@ -282,7 +282,7 @@ export function createGateway(options: GatewayOptions): Gateway {
         return observed(Promise.reject(new GatewayError('NOT_STARTED', 'reconnect() before start()')));
       }
       const ready = waitForReady(request.fresh === true);
-      actor.send({ type: 'reconnect', fresh: request.fresh === true });
+      if (snapshot.status === 'active') actor.send({ type: 'reconnect', fresh: request.fresh === true });
       return ready;
     },
     send(payload) {
@@ -292,7 +292,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       actor.send({ type: 'send', data: options.protocol.encode(payload) });
     },
     stop() {
-      actor.send({ type: 'stop' });
+      if (actor.getSnapshot().status === 'active') actor.send({ type: 'stop' });
       return stopped;
     },
     get status() {
