@@ -31,6 +31,7 @@ interface FaultState {
   readyStallsLeft: number;
   dropAcks: boolean;
   swallowClientClose: boolean;
+  replayOverlap: number;
 }
 
 export async function startChaosGateway(options: ChaosGatewayOptions = {}): Promise<ChaosGateway> {
@@ -64,6 +65,7 @@ class ChaosGatewayServer implements ChaosGateway {
     readyStallsLeft: 0,
     dropAcks: false,
     swallowClientClose: false,
+    replayOverlap: 0,
   };
   private nextConnectionId = 1;
   private stopStreamTimer: (() => void) | undefined;
@@ -194,7 +196,8 @@ class ChaosGatewayServer implements ChaosGateway {
 
     const session = typeof payload.session_id === 'string' ? this.sessions.get(payload.session_id) : undefined;
     const lastSeenSeq = typeof payload.seq === 'number' ? payload.seq : 0;
-    const missed = session?.framesAfter(lastSeenSeq);
+    // A server that replays from too far back resends events the client already has.
+    const missed = session?.framesAfter(Math.max(0, lastSeenSeq - this.faults.replayOverlap));
     if (!session || !missed) {
       // A session whose replay buffer no longer reaches back far enough is as
       // good as gone: resuming it later would skip events.
@@ -300,6 +303,10 @@ class ChaosGatewayServer implements ChaosGateway {
 
   dropAcks(on: boolean): void {
     this.faults.dropAcks = on;
+  }
+
+  replayOverlap(events: number): void {
+    this.faults.replayOverlap = Math.max(0, Math.floor(events));
   }
 
   neverCloseHandshake(on: boolean): void {

@@ -60,6 +60,8 @@ export interface ChaosGateway {
   stallReady(handshakes?: number): void;
   /** While on, heartbeats get no ACK. */
   dropAcks(on: boolean): void;
+  /** Every RESUME from now on also replays this many events the client had already seen. */
+  replayOverlap(events: number): void;
   /**
    * While on, close frames from clients are swallowed: no reply, and the
    * server never ends the TCP connection itself. A client that then destroys

@@ -8,6 +8,7 @@ describe('event delivery across reconnects', () => {
     const h = await startHarness();
     await h.gateway.start();
     h.server.resetCounters();
+    h.server.replayOverlap(5);
     h.server.startStream(3_000);
     for (let kill = 0; kill < 10; kill += 1) {
       await sleep(25);
