@@ -139,9 +139,9 @@ export function describeTrigger(trigger: RecoveryTrigger): string {
   }
 }
 
-/** Triggers that mean something went wrong, as opposed to a request to reconnect. */
+/** Triggers that mean something went wrong, as opposed to the server or the user asking for a reconnect. */
 export function isFault(trigger: RecoveryTrigger): boolean {
-  return !['start', 'reconnectRequested', 'userReconnect'].includes(trigger.type);
+  return !['start', 'reconnectRequested', 'invalidSession', 'userReconnect'].includes(trigger.type);
 }
 
 /**
