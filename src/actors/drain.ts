@@ -31,8 +31,14 @@ function awaitClose(act: (socket: WebSocketLike, code: number) => void) {
       return;
     }
     const onClose = () => sendBack({ type: 'socket.closed' });
+    // Listen first: a socket may emit `close` synchronously from inside close()/terminate().
     socket.on('close', onClose);
-    act(socket, input.code);
+    try {
+      act(socket, input.code);
+    } catch (error) {
+      socket.off('close', onClose);
+      throw error;
+    }
     return () => socket.off('close', onClose);
   });
 }

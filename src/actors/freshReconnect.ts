@@ -33,6 +33,7 @@ export const freshReconnectMachine = setup({
   guards: reconnectGuards,
   actions: {
     failOn: assign({ outcome: ({ event }) => failure(triggerFor(event as SocketEvent)) }),
+    sendIdentify: sendTo('socket', { type: 'identify' }),
   },
 }).createMachine({
   id: 'freshReconnect',
@@ -96,7 +97,7 @@ export const freshReconnectMachine = setup({
               target: 'identifying',
               actions: [
                 assign({ heartbeatInterval: ({ event }) => event.heartbeatInterval }),
-                sendTo('socket', { type: 'identify' }),
+                'sendIdentify',
               ],
             },
           },

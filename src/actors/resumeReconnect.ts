@@ -38,6 +38,7 @@ export const resumeReconnectMachine = setup({
   guards: reconnectGuards,
   actions: {
     failOn: assign({ outcome: ({ event }) => failure(triggerFor(event as SocketEvent)) }),
+    sendResume: sendTo('socket', ({ context }) => ({ type: 'resume' as const, sessionId: context.sessionId })),
   },
 }).createMachine({
   id: 'resumeReconnect',
@@ -101,7 +102,7 @@ export const resumeReconnectMachine = setup({
               target: 'resuming',
               actions: [
                 assign({ heartbeatInterval: ({ event }) => event.heartbeatInterval }),
-                sendTo('socket', ({ context }) => ({ type: 'resume' as const, sessionId: context.sessionId })),
+                'sendResume',
               ],
             },
           },

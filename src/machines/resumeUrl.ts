@@ -6,10 +6,12 @@
 
 export type ResumeUrlVerdict = { ok: true; url: string } | { ok: false; reason: string };
 
-const loopbackHosts = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
+const loopbackHosts = new Set(['localhost', '[::1]', '::1']);
+const loopbackIPv4 = /^127(\.\d{1,3}){3}$/;
 
+/** Only the literal loopback addresses and `localhost`: a DNS name like `127.example.com` is not. */
 export function isLoopback(hostname: string): boolean {
-  return loopbackHosts.has(hostname) || hostname.startsWith('127.');
+  return loopbackHosts.has(hostname) || loopbackIPv4.test(hostname);
 }
 
 function hostAllowed(hostname: string, mainHostname: string, allowed: readonly string[]): boolean {
