@@ -20,12 +20,10 @@ export function stateName(value: unknown): string {
  */
 export function recordStates(actor: AnyActorRef): string[] {
   const states: string[] = [];
-  actor.subscribe({
-    next: (snapshot: { value?: unknown }) => {
-      const name = stateName(snapshot.value);
-      if (states.at(-1) !== name) states.push(name);
-    },
-    error: () => {},
+  // No error handler on purpose: an actor that errors surfaces as an unhandled error in the run.
+  actor.subscribe((snapshot: { value?: unknown }) => {
+    const name = stateName(snapshot.value);
+    if (states.at(-1) !== name) states.push(name);
   });
   return states;
 }

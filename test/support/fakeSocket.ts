@@ -150,7 +150,15 @@ export class FakeSocketFactory {
   /** behaviour of the sockets created from now on */
   behaviour: FakeSocketBehaviour = cooperative;
 
+  /** when set, the next creation throws this (as `new WebSocket` does for a bad URL) */
+  failNext: Error | undefined;
+
   readonly create = (url: string): FakeSocket => {
+    const failure = this.failNext;
+    if (failure) {
+      this.failNext = undefined;
+      throw failure;
+    }
     const live = this.sockets.filter((socket) => socket.isLive);
     if (live.length > 0) {
       this.violations.push(`socket #${this.sockets.length + 1} created while #${live.map((s) => this.sockets.indexOf(s) + 1).join(', #')} live`);

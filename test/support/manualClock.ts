@@ -57,6 +57,26 @@ export class ManualClock implements Clock {
     this.advance(0);
   }
 
+  /**
+   * Jumps from timer to timer until `done()` holds, for at most `limitMs`, and returns the time
+   * that passed. Throws when the limit is reached first.
+   */
+  runUntil(done: () => boolean, limitMs: number): number {
+    const start = this.#now;
+    const limit = start + limitMs;
+    while (!done()) {
+      const next = this.#nextDue(limit);
+      if (!next) {
+        this.#now = limit;
+        throw new Error(`condition still false after ${limitMs} ms`);
+      }
+      this.#timers.delete(next.id);
+      this.#now = next.timer.due;
+      next.timer.fn();
+    }
+    return this.#now - start;
+  }
+
   #nextDue(limit: number): { id: number; timer: Timer } | undefined {
     let best: { id: number; timer: Timer } | undefined;
     for (const [id, timer] of this.#timers) {
