@@ -5,6 +5,7 @@ import { createGatewayMachine } from './machines/createGatewayMachine.ts';
 import type { GatewayFailure, GatewayOutput } from './machines/gateway.ts';
 import { describeTrigger, isFault, type RecoveryPlan } from './machines/recovery.ts';
 import { validateOptions } from './options.ts';
+import { defaultOutboxOptions, Outbox, OutboxError, type OutboxOptions } from './outbox.ts';
 
 export type InspectOption =
   | Observer<InspectionEvent>
@@ -27,6 +28,8 @@ export interface GatewayOptions {
   /** resume URLs may point at these hosts too (exact, or `*.example.com`) */
   allowedResumeHosts?: readonly string[];
   inspect?: InspectOption;
+  /** limits of outgoing user payloads: queue size, payload size, send rate (see README) */
+  outbox?: Partial<OutboxOptions>;
   /** a clock for the statechart's timers (XState's SimulatedClock in tests) */
   clock?: ActorOptions<AnyActorLogic>['clock'];
 }
@@ -67,10 +70,21 @@ export interface Gateway {
   start(): Promise<void>;
   /** `{ fresh: true }`: resolves at READY after a new IDENTIFY; otherwise at the next READY/RESUMED */
   reconnect(options?: { fresh?: boolean }): Promise<void>;
-  /** sends a payload (e.g. a presence update) on the ready socket; throws when not ready */
-  send(payload: unknown): void;
+  /**
+   * Sends a payload (e.g. a presence update). While the gateway is not ready it waits in a bounded
+   * queue and goes out after READY/RESUMED. Resolves once written; rejects (and reports on `error`)
+   * when it is too large, the queue is full, a fresh session replaces the one it was meant for, or
+   * the gateway stops or fails first.
+   */
+  send(payload: unknown): Promise<void>;
   /** resolves once stopped, within drain + terminateGrace; never rejects */
   stop(): Promise<GatewayOutput>;
+  /**
+   * Adds an inspection observer after creation (the `inspect` option, for one attached later, such
+   * as the offline inspector); returns its removal. It sees events from now on only; a throw is
+   * reported on `error`.
+   */
+  inspect(observer: InspectOption): () => void;
   readonly status: GatewayStatus;
   readonly actor: ReturnType<typeof createActor<ReturnType<typeof createGatewayMachine>>>;
 }
@@ -138,13 +152,35 @@ export function createGateway(options: GatewayOptions): Gateway {
     }
   };
 
+  const clock = options.clock ?? { setTimeout: (fn: () => void, ms: number) => setTimeout(fn, ms), clearTimeout: (id: unknown) => clearTimeout(id as NodeJS.Timeout) };
+  const pendingWrites = new Map<number, (error?: Error) => void>();
+  let nextWriteId = 1;
+  const outbox = new Outbox(
+    { ...defaultOutboxOptions, ...options.outbox },
+    {
+      write: (data, done) => {
+        if (gateway.status !== 'ready') return false;
+        const id = nextWriteId++;
+        pendingWrites.set(id, done);
+        actor.send({ type: 'send', data, id });
+        return true;
+      },
+      // A simulated clock keeps the send window in simulated time too.
+      now: () => (options.clock && 'now' in options.clock ? (options.clock as { now(): number }).now() : performance.now()),
+      setTimeout: (callback, ms) => clock.setTimeout(callback, ms),
+      clearTimeout: (handle) => clock.clearTimeout(handle as never),
+    },
+  );
+
   let lastKey = '';
   let reason: string | undefined;
   let faultAt: number | undefined;
   let readyCount = 0;
   let waiters: ReadyWaiter[] = [];
 
-  const userInspect = toObserver(options.inspect);
+  const observers = new Set<(event: InspectionEvent) => void>();
+  const initialObserver = toObserver(options.inspect);
+  if (initialObserver) observers.add(initialObserver);
   const inspect = (event: InspectionEvent) => {
     const id = (event.actorRef as { id?: string }).id ?? '';
     if (event.type === '@xstate.snapshot' && reconnectIds.has(id)) {
@@ -159,11 +195,13 @@ export function createGateway(options: GatewayOptions): Gateway {
         });
       }
     }
-    try {
-      userInspect?.(event);
-    } catch (error) {
-      // An inspector is an onlooker: its failure must not reach the statechart.
-      report(new GatewayError('INSPECTOR_THREW', `the inspect observer threw: ${error instanceof Error ? error.message : String(error)}`));
+    for (const observer of observers) {
+      try {
+        observer(event);
+      } catch (error) {
+        // An inspector is an onlooker: its failure must not reach the statechart.
+        report(new GatewayError('INSPECTOR_THREW', `the inspect observer threw: ${error instanceof Error ? error.message : String(error)}`));
+      }
     }
   };
 
@@ -172,6 +210,11 @@ export function createGateway(options: GatewayOptions): Gateway {
     protocol: options.protocol,
     onDispatch: (payload) => deliver('dispatch', payload),
     onError: (error) => report(error),
+    onSent: (id, error) => {
+      const done = pendingWrites.get(id);
+      pendingWrites.delete(id);
+      done?.(error);
+    },
   });
   const actor = createActor(machine, {
     input: {
@@ -193,6 +236,10 @@ export function createGateway(options: GatewayOptions): Gateway {
 
   actor.on('recovery', ({ plan }: { plan: RecoveryPlan }) => {
     reason = describeTrigger(plan.trigger);
+    if (plan.action === 'resume') outbox.pause();
+    else if (plan.action === 'fresh' && plan.trigger.type !== 'start') {
+      outbox.rejectAll(new OutboxError('SESSION_RESET', 'a fresh session replaced the one this payload was queued for'));
+    }
     faultAt ??= performance.now();
     if (isFault(plan.trigger) && plan.trigger.type !== 'protocolError' && plan.trigger.type !== 'close') {
       report(new GatewayError(plan.trigger.type.toUpperCase(), 'message' in plan ? plan.message : reason));
@@ -216,6 +263,7 @@ export function createGateway(options: GatewayOptions): Gateway {
         const recoveryMs = faultAt === undefined ? undefined : Math.round(performance.now() - faultAt);
         faultAt = undefined;
         publish({ state: 'ready', handshake: context.lastHandshake ?? undefined, recoveryMs, reason, generation: context.generation });
+        outbox.open();
         const due = waiters.filter((w) => readyCount > w.afterReadyCount && (!w.needsIdentify || context.lastHandshake === 'identify'));
         waiters = waiters.filter((w) => !due.includes(w));
         for (const waiter of due) waiter.resolve();
@@ -229,6 +277,13 @@ export function createGateway(options: GatewayOptions): Gateway {
   });
 
   function settleAll(output: GatewayOutput | undefined) {
+    outbox.rejectAll(
+      output?.status === 'failed'
+        ? new OutboxError('FAILED', `the gateway failed before the payload was sent: ${output.failure.message}`)
+        : new OutboxError('STOPPED', 'the gateway stopped before the payload was sent'),
+    );
+    for (const done of pendingWrites.values()) done(new Error('the gateway stopped before the socket confirmed the write'));
+    pendingWrites.clear();
     const error =
       output?.status === 'failed'
         ? new GatewayError('FAILED', output.failure.message)
@@ -252,6 +307,12 @@ export function createGateway(options: GatewayOptions): Gateway {
         waiters.push({ afterReadyCount: readyCount, needsIdentify, resolve, reject });
       }),
     );
+
+  /** A refused payload is reported on `error` too, for callers who do not await send(). */
+  function reportRejection(error: Error): Promise<never> {
+    report(error);
+    return observed(Promise.reject(error));
+  }
 
   const onAbort = () => void gateway.stop();
   const stopped = new Promise<GatewayOutput>((resolve) => {
@@ -286,14 +347,25 @@ export function createGateway(options: GatewayOptions): Gateway {
       return ready;
     },
     send(payload) {
-      if (gateway.status !== 'ready') {
-        throw new GatewayError('NOT_READY', `send() needs a ready session; the gateway is ${gateway.status}`);
+      let data: string;
+      try {
+        data = options.protocol.encode(payload);
+      } catch (error) {
+        return reportRejection(new GatewayError('ENCODE_FAILED', `payload could not be encoded: ${error instanceof Error ? error.message : String(error)}`));
       }
-      actor.send({ type: 'send', data: options.protocol.encode(payload) });
+      return observed(outbox.enqueue(data).catch((error: Error) => reportRejection(error)));
     },
     stop() {
       if (actor.getSnapshot().status === 'active') actor.send({ type: 'stop' });
       return stopped;
+    },
+    inspect(observer) {
+      const added = toObserver(observer);
+      if (!added) throw new TypeError('inspect() needs an observer, a function or a @statelyai/inspect inspector');
+      // Wrapped so that the same observer added twice is two subscriptions, each removable.
+      const entry = (event: InspectionEvent) => added(event);
+      observers.add(entry);
+      return () => void observers.delete(entry);
     },
     get status() {
       return statusOf(actor.getSnapshot().value);

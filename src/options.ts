@@ -2,6 +2,7 @@ import type { GatewayOptions } from './createGateway.ts';
 
 const timeoutNames = ['connect', 'hello', 'ready', 'drain', 'terminateGrace', 'stable'] as const;
 const backoffNames = ['baseMs', 'maxMs', 'invalidSessionMinMs', 'invalidSessionMaxMs'] as const;
+const outboxNames = ['maxQueued', 'maxPayloadBytes', 'sendsPerWindow', 'reservedSends', 'windowMs'] as const;
 
 function fail(message: string): never {
   throw new TypeError(`createGateway: ${message}`);
@@ -14,7 +15,7 @@ function checkDurations(group: string, values: Record<string, unknown> | undefin
     if (!names.includes(name)) fail(`unknown ${group} option ${JSON.stringify(name)} (known: ${names.join(', ')})`);
     if (value === undefined) continue;
     if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-      fail(`${group}.${name} must be a finite number of milliseconds ≥ 0, got ${String(value)}`);
+      fail(`${group}.${name} must be a finite number ≥ 0, got ${String(value)}`);
     }
   }
 }
@@ -35,6 +36,11 @@ export function validateOptions(options: GatewayOptions): void {
   }
   checkDurations('timeouts', options.timeouts as Record<string, unknown> | undefined, timeoutNames);
   checkDurations('backoff', options.backoff as Record<string, unknown> | undefined, backoffNames);
+  checkDurations('outbox', options.outbox as Record<string, unknown> | undefined, outboxNames);
+  const outbox = { sendsPerWindow: 120, reservedSends: 10, ...options.outbox };
+  if (outbox.reservedSends >= outbox.sendsPerWindow) {
+    fail('outbox.reservedSends must be smaller than outbox.sendsPerWindow, or no user payload could ever be sent');
+  }
   if (options.createSocket !== undefined && typeof options.createSocket !== 'function') {
     fail('createSocket must be a function (url) => WebSocket');
   }

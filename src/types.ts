@@ -12,7 +12,8 @@ export const SocketState = { CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3 } as 
  */
 export interface WebSocketLike {
   readonly readyState: number;
-  send(data: string): void;
+  /** `done` reports the write; `ws` calls it with an error when the socket could not write */
+  send(data: string, done?: (error?: Error) => void): void;
   close(code?: number, reason?: string): void;
   terminate(): void;
   on(event: 'open', listener: () => void): unknown;

@@ -23,6 +23,8 @@ export interface SocketDependencies {
   /** receives each new op 0 event, in order, once; called directly, not through the statechart */
   onDispatch: (payload: DispatchPayload) => void;
   onError: (error: Error) => void;
+  /** the outcome of a `send` command: written, or why not */
+  onSent?: (id: number, error?: Error) => void;
 }
 
 /** An error in what the server sent. */
@@ -104,7 +106,14 @@ export function createSocketActor(deps: SocketDependencies) {
         case 'heartbeat':
           return send(protocol.heartbeat(ledger.seq));
         case 'send':
-          return send(command.data);
+          if (socket.readyState !== SocketState.OPEN) {
+            return deps.onSent?.(command.id, new Error('the socket closed before the payload was written'));
+          }
+          try {
+            return socket.send(command.data, (error) => deps.onSent?.(command.id, error ?? undefined));
+          } catch (error) {
+            return deps.onSent?.(command.id, error instanceof Error ? error : new Error(String(error)));
+          }
       }
     });
 

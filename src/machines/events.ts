@@ -20,7 +20,7 @@ export type SocketCommand =
   | { type: 'identify' }
   | { type: 'resume'; sessionId: string }
   | { type: 'heartbeat' }
-  | { type: 'send'; data: string };
+  | { type: 'send'; data: string; id: number };
 
 export type HeartbeatEvent = { type: 'heartbeat.beat' };
 
@@ -29,4 +29,4 @@ export type UserEvent =
   | { type: 'start' }
   | { type: 'stop' }
   | { type: 'reconnect'; fresh: boolean }
-  | { type: 'send'; data: string };
+  | { type: 'send'; data: string; id: number };

@@ -160,7 +160,9 @@ export const gatewayMachine = setup({
     sealLine: ({ context }) => context.line.seal(),
     forwardAck: sendTo('heartbeat', { type: 'ack' }),
     sendHeartbeat: sendTo('socket', { type: 'heartbeat' }),
-    sendPayload: sendTo('socket', ({ event }) => ({ type: 'send' as const, data: event.type === 'send' ? event.data : '' })),
+    sendPayload: sendTo('socket', ({ event }) =>
+      event.type === 'send' ? { type: 'send' as const, data: event.data, id: event.id } : { type: 'heartbeat' as const },
+    ),
   },
 }).createMachine({
   id: 'gateway',

@@ -33,13 +33,14 @@ describe('event delivery across reconnects', () => {
     expect(h.tracker.maxLive).toBe(1);
   });
 
-  it('sends user payloads on the ready socket and refuses them when not ready', async () => {
+  it('sends user payloads on the ready socket; a payload sent before READY waits for it', async () => {
     const h = await startHarness();
-    expect(() => h.gateway.send({ op: 3, d: { status: 'online' } })).toThrow(/needs a ready session/);
+    const early = h.gateway.send({ op: 3, d: { status: 'online', since: null, activities: [], afk: false } });
     await h.gateway.start();
-    h.gateway.send({ op: 3, d: { status: 'idle', since: null, activities: [], afk: false } });
-    await h.waitFor(() => h.server.received.some((f) => f.op === 3), 'the presence update');
-    expect(h.server.received.find((f) => f.op === 3)?.d).toMatchObject({ status: 'idle' });
+    await early;
+    await h.gateway.send({ op: 3, d: { status: 'idle', since: null, activities: [], afk: false } });
+    await h.waitFor(() => h.server.received.filter((f) => f.op === 3).length === 2, 'both presence updates');
+    expect(h.server.received.filter((f) => f.op === 3).map((f) => (f.d as { status: string }).status)).toEqual(['online', 'idle']);
   });
 
   it('keeps delivering when a dispatch listener throws, and reports the throw as an error', async () => {

@@ -51,7 +51,7 @@ const variants: Record<string, (snapshot: AnyMachineSnapshot) => EventObject[]> 
     { type: 'reconnect', fresh: true },
     { type: 'reconnect', fresh: false },
   ],
-  send: () => [{ type: 'send', data: JSON.stringify({ op: 3, d: { status: 'online', since: null, activities: [], afk: false } }) }],
+  send: () => [{ type: 'send', id: 1, data: JSON.stringify({ op: 3, d: { status: 'online', since: null, activities: [], afk: false } }) }],
   'socket.closed': (s) => [1006, 4000, 4007, 4004].map((code) => ({ type: 'socket.closed', generation: context(s).generation, code, reason: '' })),
   'gateway.reconnect': (s) => [{ type: 'gateway.reconnect', generation: context(s).generation }],
   'gateway.invalidSession': (s) =>

@@ -39,9 +39,11 @@ export class FakeSocket implements WebSocketLike {
 
   // --- the engine's side -------------------------------------------------------------------
 
-  send(data: string): void {
+  send(data: string, done?: (error?: Error) => void): void {
     if (this.readyState !== SocketState.OPEN) throw new Error(`send() on a socket in readyState ${this.readyState}`);
     this.sent.push(data);
+    // Like `ws`, the write is confirmed asynchronously.
+    if (done) queueMicrotask(() => done());
   }
 
   close(code?: number): void {

@@ -149,13 +149,26 @@ describe('createGateway', () => {
     expect(clock.now()).toBe(0);
   });
 
-  it('send() encodes on the ready socket and throws NOT_READY otherwise', async () => {
+  it('send() queues until READY, then writes in order and resolves once written', async () => {
     const { gateway, handshake } = fakeGateway();
-    expect(() => gateway.send({ op: 3 })).toThrow(expect.objectContaining({ code: 'NOT_READY' }));
+    const early = gateway.send({ op: 3, d: { status: 'online' } });
     void gateway.start();
     const socket = handshake();
-    gateway.send({ op: 3, d: { status: 'idle' } });
-    expect(socket.sent.at(-1)).toBe('{"op":3,"d":{"status":"idle"}}');
+    const late = gateway.send({ op: 3, d: { status: 'idle' } });
+    await expect(Promise.all([early, late])).resolves.toEqual([undefined, undefined]);
+    expect(socket.sent.filter((data) => data.startsWith('{"op":3'))).toEqual([
+      '{"op":3,"d":{"status":"online"}}',
+      '{"op":3,"d":{"status":"idle"}}',
+    ]);
+  });
+
+  it('send() rejects, and reports, a payload that cannot be encoded or is too large', async () => {
+    const { gateway, errors } = fakeGateway();
+    const circular: Record<string, unknown> = {};
+    circular.self = circular;
+    await expect(gateway.send(circular)).rejects.toMatchObject({ code: 'ENCODE_FAILED' });
+    await expect(gateway.send({ op: 3, d: 'x'.repeat(5_000) })).rejects.toMatchObject({ code: 'PAYLOAD_TOO_LARGE' });
+    expect(errors.map((error) => (error as GatewayError).code)).toEqual(['ENCODE_FAILED', 'PAYLOAD_TOO_LARGE']);
   });
 
   it('delivers dispatches to every listener; a throwing listener is reported and does not stop the others', async () => {

@@ -72,7 +72,7 @@ describe('gateway: first connection', () => {
   it('sends user payloads on the ready socket', () => {
     const h = startGatewayHarness();
     const socket = h.startReady();
-    h.actor.send({ type: 'send', data: '{"op":3,"d":{"status":"idle"}}' });
+    h.actor.send({ type: 'send', data: '{"op":3,"d":{"status":"idle"}}', id: 1 });
     expect(socket.sent.at(-1)).toBe('{"op":3,"d":{"status":"idle"}}');
   });
 
