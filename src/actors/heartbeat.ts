@@ -2,19 +2,23 @@ import { assign, sendParent, setup } from 'xstate';
 
 export interface HeartbeatInput {
   interval: number;
+  /** counts every frame the connection receives; any frame proves the peer alive */
+  liveness: { readonly framesReceived: number };
 }
 
 export type HeartbeatControl = { type: 'ack' };
 
 /**
  * Asks its parent to send a heartbeat every `interval`, the first one after `interval × random` so
- * that many shards do not beat in step. A beat that is still unacknowledged when the next one is
- * due means the connection is a zombie: the machine ends in `zombie` and the parent recovers.
+ * that many shards do not beat in step. When the next beat is due and nothing at all arrived since
+ * the last one (no ACK, no other frame), the connection is a zombie: the machine ends in `zombie`
+ * and the parent recovers. Counting every frame keeps a server that is busy (its ACK queued behind
+ * a burst of events) from being mistaken for a dead one; a quiet server still ACKs.
  */
 export const heartbeatMachine = setup({
   types: {
     input: {} as HeartbeatInput,
-    context: {} as { interval: number; acked: boolean },
+    context: {} as HeartbeatInput & { acked: boolean; framesAtBeat: number },
     events: {} as HeartbeatControl,
   },
   delays: {
@@ -22,16 +26,17 @@ export const heartbeatMachine = setup({
     interval: ({ context }) => context.interval,
   },
   guards: {
-    lastBeatAcked: ({ context }) => context.acked,
+    // Reads the live frame count: frames are counted outside the statechart so they cost no transition.
+    aliveSinceLastBeat: ({ context }) => context.acked || context.liveness.framesReceived !== context.framesAtBeat,
   },
   actions: {
     sendBeat: sendParent({ type: 'heartbeat.beat' }),
-    expectAck: assign({ acked: false }),
+    expectAck: assign({ acked: false, framesAtBeat: ({ context }) => context.liveness.framesReceived }),
     recordAck: assign({ acked: true }),
   },
 }).createMachine({
   id: 'heartbeat',
-  context: ({ input }) => ({ interval: input.interval, acked: true }),
+  context: ({ input }) => ({ ...input, acked: true, framesAtBeat: input.liveness.framesReceived }),
   initial: 'waitingFirstBeat',
   states: {
     waitingFirstBeat: {
@@ -41,7 +46,7 @@ export const heartbeatMachine = setup({
       on: { ack: { actions: 'recordAck' } },
       after: {
         interval: [
-          { guard: 'lastBeatAcked', target: 'beating', reenter: true, actions: ['sendBeat', 'expectAck'] },
+          { guard: 'aliveSinceLastBeat', target: 'beating', reenter: true, actions: ['sendBeat', 'expectAck'] },
           { target: 'zombie' },
         ],
       },

@@ -59,6 +59,7 @@ export function createSocketActor(deps: SocketDependencies) {
       emit({ type: 'socket.closed', generation, code, reason: String(reason ?? '') });
     const onError = (error: Error) => deps.onError(error);
     const onMessage = (data: unknown, isBinary: boolean) => {
+      line.noteFrame();
       const frame = decodeSafely(protocol, data, isBinary);
       switch (frame.kind) {
         case 'dispatch':

@@ -288,7 +288,7 @@ export const gatewayMachine = setup({
         {
           id: 'heartbeat',
           src: 'heartbeat',
-          input: ({ context }) => ({ interval: context.heartbeatInterval }),
+          input: ({ context }) => ({ interval: context.heartbeatInterval, liveness: context.line }),
           onDone: { target: 'routing', actions: { type: 'planRecovery', params: { type: 'zombie' } } },
         },
       ],

@@ -22,6 +22,7 @@ export class SocketLine {
   #socket: WebSocketLike | undefined;
   #sealed = false;
   #opened = 0;
+  #framesReceived = 0;
 
   get socket(): WebSocketLike | undefined {
     return this.#socket;
@@ -34,6 +35,15 @@ export class SocketLine {
 
   get sealed(): boolean {
     return this.#sealed;
+  }
+
+  /** Frames received on this line's sockets: the heartbeat's proof of life. */
+  get framesReceived(): number {
+    return this.#framesReceived;
+  }
+
+  noteFrame(): void {
+    this.#framesReceived += 1;
   }
 
   /** Sockets opened on this line so far. */

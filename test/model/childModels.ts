@@ -102,7 +102,7 @@ const file = (name: string) => `test/model/childModels.ts (${name})`;
 
 const heartbeatSpec: TraversalSpec = {
   machine: heartbeatMachine.provide({ actions: { sendBeat: () => {} } }),
-  input: { interval: heartbeatInterval },
+  input: { interval: heartbeatInterval, liveness: { framesReceived: 0 } },
   events: (snapshot) => generated(snapshot, { ack: () => [{ type: 'ack' }] }, file('heartbeat')),
   serializeState: (snapshot) => `${valueKey(snapshot.value)}|${snapshot.context.acked}`,
 };

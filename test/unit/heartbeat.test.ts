@@ -16,6 +16,7 @@ afterEach(() => {
  */
 function runHeartbeat(interval = INTERVAL, logic = heartbeatMachine) {
   const clock = new ManualClock();
+  const liveness = { framesReceived: 0 };
   const beats: number[] = [];
   const heartbeatStates: string[] = [];
   const parentMachine = setup({
@@ -25,7 +26,7 @@ function runHeartbeat(interval = INTERVAL, logic = heartbeatMachine) {
     initial: 'alive',
     states: {
       alive: {
-        invoke: { id: 'heartbeat', src: 'heartbeat', input: { interval }, onDone: 'zombie' },
+        invoke: { id: 'heartbeat', src: 'heartbeat', input: { interval, liveness }, onDone: 'zombie' },
         on: {
           'heartbeat.beat': { actions: () => beats.push(clock.now()) },
           ack: { actions: sendTo('heartbeat', { type: 'ack' }) },
@@ -41,7 +42,7 @@ function runHeartbeat(interval = INTERVAL, logic = heartbeatMachine) {
   };
   const parent = startActor(parentMachine, { clock, inspect });
   const ack = () => parent.send({ type: 'ack' });
-  return { parent, clock, beats, heartbeatStates, ack };
+  return { parent, clock, beats, heartbeatStates, ack, liveness };
 }
 
 describe('heartbeat machine', () => {
@@ -109,6 +110,21 @@ describe('heartbeat machine', () => {
     expect(parent.getSnapshot().value).toBe('zombie');
     expect(parent.getSnapshot().children.heartbeat).toBeUndefined();
     expect(clock.pending).toBe(0);
+  });
+
+  it('any frame since the last beat proves the peer alive, even without an ACK', () => {
+    vi.spyOn(Math, 'random').mockReturnValue(0.25);
+    const { clock, beats, parent, liveness } = runHeartbeat();
+
+    clock.advance(10_000);
+    // A busy server: events keep arriving, the ACK is late.
+    liveness.framesReceived += 3;
+    clock.advance(INTERVAL);
+    expect(parent.getSnapshot().value).toBe('alive');
+    expect(beats).toEqual([10_000, 10_000 + INTERVAL]);
+    // Then silence: no ACK and no frame for a whole interval.
+    clock.advance(INTERVAL);
+    expect(parent.getSnapshot().value).toBe('zombie');
   });
 
   it('goes zombie after acked beats as soon as one beat is missed', () => {
