@@ -39,7 +39,17 @@ export const faults: Fault[] = [
       s.kill();
     },
   },
-  { id: 'dropAcks', label: 'drop heartbeat ACKs (zombie)', expect: 'terminate at once, resume', inject: (s) => s.dropAcks(true) },
+  {
+    id: 'dropAcks',
+    label: 'drop heartbeat ACKs, go silent (zombie)',
+    expect: 'terminate at once, resume',
+    // Any frame proves the peer alive, so a zombie is a server that also stops its event stream.
+    inject: (s) => {
+      silenced = true;
+      s.stopStream();
+      s.dropAcks(true);
+    },
+  },
   {
     id: 'neverClose',
     label: 'server never completes the close handshake, then reconnect()',
@@ -53,7 +63,15 @@ export const faults: Fault[] = [
   { id: 'close4004', label: 'server close 4004 (authentication failed)', expect: 'failed, no retry', inject: (s) => s.closeWith(4004, 'Authentication failed.') },
 ];
 
+/** Events per second the demo's chaos gateway streams while nothing is wrong. */
+export const streamRate = 200;
+let silenced = false;
+
 /** Faults that leave a fault mode switched on until the recovery starts. */
 export function clearStickyFaults(server: ChaosGateway): void {
   server.dropAcks(false);
+  if (silenced) {
+    silenced = false;
+    server.startStream(streamRate);
+  }
 }

@@ -1,0 +1,75 @@
+import type { Gateway } from '../src/index.ts';
+import { collectMachines, machineGraph } from './graph.ts';
+import { layoutGraph, type LaidOutGraph } from './layout.ts';
+import type { FaultInfo, ServerMessage } from './protocol.ts';
+import { RecoveryTimeline } from './recoveries.ts';
+import { createRedactor } from './redact.ts';
+import { ActorRegistry } from './registry.ts';
+
+/**
+ * Everything the inspector knows, independent of how it reaches a page: the laid-out statecharts,
+ * the registry of live actors, the event log and the recovery timeline. Gateways are attached and
+ * detached; every change goes out through `broadcast` as a message a page understands.
+ */
+export class InspectorHub {
+  readonly #graphs = new Map<string, LaidOutGraph>();
+  readonly #registry: ActorRegistry;
+  readonly #timeline: RecoveryTimeline;
+  readonly #detach = new Map<Gateway, () => void>();
+
+  constructor(
+    private readonly broadcast: (message: ServerMessage) => void,
+    private readonly faults: readonly FaultInfo[],
+    secrets: readonly string[] = [],
+  ) {
+    const redact = createRedactor(secrets);
+    this.#registry = new ActorRegistry(redact, broadcast);
+    this.#timeline = new RecoveryTimeline((recovery) => broadcast({ type: 'lifeline.recovery', at: Date.now(), recovery }));
+  }
+
+  /** Lays out every machine the gateway can run that is not drawn yet. */
+  async draw(gateway: Gateway): Promise<void> {
+    const missing = collectMachines(gateway.actor.logic).filter((machine) => !this.#graphs.has(machine.id));
+    const laid = await Promise.all(missing.map((machine) => layoutGraph(machineGraph(machine))));
+    for (const graph of laid) this.#graphs.set(graph.id, graph);
+  }
+
+  attach(gateway: Gateway): () => void {
+    const existing = this.#detach.get(gateway);
+    if (existing) return existing;
+    const root = gateway.actor;
+    const stopInspecting = gateway.inspect((event) => this.#registry.observe(event));
+    const stopListening = gateway.on('state', (change) => this.#timeline.record(root.sessionId, change));
+    this.#registry.addRoot(root);
+    const detach = () => {
+      if (!this.#detach.delete(gateway)) return;
+      stopInspecting();
+      stopListening();
+      this.#registry.removeRoot(root);
+    };
+    this.#detach.set(gateway, detach);
+    return detach;
+  }
+
+  detachAll(): void {
+    for (const detach of [...this.#detach.values()]) detach();
+  }
+
+  /** What a page that connects now needs to catch up. */
+  initMessage(): ServerMessage {
+    return {
+      type: 'lifeline.init',
+      at: Date.now(),
+      graphs: [...this.#graphs.values()],
+      actors: this.#registry.actors,
+      log: this.#registry.log,
+      recoveries: this.#timeline.recoveries,
+      faults: [...this.faults],
+    };
+  }
+
+  /** Re-sends what changed for pages already open, e.g. graphs of a newly attached gateway. */
+  refresh(): void {
+    this.broadcast(this.initMessage());
+  }
+}
