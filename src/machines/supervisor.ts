@@ -1,0 +1,158 @@
+import { assign, fromCallback, sendTo, setup } from 'xstate';
+import type { GatewayFailure, GatewayOutput } from './gateway.ts';
+import { fatalCloseCodes } from './recovery.ts';
+
+export interface SupervisorOptions {
+  /** restarts allowed before the breaker opens */
+  maxRestarts: number;
+  /** a gateway that runs this long without failing refills the restart budget */
+  windowMs: number;
+  /** cooldown before restart n: between half and all of min(maxMs, baseMs · 2^n) */
+  cooldownBaseMs: number;
+  cooldownMaxMs: number;
+}
+
+export const defaultSupervisorOptions: SupervisorOptions = {
+  maxRestarts: 5,
+  windowMs: 10 * 60_000,
+  cooldownBaseMs: 1_000,
+  cooldownMaxMs: 60_000,
+};
+
+/** What a gateway run reports when its gateway has ended. */
+export interface RunEnded {
+  type: 'gateway.ended';
+  output: GatewayOutput;
+  /** whether the ended gateway's socket is still not CLOSED (a drain that failed closed) */
+  socketStillLive: () => boolean;
+  /** one more terminate() of that socket */
+  terminateSocket: () => void;
+}
+
+export type SupervisorEvent = { type: 'start' } | { type: 'stop' } | { type: 'retry' } | RunEnded;
+
+export interface SupervisorContext {
+  options: SupervisorOptions;
+  /** restarts since the budget was last refilled */
+  restarts: number;
+  /** gateway runs started, the first included */
+  runs: number;
+  lastFailure: GatewayFailure | null;
+  previous: Pick<RunEnded, 'socketStillLive' | 'terminateSocket'> | null;
+}
+
+/** A failure that restarting cannot fix: the server refused the credentials or the configuration. */
+export function isFatalFailure(failure: GatewayFailure): boolean {
+  return failure.trigger.type === 'close' && fatalCloseCodes.has(failure.trigger.code);
+}
+
+/** Placeholder; the real run (a createGateway instance) comes from `superviseGateway`. */
+const gatewayRunNotProvided = fromCallback<{ type: 'stop' }, { run: number }>(() => {
+  throw new Error('the gatewayRun actor was not provided: use superviseGateway()');
+});
+
+/**
+ * Keeps a gateway running across failures that end it. A gateway that failed for a reason a
+ * restart can fix (a drain that failed closed, a session that never became ready, a socket that
+ * could not be opened) is started again after a cooldown; a fatal close code is final. Restarts
+ * are counted: past `maxRestarts` without a stable run in between, the breaker opens and stays open
+ * until `retry`. A restart waits until the previous gateway's socket has really closed, so two
+ * sockets never exist at once.
+ */
+export const supervisorMachine = setup({
+  types: {
+    input: {} as Partial<SupervisorOptions>,
+    context: {} as SupervisorContext,
+    events: {} as SupervisorEvent,
+  },
+  actors: { gatewayRun: gatewayRunNotProvided },
+  delays: {
+    cooldown: ({ context }) => {
+      const { cooldownBaseMs, cooldownMaxMs } = context.options;
+      const ceiling = Math.min(cooldownMaxMs, cooldownBaseMs * 2 ** Math.min(context.restarts, 30));
+      return ceiling / 2 + (Math.random() * ceiling) / 2;
+    },
+    window: ({ context }) => context.options.windowMs,
+  },
+  guards: {
+    endedStopped: ({ event }) => event.type === 'gateway.ended' && event.output.status === 'stopped',
+    endedFatal: ({ event }) =>
+      event.type === 'gateway.ended' && event.output.status === 'failed' && isFatalFailure(event.output.failure),
+    budgetSpent: ({ context }) => context.restarts >= context.options.maxRestarts,
+    previousSocketStillLive: ({ context }) => context.previous?.socketStillLive() ?? false,
+  },
+  actions: {
+    recordEnd: assign(({ event }) =>
+      event.type === 'gateway.ended'
+        ? {
+            lastFailure: event.output.status === 'failed' ? event.output.failure : null,
+            previous: { socketStillLive: event.socketStillLive, terminateSocket: event.terminateSocket },
+          }
+        : {},
+    ),
+    countRun: assign({ runs: ({ context }) => context.runs + 1 }),
+    countRestart: assign({ restarts: ({ context }) => context.restarts + 1 }),
+    refillBudget: assign({ restarts: 0 }),
+    terminatePrevious: ({ context }) => context.previous?.terminateSocket(),
+    stopRun: sendTo('gatewayRun', { type: 'stop' }),
+  },
+}).createMachine({
+  id: 'supervisor',
+  context: ({ input }) => ({
+    options: { ...defaultSupervisorOptions, ...input },
+    restarts: 0,
+    runs: 0,
+    lastFailure: null,
+    previous: null,
+  }),
+  initial: 'idle',
+  states: {
+    idle: {
+      on: { start: 'running', stop: 'stopped' },
+    },
+    running: {
+      entry: 'countRun',
+      invoke: { id: 'gatewayRun', src: 'gatewayRun', input: ({ context }) => ({ run: context.runs }) },
+      initial: 'active',
+      states: {
+        active: {
+          after: { window: { actions: 'refillBudget' } },
+          on: { stop: { target: 'stopping', actions: 'stopRun' } },
+        },
+        // The gateway drains its socket; however it ends now, the supervisor stops with it.
+        stopping: {
+          on: { 'gateway.ended': { target: '#supervisor.stopped', actions: 'recordEnd' } },
+        },
+      },
+      on: {
+        'gateway.ended': [
+          { guard: 'endedStopped', target: 'stopped', actions: 'recordEnd' },
+          { guard: 'endedFatal', target: 'failed', actions: 'recordEnd' },
+          { target: 'coolingDown', actions: 'recordEnd' },
+        ],
+      },
+    },
+    coolingDown: {
+      after: {
+        cooldown: [
+          { guard: 'budgetSpent', target: 'open' },
+          // A socket that never closed is given another terminate(); the attempt uses up budget.
+          { guard: 'previousSocketStillLive', target: 'coolingDown', reenter: true, actions: ['countRestart', 'terminatePrevious'] },
+          { target: 'running', actions: 'countRestart' },
+        ],
+      },
+      on: { stop: 'stopped' },
+    },
+    open: {
+      on: {
+        retry: [
+          { guard: 'previousSocketStillLive', target: 'coolingDown', actions: ['refillBudget', 'terminatePrevious'] },
+          { target: 'running', actions: 'refillBudget' },
+        ],
+        stop: 'stopped',
+      },
+    },
+    stopped: { type: 'final' },
+    failed: { type: 'final' },
+  },
+});

@@ -1,0 +1,144 @@
+import WebSocket from 'ws';
+import { afterEach, describe, expect, it } from 'vitest';
+import { discordProtocol, superviseGateway, type SupervisedGateway, type SupervisorStateChange } from '../../src/index.ts';
+import type { WebSocketLike } from '../../src/types.ts';
+import { startChaosGateway, type ChaosGateway } from '../../src/testing/index.ts';
+import { shortTimeouts, sleep, token } from '../support/realGateway.ts';
+
+/**
+ * Sockets whose `close` event can be lost: close() does nothing and terminate() really ends the
+ * connection, but the engine never hears `close`, so its drain fails closed. The connection itself
+ * is gone (readyState CLOSED), which is what lets a supervisor restart without a second socket.
+ */
+class LossyClose {
+  readonly sockets: WebSocket[] = [];
+  lossy = true;
+  maxLive = 0;
+
+  readonly createSocket = (url: string): WebSocketLike => {
+    const live = this.sockets.filter((s) => s.readyState !== WebSocket.CLOSED).length + 1;
+    this.maxLive = Math.max(this.maxLive, live);
+    const socket = new WebSocket(url, { perMessageDeflate: false });
+    this.sockets.push(socket);
+    if (!this.lossy) return socket as unknown as WebSocketLike;
+    return new Proxy(socket, {
+      get(target, property) {
+        if (property === 'close') return () => {};
+        if (property === 'on') {
+          return (event: string, listener: (...args: unknown[]) => void) =>
+            event === 'close' ? target : target.on(event, listener);
+        }
+        const value = Reflect.get(target, property, target);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    }) as unknown as WebSocketLike;
+  };
+}
+
+let server: ChaosGateway | undefined;
+let supervised: SupervisedGateway | undefined;
+let sockets: LossyClose | undefined;
+
+afterEach(async () => {
+  await supervised?.stop();
+  for (const socket of sockets?.sockets ?? []) socket.terminate();
+  await server?.close();
+  server = supervised = sockets = undefined;
+});
+
+async function supervise(maxRestarts: number, windowMs = 60_000) {
+  server = await startChaosGateway({ heartbeatInterval: 10_000, token });
+  sockets = new LossyClose();
+  const states: SupervisorStateChange[] = [];
+  supervised = superviseGateway({
+    url: server.url,
+    protocol: discordProtocol({ token, intents: 1 }),
+    timeouts: shortTimeouts,
+    backoff: { baseMs: 5, maxMs: 10 },
+    createSocket: sockets.createSocket,
+    supervisor: { maxRestarts, windowMs, cooldownBaseMs: 10, cooldownMaxMs: 20 },
+  });
+  supervised.on('supervisor', (state) => states.push(state));
+  return { server, sockets, supervised, states };
+}
+
+async function until(condition: () => boolean, what: string, timeoutMs = 5_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(2);
+  }
+}
+
+/** Makes the running gateway reconnect; with lossy sockets its drain then fails closed. */
+async function failCurrentRun(s: SupervisedGateway, chaos: ChaosGateway) {
+  await until(() => s.gateway?.status === 'ready', 'a ready gateway');
+  chaos.requestReconnect();
+  await until(() => s.status === 'coolingDown' || s.status === 'open', 'the run to fail');
+}
+
+describe('supervisor with a circuit breaker, on real sockets', () => {
+  it('restarts after drain failures and opens the breaker after maxRestarts, no sooner', async () => {
+    const { server, sockets, supervised, states } = await supervise(2);
+    await supervised.start();
+    for (let run = 1; run <= 3; run += 1) {
+      await failCurrentRun(supervised, server);
+      if (run < 3) expect(supervised.status).toBe('coolingDown');
+    }
+    await until(() => supervised.status === 'open', 'the breaker to open');
+
+    const visited = states.map((s) => s.state).filter((state, i, all) => state !== all[i - 1]);
+    expect(visited).toEqual(['running', 'coolingDown', 'running', 'coolingDown', 'running', 'coolingDown', 'open']);
+    expect(states.at(-1)).toMatchObject({ state: 'open', runs: 3, lastFailure: { trigger: { type: 'drainFailed' } } });
+    expect(sockets.maxLive).toBe(1);
+    await sleep(50);
+    expect(sockets.sockets).toHaveLength(3);
+    expect(supervised.gateway).toBeUndefined();
+  });
+
+  it('stays down while open, and retry() starts a gateway again', async () => {
+    const { server, sockets, supervised } = await supervise(0);
+    await supervised.start();
+    await failCurrentRun(supervised, server);
+    await until(() => supervised.status === 'open', 'the breaker to open');
+    await sleep(40);
+    expect(sockets.sockets).toHaveLength(1);
+
+    sockets.lossy = false;
+    supervised.retry();
+    await until(() => supervised.gateway?.status === 'ready', 'ready after retry');
+    expect(sockets.sockets).toHaveLength(2);
+    expect(sockets.maxLive).toBe(1);
+  });
+
+  it('never restarts after a fatal close code', async () => {
+    const { server, sockets, supervised } = await supervise(5);
+    sockets.lossy = false;
+    await supervised.start();
+    server.closeWith(4004);
+    await until(() => supervised.status === 'failed', 'the supervisor to fail');
+    await sleep(50);
+    expect(sockets.sockets).toHaveLength(1);
+    expect(supervised.actor.getSnapshot().context.lastFailure?.message).toMatch(/4004/);
+  });
+
+  it('a run that stays up for the window refills the restart budget', async () => {
+    const { server, supervised } = await supervise(1, 60);
+    await supervised.start();
+    for (let run = 1; run <= 3; run += 1) {
+      await until(() => supervised.gateway?.status === 'ready', 'a ready gateway');
+      await sleep(90);
+      await failCurrentRun(supervised, server);
+      expect(supervised.status).toBe('coolingDown');
+    }
+  });
+
+  it('stop() from a running gateway drains it and ends the supervisor', async () => {
+    const { supervised, sockets } = await supervise(2);
+    sockets.lossy = false;
+    await supervised.start();
+    await supervised.stop();
+    expect(supervised.status).toBe('stopped');
+    expect(sockets.sockets.every((s) => s.readyState === WebSocket.CLOSED)).toBe(true);
+  });
+});

@@ -1,0 +1,123 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { createActor, fromCallback } from 'xstate';
+import type { GatewayOutput } from '../../src/machines/gateway.ts';
+import { supervisorMachine, type RunEnded } from '../../src/machines/supervisor.ts';
+import { recordStates } from '../support/actors.ts';
+import { ManualClock } from '../support/manualClock.ts';
+
+/**
+ * The supervisor statechart with a fake gateway run: the test ends each run with the output it
+ * wants, and says whether the ended gateway's socket is still live.
+ */
+function supervised(options = { maxRestarts: 2, windowMs: 10_000, cooldownBaseMs: 100, cooldownMaxMs: 1_000 }) {
+  vi.spyOn(Math, 'random').mockReturnValue(0.5);
+  const clock = new ManualClock();
+  const runs: { end: (output: GatewayOutput, socketLive?: () => boolean) => void; stopped: boolean }[] = [];
+  const terminated: number[] = [];
+  const gatewayRun = fromCallback<{ type: 'stop' }, { run: number }>(({ sendBack, receive, input }) => {
+    const run = {
+      stopped: false,
+      end: (output: GatewayOutput, socketLive: () => boolean = () => false) =>
+        sendBack({
+          type: 'gateway.ended',
+          output,
+          socketStillLive: socketLive,
+          terminateSocket: () => terminated.push(input.run),
+        } satisfies RunEnded),
+    };
+    runs.push(run);
+    receive(() => {
+      run.stopped = true;
+      run.end({ status: 'stopped' });
+    });
+  });
+  const actor = createActor(supervisorMachine.provide({ actors: { gatewayRun } }), { input: options, clock });
+  const states = recordStates(actor);
+  actor.start();
+  return { actor, clock, runs, states, terminated };
+}
+
+const drainFailed: GatewayOutput = {
+  status: 'failed',
+  failure: { message: 'old socket never closed', trigger: { type: 'drainFailed' } },
+};
+const fatal: GatewayOutput = {
+  status: 'failed',
+  failure: { message: 'authentication failed (4004)', trigger: { type: 'close', code: 4004 } },
+};
+
+afterEach(() => vi.restoreAllMocks());
+
+describe('supervisor statechart', () => {
+  it('restarts a failed gateway after a cooldown, and opens after maxRestarts', () => {
+    const { actor, clock, runs, states } = supervised();
+    actor.send({ type: 'start' });
+    runs[0]!.end(drainFailed);
+    // cooldown for restart 0: between 50 and 100 ms; random 0.5 → 75
+    clock.advance(74);
+    expect(runs).toHaveLength(1);
+    clock.advance(1);
+    expect(runs).toHaveLength(2);
+    runs[1]!.end(drainFailed);
+    clock.advance(150); // restart 1: 100..200 → 150
+    runs[2]!.end(drainFailed);
+    clock.advance(1_000);
+    expect(runs).toHaveLength(3);
+    expect(states).toEqual(['idle', 'running.active', 'coolingDown', 'running.active', 'coolingDown', 'running.active', 'coolingDown', 'open']);
+    expect(actor.getSnapshot().context).toMatchObject({ restarts: 2, runs: 3 });
+    actor.stop();
+  });
+
+  it('a fatal close code ends the supervisor in failed, with no restart', () => {
+    const { actor, clock, runs } = supervised();
+    actor.send({ type: 'start' });
+    runs[0]!.end(fatal);
+    clock.advance(60_000);
+    expect(runs).toHaveLength(1);
+    expect(actor.getSnapshot().value).toBe('failed');
+    expect(actor.getSnapshot().status).toBe('done');
+  });
+
+  it('does not restart while the old socket is still live: terminates it again and uses up budget', () => {
+    const { actor, clock, runs, terminated } = supervised();
+    actor.send({ type: 'start' });
+    let live = true;
+    runs[0]!.end(drainFailed, () => live);
+    clock.advance(75);
+    expect(runs).toHaveLength(1);
+    expect(terminated).toEqual([1]);
+    live = false;
+    clock.advance(150);
+    expect(runs).toHaveLength(2);
+    expect(actor.getSnapshot().context.restarts).toBe(2);
+    actor.stop();
+  });
+
+  it('a run that lasts windowMs refills the budget', () => {
+    const { actor, clock, runs } = supervised({ maxRestarts: 1, windowMs: 1_000, cooldownBaseMs: 100, cooldownMaxMs: 100 });
+    actor.send({ type: 'start' });
+    for (let run = 0; run < 4; run += 1) {
+      clock.advance(1_000);
+      runs[run]!.end(drainFailed);
+      clock.advance(100);
+    }
+    expect(runs).toHaveLength(5);
+    expect(actor.getSnapshot().value).toEqual({ running: 'active' });
+    actor.stop();
+  });
+
+  it('retry closes an open breaker; stop while running stops the run first', () => {
+    const { actor, clock, runs, states } = supervised({ maxRestarts: 0, windowMs: 10_000, cooldownBaseMs: 100, cooldownMaxMs: 100 });
+    actor.send({ type: 'start' });
+    runs[0]!.end(drainFailed);
+    clock.advance(100);
+    expect(actor.getSnapshot().value).toBe('open');
+    actor.send({ type: 'retry' });
+    expect(runs).toHaveLength(2);
+    actor.send({ type: 'stop' });
+    expect(runs[1]!.stopped).toBe(true);
+    expect(actor.getSnapshot().value).toBe('stopped');
+    expect(states.slice(-4)).toEqual(['open', 'running.active', 'running.stopping', 'stopped']);
+    expect(clock.pending).toBe(0);
+  });
+});
