@@ -1,17 +1,21 @@
-import { createActor, type ActorOptions, type AnyActorLogic, type InspectionEvent, type Observer } from 'xstate';
+import { createActor, type ActorOptions, type AnyActorLogic, type InspectionEvent } from 'xstate';
 import type { BackoffOptions, CreateSocket, DispatchPayload, GatewayProtocol, Timeouts } from './types.ts';
 import { wsSocketFactory, type WsSocketOptions } from './adapters/ws.ts';
 import { createGatewayMachine } from './machines/createGatewayMachine.ts';
-import type { GatewayFailure, GatewayOutput } from './machines/gateway.ts';
+import type { GatewayOutput } from './machines/gateway.ts';
 import { describeTrigger, isFault, type RecoveryPlan } from './machines/recovery.ts';
 import { validateOptions } from './options.ts';
-import { defaultOutboxOptions, Outbox, OutboxError, type OutboxOptions } from './outbox.ts';
+import type { OutboxOptions } from './outbox.ts';
+import { GatewayError, messageOf, observed } from './gateway/errors.ts';
+import { Inspectors, type InspectOption } from './gateway/inspectors.ts';
+import { Listeners } from './gateway/listeners.ts';
+import { linkOutbox, type TimerClock } from './gateway/outboxLink.ts';
+import { ReadyWaiters } from './gateway/readyWaiters.ts';
+import { StateReporter, statusOf, type GatewayStateChange, type GatewayStatus } from './gateway/stateReporter.ts';
 
-export type InspectOption =
-  | Observer<InspectionEvent>
-  | ((event: InspectionEvent) => void)
-  /** a `@statelyai/inspect` inspector (createBrowserInspector / createWebSocketInspector) */
-  | { inspect: Observer<InspectionEvent> | ((event: InspectionEvent) => void) };
+export { GatewayError } from './gateway/errors.ts';
+export type { InspectOption } from './gateway/inspectors.ts';
+export type { GatewayStateChange, GatewayStatus } from './gateway/stateReporter.ts';
 
 export interface GatewayOptions {
   /** the gateway URL, e.g. wss://gateway.discord.gg/?v=10&encoding=json */
@@ -32,34 +36,6 @@ export interface GatewayOptions {
   outbox?: Partial<OutboxOptions>;
   /** a clock for the statechart's timers (XState's SimulatedClock in tests) */
   clock?: ActorOptions<AnyActorLogic>['clock'];
-}
-
-export type GatewayStatus = 'idle' | 'connecting' | 'ready' | 'closing' | 'stopped' | 'failed';
-
-export interface GatewayStateChange {
-  state: GatewayStatus;
-  /** while connecting: which reconnect actor runs */
-  kind?: 'fresh' | 'resume';
-  /** while connecting: the reconnect actor's own state, e.g. `draining` or `handshake.awaitingHello` */
-  phase?: string;
-  /** why the gateway is connecting */
-  reason?: string;
-  /** at ready: the handshake that made it ready, and the time since the fault or request */
-  handshake?: 'identify' | 'resume';
-  recoveryMs?: number;
-  failure?: GatewayFailure;
-  generation: number;
-}
-
-/** An error reported by the gateway. `code` names the kind; the engine keeps running unless it is fatal. */
-export class GatewayError extends Error {
-  override readonly name = 'GatewayError';
-  constructor(
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
 }
 
 export interface Gateway {
@@ -89,40 +65,12 @@ export interface Gateway {
   readonly actor: ReturnType<typeof createActor<ReturnType<typeof createGatewayMachine>>>;
 }
 
-type Listeners = {
-  dispatch: Set<(payload: DispatchPayload) => void>;
-  state: Set<(state: GatewayStateChange) => void>;
-  error: Set<(error: Error) => void>;
-};
-
-interface ReadyWaiter {
-  afterReadyCount: number;
-  needsIdentify: boolean;
-  resolve: () => void;
-  reject: (error: Error) => void;
-}
+type GatewayEvents = { dispatch: DispatchPayload; state: GatewayStateChange; error: Error };
 
 const reconnectIds = new Set(['freshReconnect', 'resumeReconnect']);
 
-function flatten(value: unknown): string {
-  if (typeof value === 'string') return value;
-  if (value && typeof value === 'object') {
-    const [key, child] = Object.entries(value)[0] ?? [];
-    return key === undefined ? '' : child && (typeof child !== 'object' || Object.keys(child).length) ? `${key}.${flatten(child)}` : key;
-  }
-  return '';
-}
-
-function toObserver(inspect: InspectOption | undefined): ((event: InspectionEvent) => void) | undefined {
-  if (!inspect) return undefined;
-  const target = typeof inspect === 'object' && 'inspect' in inspect ? inspect.inspect : inspect;
-  return typeof target === 'function' ? target : (event) => target.next?.(event);
-}
-
-/** Marks a promise as observed, so a caller who ignores it never gets an unhandled rejection. */
-function observed<T>(promise: Promise<T>): Promise<T> {
-  promise.catch(() => {});
-  return promise;
+function endError(output: GatewayOutput | undefined, stopped: string): GatewayError {
+  return output?.status === 'failed' ? new GatewayError('FAILED', output.failure.message) : new GatewayError('STOPPED', stopped);
 }
 
 /**
@@ -131,90 +79,26 @@ function observed<T>(promise: Promise<T>): Promise<T> {
  */
 export function createGateway(options: GatewayOptions): Gateway {
   validateOptions(options);
-  const listeners: Listeners = { dispatch: new Set(), state: new Set(), error: new Set() };
+  const listeners = new Listeners<GatewayEvents>(['dispatch', 'state', 'error']);
+  const report = (error: Error) => listeners.emit('error', error);
+  const states = new StateReporter((change) => listeners.emit('state', change));
+  const waiters = new ReadyWaiters();
+  const inspectors = new Inspectors(report);
+  if (options.inspect) inspectors.add(options.inspect);
 
-  const report = (error: Error) => {
-    for (const listener of listeners.error) {
-      try {
-        listener(error);
-      } catch {
-        // An error handler that throws has nowhere left to report to.
-      }
-    }
-  };
-  const deliver = (kind: 'dispatch' | 'state', value: unknown) => {
-    for (const listener of listeners[kind] as Set<(value: unknown) => void>) {
-      try {
-        listener(value);
-      } catch (error) {
-        report(new GatewayError('LISTENER_THREW', `a ${kind} listener threw: ${error instanceof Error ? error.message : String(error)}`));
-      }
-    }
-  };
-
-  const clock = options.clock ?? { setTimeout: (fn: () => void, ms: number) => setTimeout(fn, ms), clearTimeout: (id: unknown) => clearTimeout(id as NodeJS.Timeout) };
-  const pendingWrites = new Map<number, (error?: Error) => void>();
-  let nextWriteId = 1;
-  const outbox = new Outbox(
-    { ...defaultOutboxOptions, ...options.outbox },
-    {
-      write: (data, done) => {
-        if (gateway.status !== 'ready') return false;
-        const id = nextWriteId++;
-        pendingWrites.set(id, done);
-        actor.send({ type: 'send', data, id });
-        return true;
-      },
-      // A simulated clock keeps the send window in simulated time too.
-      now: () => (options.clock && 'now' in options.clock ? (options.clock as { now(): number }).now() : performance.now()),
-      setTimeout: (callback, ms) => clock.setTimeout(callback, ms),
-      clearTimeout: (handle) => clock.clearTimeout(handle as never),
-    },
-  );
-
-  let lastKey = '';
-  let reason: string | undefined;
-  let faultAt: number | undefined;
-  let readyCount = 0;
-  let waiters: ReadyWaiter[] = [];
-
-  const observers = new Set<(event: InspectionEvent) => void>();
-  const initialObserver = toObserver(options.inspect);
-  if (initialObserver) observers.add(initialObserver);
-  const inspect = (event: InspectionEvent) => {
-    const id = (event.actorRef as { id?: string }).id ?? '';
-    if (event.type === '@xstate.snapshot' && reconnectIds.has(id)) {
-      const snapshot = event.snapshot as { value?: unknown; status?: string };
-      if (snapshot.status === 'active') {
-        publish({
-          state: 'connecting',
-          kind: id === 'freshReconnect' ? 'fresh' : 'resume',
-          phase: flatten(snapshot.value),
-          reason,
-          generation: actor.getSnapshot().context.generation,
-        });
-      }
-    }
-    for (const observer of observers) {
-      try {
-        observer(event);
-      } catch (error) {
-        // An inspector is an onlooker: its failure must not reach the statechart.
-        report(new GatewayError('INSPECTOR_THREW', `the inspect observer threw: ${error instanceof Error ? error.message : String(error)}`));
-      }
-    }
-  };
+  const link = linkOutbox({
+    limits: options.outbox,
+    clock: options.clock as TimerClock | undefined,
+    isReady: () => gateway.status === 'ready',
+    write: (data, id) => actor.send({ type: 'send', data, id }),
+  });
 
   const machine = createGatewayMachine({
     createSocket: options.createSocket ?? wsSocketFactory(options.socket),
     protocol: options.protocol,
-    onDispatch: (payload) => deliver('dispatch', payload),
-    onError: (error) => report(error),
-    onSent: (id, error) => {
-      const done = pendingWrites.get(id);
-      pendingWrites.delete(id);
-      done?.(error);
-    },
+    onDispatch: (payload) => listeners.emit('dispatch', payload),
+    onError: report,
+    onSent: (id, error) => link.confirm(id, error),
   });
   const actor = createActor(machine, {
     input: {
@@ -223,96 +107,55 @@ export function createGateway(options: GatewayOptions): Gateway {
       backoff: options.backoff,
       allowedResumeHosts: [...(options.protocol.allowedResumeHosts ?? []), ...(options.allowedResumeHosts ?? [])],
     },
-    inspect,
+    inspect: (event: InspectionEvent) => {
+      const id = (event.actorRef as { id?: string }).id ?? '';
+      if (event.type === '@xstate.snapshot' && reconnectIds.has(id) && (event.snapshot as { status?: string }).status === 'active') {
+        const value = (event.snapshot as { value?: unknown }).value;
+        states.reconnectPhase(id as 'freshReconnect', value, actor.getSnapshot().context.generation);
+      }
+      inspectors.notify(event);
+    },
     ...(options.clock ? { clock: options.clock } : {}),
   });
 
-  function publish(change: GatewayStateChange) {
-    const key = `${change.state}|${change.kind ?? ''}|${change.phase ?? ''}|${change.generation}`;
-    if (key === lastKey) return;
-    lastKey = key;
-    deliver('state', change);
-  }
-
   actor.on('recovery', ({ plan }: { plan: RecoveryPlan }) => {
-    reason = describeTrigger(plan.trigger);
-    if (plan.action === 'resume') outbox.pause();
-    else if (plan.action === 'fresh' && plan.trigger.type !== 'start') {
-      outbox.rejectAll(new OutboxError('SESSION_RESET', 'a fresh session replaced the one this payload was queued for'));
-    }
-    faultAt ??= performance.now();
+    states.plan(plan);
+    link.onPlan(plan);
+    // Closes and bad frames are reported where they are seen; requests to reconnect are not errors.
     if (isFault(plan.trigger) && plan.trigger.type !== 'protocolError' && plan.trigger.type !== 'close') {
-      report(new GatewayError(plan.trigger.type.toUpperCase(), 'message' in plan ? plan.message : reason));
+      report(new GatewayError(plan.trigger.type.toUpperCase(), 'message' in plan ? plan.message : describeTrigger(plan.trigger)));
     } else if (plan.action === 'fatal') {
       report(new GatewayError('FATAL_CLOSE', plan.message));
     }
   });
   actor.on('warning', ({ message }: { message: string }) => report(new GatewayError('WARNING', message)));
 
-  const statusOf = (value: unknown): GatewayStatus => {
-    const top = flatten(value).split('.')[0];
-    return top === 'routing' ? 'connecting' : (top as GatewayStatus);
-  };
-
   actor.subscribe({
     next: (snapshot) => {
-      const status = statusOf(snapshot.value);
-      const { context } = snapshot;
-      if (status === 'ready' && !lastKey.startsWith('ready|')) {
-        readyCount += 1;
-        const recoveryMs = faultAt === undefined ? undefined : Math.round(performance.now() - faultAt);
-        faultAt = undefined;
-        publish({ state: 'ready', handshake: context.lastHandshake ?? undefined, recoveryMs, reason, generation: context.generation });
-        outbox.open();
-        const due = waiters.filter((w) => readyCount > w.afterReadyCount && (!w.needsIdentify || context.lastHandshake === 'identify'));
-        waiters = waiters.filter((w) => !due.includes(w));
-        for (const waiter of due) waiter.resolve();
-      } else if (status !== 'ready' && status !== 'connecting') {
-        // `connecting` is published from the reconnect actor's own snapshots, with its phase.
-        publish({ state: status, failure: context.failure ?? undefined, reason, generation: context.generation });
+      if (states.gateway(snapshot)) {
+        link.onReady();
+        waiters.ready(snapshot.context.lastHandshake);
       }
-      if (snapshot.status === 'done') settleAll(snapshot.output);
+      if (snapshot.status === 'done') {
+        link.onEnd(snapshot.output);
+        waiters.rejectAll(endError(snapshot.output, 'the gateway was stopped before it was ready'));
+        options.signal?.removeEventListener('abort', onAbort);
+      }
     },
     error: (error) => report(error instanceof Error ? error : new Error(String(error))),
   });
 
-  function settleAll(output: GatewayOutput | undefined) {
-    outbox.rejectAll(
-      output?.status === 'failed'
-        ? new OutboxError('FAILED', `the gateway failed before the payload was sent: ${output.failure.message}`)
-        : new OutboxError('STOPPED', 'the gateway stopped before the payload was sent'),
-    );
-    for (const done of pendingWrites.values()) done(new Error('the gateway stopped before the socket confirmed the write'));
-    pendingWrites.clear();
-    const error =
-      output?.status === 'failed'
-        ? new GatewayError('FAILED', output.failure.message)
-        : new GatewayError('STOPPED', 'the gateway was stopped before it was ready');
-    for (const waiter of waiters) waiter.reject(error);
-    waiters = [];
-    options.signal?.removeEventListener('abort', onAbort);
-  }
-
-  const waitForReady = (needsIdentify: boolean) =>
-    observed(
-      new Promise<void>((resolve, reject) => {
-        const snapshot = actor.getSnapshot();
-        if (snapshot.status === 'done') {
-          return reject(
-            snapshot.output?.status === 'failed'
-              ? new GatewayError('FAILED', snapshot.output.failure.message)
-              : new GatewayError('STOPPED', 'the gateway is stopped'),
-          );
-        }
-        waiters.push({ afterReadyCount: readyCount, needsIdentify, resolve, reject });
-      }),
-    );
+  const waitForReady = (needsIdentify: boolean) => {
+    const snapshot = actor.getSnapshot();
+    if (snapshot.status === 'done') return observed(Promise.reject(endError(snapshot.output, 'the gateway is stopped')));
+    return observed(waiters.wait(needsIdentify));
+  };
 
   /** A refused payload is reported on `error` too, for callers who do not await send(). */
-  function reportRejection(error: Error): Promise<never> {
+  const refuse = (error: Error): Promise<never> => {
     report(error);
     return observed(Promise.reject(error));
-  }
+  };
 
   const onAbort = () => void gateway.stop();
   const stopped = new Promise<GatewayOutput>((resolve) => {
@@ -324,12 +167,8 @@ export function createGateway(options: GatewayOptions): Gateway {
   if (options.signal?.aborted) actor.send({ type: 'stop' });
 
   const gateway: Gateway = {
-    on(event: keyof Listeners, listener: (value: never) => void) {
-      const set = listeners[event] as Set<unknown> | undefined;
-      if (!set) throw new TypeError(`unknown event ${JSON.stringify(event)}: use 'dispatch', 'state' or 'error'`);
-      set.add(listener);
-      return () => void set.delete(listener);
-    },
+    on: ((event: keyof GatewayEvents, listener: (value: GatewayEvents[keyof GatewayEvents]) => void) =>
+      listeners.on(event, listener)) as Gateway['on'],
     start() {
       const snapshot = actor.getSnapshot();
       if (snapshot.status === 'active' && statusOf(snapshot.value) === 'ready') return Promise.resolve();
@@ -351,26 +190,19 @@ export function createGateway(options: GatewayOptions): Gateway {
       try {
         data = options.protocol.encode(payload);
       } catch (error) {
-        return reportRejection(new GatewayError('ENCODE_FAILED', `payload could not be encoded: ${error instanceof Error ? error.message : String(error)}`));
+        return refuse(new GatewayError('ENCODE_FAILED', `payload could not be encoded: ${messageOf(error)}`));
       }
-      return observed(outbox.enqueue(data).catch((error: Error) => reportRejection(error)));
+      return observed(link.outbox.enqueue(data).catch(refuse));
     },
     stop() {
       if (actor.getSnapshot().status === 'active') actor.send({ type: 'stop' });
       return stopped;
     },
-    inspect(observer) {
-      const added = toObserver(observer);
-      if (!added) throw new TypeError('inspect() needs an observer, a function or a @statelyai/inspect inspector');
-      // Wrapped so that the same observer added twice is two subscriptions, each removable.
-      const entry = (event: InspectionEvent) => added(event);
-      observers.add(entry);
-      return () => void observers.delete(entry);
-    },
+    inspect: (observer) => inspectors.add(observer),
     get status() {
       return statusOf(actor.getSnapshot().value);
     },
     actor,
-  } as Gateway;
+  };
   return gateway;
 }

@@ -1,0 +1,73 @@
+import type { GatewayOutput } from '../machines/gateway.ts';
+import type { RecoveryPlan } from '../machines/recovery.ts';
+import { defaultOutboxOptions, Outbox, OutboxError, type OutboxOptions } from '../outbox.ts';
+
+export interface TimerClock {
+  setTimeout(callback: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+  now?(): number;
+}
+
+const realClock: TimerClock = {
+  setTimeout: (callback, ms) => setTimeout(callback, ms),
+  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
+};
+
+/**
+ * The outbox of one gateway, tied to its lifecycle: written through the statechart while ready,
+ * held across a resume, rejected when a fresh session or the end of the gateway makes the queued
+ * payloads meaningless. Writes are confirmed by the socket actor through `confirm`.
+ */
+export function linkOutbox(options: {
+  limits?: Partial<OutboxOptions>;
+  clock?: TimerClock;
+  isReady: () => boolean;
+  write: (data: string, id: number) => void;
+}) {
+  const clock = options.clock ?? realClock;
+  const pending = new Map<number, (error?: Error) => void>();
+  let nextId = 1;
+  const outbox = new Outbox(
+    { ...defaultOutboxOptions, ...options.limits },
+    {
+      write: (data, done) => {
+        if (!options.isReady()) return false;
+        const id = nextId++;
+        pending.set(id, done);
+        options.write(data, id);
+        return true;
+      },
+      // A simulated clock keeps the send window in simulated time too.
+      now: () => clock.now?.() ?? performance.now(),
+      setTimeout: (callback, ms) => clock.setTimeout(callback, ms),
+      clearTimeout: (handle) => clock.clearTimeout(handle),
+    },
+  );
+
+  return {
+    outbox,
+    confirm(id: number, error?: Error) {
+      const done = pending.get(id);
+      pending.delete(id);
+      done?.(error);
+    },
+    onPlan(plan: RecoveryPlan) {
+      if (plan.action === 'resume') outbox.pause();
+      else if (plan.action === 'fresh' && plan.trigger.type !== 'start') {
+        outbox.rejectAll(new OutboxError('SESSION_RESET', 'a fresh session replaced the one this payload was queued for'));
+      }
+    },
+    onReady() {
+      outbox.open();
+    },
+    onEnd(output: GatewayOutput | undefined) {
+      outbox.rejectAll(
+        output?.status === 'failed'
+          ? new OutboxError('FAILED', `the gateway failed before the payload was sent: ${output.failure.message}`)
+          : new OutboxError('STOPPED', 'the gateway stopped before the payload was sent'),
+      );
+      for (const done of pending.values()) done(new OutboxError('STOPPED', 'the gateway stopped before the socket confirmed the write'));
+      pending.clear();
+    },
+  };
+}

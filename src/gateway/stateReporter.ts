@@ -1,0 +1,94 @@
+import type { AnyMachineSnapshot } from 'xstate';
+import type { GatewayContext, GatewayFailure } from '../machines/gateway.ts';
+import { describeTrigger, type RecoveryPlan } from '../machines/recovery.ts';
+
+export type GatewayStatus = 'idle' | 'connecting' | 'ready' | 'closing' | 'stopped' | 'failed';
+
+export interface GatewayStateChange {
+  state: GatewayStatus;
+  /** while connecting: which reconnect actor runs */
+  kind?: 'fresh' | 'resume';
+  /** while connecting: the reconnect actor's own state, e.g. `draining` or `handshake.awaitingHello` */
+  phase?: string;
+  /** why the gateway is connecting */
+  reason?: string;
+  /** at ready: the handshake that made it ready, and the time since the fault or request */
+  handshake?: 'identify' | 'resume';
+  recoveryMs?: number;
+  failure?: GatewayFailure;
+  generation: number;
+}
+
+/** `a.b.c` for a nested state value. */
+export function flatten(value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (value && typeof value === 'object') {
+    const [key, child] = Object.entries(value)[0] ?? [];
+    return key === undefined ? '' : child && (typeof child !== 'object' || Object.keys(child).length) ? `${key}.${flatten(child)}` : key;
+  }
+  return '';
+}
+
+export function statusOf(value: unknown): GatewayStatus {
+  const top = flatten(value).split('.')[0];
+  return top === 'routing' ? 'connecting' : (top as GatewayStatus);
+}
+
+/**
+ * Turns the statechart's snapshots into `state` events: one per change of the gateway's state or
+ * of the running reconnect's phase, each with the reason of the recovery in progress and, at
+ * ready, the time it took.
+ */
+export class StateReporter {
+  #lastKey = '';
+  #reason: string | undefined;
+  #faultAt: number | undefined;
+
+  constructor(private readonly publish: (change: GatewayStateChange) => void) {}
+
+  plan(plan: RecoveryPlan): void {
+    this.#reason = describeTrigger(plan.trigger);
+    this.#faultAt ??= performance.now();
+  }
+
+  reconnectPhase(actorId: 'freshReconnect' | 'resumeReconnect', value: unknown, generation: number): void {
+    this.#emit({
+      state: 'connecting',
+      kind: actorId === 'freshReconnect' ? 'fresh' : 'resume',
+      phase: flatten(value),
+      reason: this.#reason,
+      generation,
+    });
+  }
+
+  /** Reports a gateway snapshot; true when it is the entry into `ready`. */
+  gateway(snapshot: AnyMachineSnapshot): boolean {
+    const status = statusOf(snapshot.value);
+    const context = snapshot.context as GatewayContext;
+    if (status === 'ready') {
+      if (this.#lastKey.startsWith('ready|')) return false;
+      const recoveryMs = this.#faultAt === undefined ? undefined : Math.round(performance.now() - this.#faultAt);
+      this.#faultAt = undefined;
+      this.#emit({
+        state: 'ready',
+        handshake: context.lastHandshake ?? undefined,
+        recoveryMs,
+        reason: this.#reason,
+        generation: context.generation,
+      });
+      return true;
+    }
+    // `connecting` is reported from the reconnect actor's own snapshots, with its phase.
+    if (status !== 'connecting') {
+      this.#emit({ state: status, failure: context.failure ?? undefined, reason: this.#reason, generation: context.generation });
+    }
+    return false;
+  }
+
+  #emit(change: GatewayStateChange): void {
+    const key = `${change.state}|${change.kind ?? ''}|${change.phase ?? ''}|${change.generation}`;
+    if (key === this.#lastKey) return;
+    this.#lastKey = key;
+    this.publish(change);
+  }
+}
