@@ -3,6 +3,7 @@ import { createGateway, GatewayError, type Gateway, type GatewayOptions, type Ga
 import type { GatewayFailure, GatewayOutput } from './machines/gateway.ts';
 import { supervisorMachine, type RunEnded, type SupervisorOptions } from './machines/supervisor.ts';
 import type { DispatchPayload } from './types.ts';
+import { Listeners } from './gateway/listeners.ts';
 
 export type SupervisorStatus = 'idle' | 'running' | 'coolingDown' | 'open' | 'stopped' | 'failed';
 
@@ -32,7 +33,12 @@ export interface SupervisedGateway {
   readonly actor: ReturnType<typeof createActor<typeof supervisorMachine>>;
 }
 
-type ListenerKind = 'dispatch' | 'state' | 'error' | 'supervisor';
+type SupervisorEvents = {
+  dispatch: DispatchPayload;
+  state: GatewayStateChange;
+  error: Error;
+  supervisor: SupervisorStateChange;
+};
 
 /**
  * A gateway under a supervisor with a circuit breaker (see `supervisorMachine`). Each run is a new
@@ -40,21 +46,8 @@ type ListenerKind = 'dispatch' | 'state' | 'error' | 'supervisor';
  */
 export function superviseGateway(options: GatewayOptions & { supervisor?: Partial<SupervisorOptions> }): SupervisedGateway {
   const { supervisor: supervisorOptions, ...gatewayOptions } = options;
-  const listeners: Record<ListenerKind, Set<(value: never) => void>> = {
-    dispatch: new Set(),
-    state: new Set(),
-    error: new Set(),
-    supervisor: new Set(),
-  };
-  const emit = (kind: ListenerKind, value: unknown) => {
-    for (const listener of listeners[kind]) {
-      try {
-        (listener as (value: unknown) => void)(value);
-      } catch {
-        // A listener's failure must not reach the supervisor.
-      }
-    }
-  };
+  const listeners = new Listeners<SupervisorEvents>(['dispatch', 'state', 'error', 'supervisor']);
+  const emit = <K extends keyof SupervisorEvents>(event: K, value: SupervisorEvents[K]) => listeners.emit(event, value);
   let current: Gateway | undefined;
   let readyWaiters: { resolve: () => void; reject: (error: Error) => void }[] = [];
 
@@ -118,12 +111,8 @@ export function superviseGateway(options: GatewayOptions & { supervisor?: Partia
   actor.start();
 
   const supervised: SupervisedGateway = {
-    on(event: ListenerKind, listener: (value: never) => void) {
-      const set = listeners[event];
-      if (!set) throw new TypeError(`unknown event ${JSON.stringify(event)}: use 'dispatch', 'state', 'error' or 'supervisor'`);
-      set.add(listener);
-      return () => void set.delete(listener);
-    },
+    on: ((event: keyof SupervisorEvents, listener: (value: SupervisorEvents[keyof SupervisorEvents]) => void) =>
+      listeners.on(event, listener)) as SupervisedGateway['on'],
     start() {
       const ready = new Promise<void>((resolve, reject) => {
         if (current?.status === 'ready') return resolve();
@@ -149,6 +138,6 @@ export function superviseGateway(options: GatewayOptions & { supervisor?: Partia
       return (typeof value === 'string' ? value : Object.keys(value)[0]) as SupervisorStatus;
     },
     actor,
-  } as SupervisedGateway;
+  };
   return supervised;
 }
