@@ -23,6 +23,8 @@ export interface ReconnectInput {
   attempt: number;
   timeouts: Timeouts;
   backoff: BackoffOptions;
+  /** the session to resume; a fresh reconnect is given none, so it has nothing it could resume */
+  sessionId?: string;
 }
 
 export type ReconnectOutput =

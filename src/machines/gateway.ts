@@ -77,6 +77,22 @@ function reconnectInput(context: GatewayContext, url: string): ReconnectInput {
   };
 }
 
+/** The context after deciding how to recover from `trigger`, with the counters the table reads. */
+function planned(context: GatewayContext, trigger: RecoveryTrigger): Partial<GatewayContext> {
+  const plan = decideRecovery(trigger, {
+    hasSession: context.session !== null,
+    helloStalls: context.helloStalls,
+    readyFailures: context.readyFailures,
+  });
+  const failed = plan.action === 'fatal' || plan.action === 'failClosed';
+  return {
+    plan,
+    helloStalls: trigger.type === 'helloTimeout' ? context.helloStalls + 1 : context.helloStalls,
+    readyFailures: trigger.type === 'readyTimeout' ? context.readyFailures + 1 : context.readyFailures,
+    failure: failed ? { message: plan.message, trigger } : context.failure,
+  };
+}
+
 /**
  * The connection statechart. It owns one session: `connecting` runs a fresh or a resume reconnect
  * actor until a socket is ready, `ready` keeps that socket and its heartbeat, and every fault goes
@@ -111,20 +127,15 @@ export const gatewayMachine = setup({
     hasFailure: ({ context }) => context.failure !== null,
   },
   actions: {
-    planRecovery: assign(({ context }, trigger: RecoveryTrigger) => {
-      const plan = decideRecovery(trigger, {
-        hasSession: context.session !== null,
-        helloStalls: context.helloStalls,
-        readyFailures: context.readyFailures,
-      });
-      const failed = plan.action === 'fatal' || plan.action === 'failClosed';
-      return {
-        plan,
-        helloStalls: trigger.type === 'helloTimeout' ? context.helloStalls + 1 : context.helloStalls,
-        readyFailures: trigger.type === 'readyTimeout' ? context.readyFailures + 1 : context.readyFailures,
-        failure: failed ? { message: plan.message, trigger } : context.failure,
-      };
+    planRecovery: assign(({ context }, trigger: RecoveryTrigger) => planned(context, trigger)),
+    // A reconnect that ended without a session, or crashed, is one more trigger for the table.
+    planAfterReconnect: assign(({ context, event }) => {
+      const { output } = event as unknown as ReconnectDone;
+      return planned(context, output.ok ? { type: 'start' } : output.trigger);
     }),
+    planAfterCrash: assign(({ context, event }) =>
+      planned(context, { type: 'socketFailure', message: `${event.type.replace('xstate.error.actor.', '')} crashed` }),
+    ),
     announceRecovery: enqueueActions(({ context, enqueue }) => {
       if (context.plan) enqueue.emit({ type: 'recovery', plan: context.plan });
     }),
@@ -214,18 +225,9 @@ export const gatewayMachine = setup({
             input: ({ context }) => reconnectInput(context, context.url),
             onDone: [
               { guard: 'reconnectSucceeded', target: '#gateway.ready', actions: 'adoptSession' },
-              {
-                target: '#gateway.routing',
-                actions: {
-                  type: 'planRecovery',
-                  params: ({ event }) => (event.output.ok ? { type: 'start' } : event.output.trigger),
-                },
-              },
+              { target: '#gateway.routing', actions: 'planAfterReconnect' },
             ],
-            onError: {
-              target: '#gateway.routing',
-              actions: { type: 'planRecovery', params: { type: 'socketFailure', message: 'fresh reconnect crashed' } },
-            },
+            onError: { target: '#gateway.routing', actions: 'planAfterCrash' },
           },
           // A reconnect request of either kind is already being served by this fresh reconnect.
           on: { reconnect: {} },
@@ -241,18 +243,9 @@ export const gatewayMachine = setup({
             }),
             onDone: [
               { guard: 'reconnectSucceeded', target: '#gateway.ready', actions: 'adoptSession' },
-              {
-                target: '#gateway.routing',
-                actions: {
-                  type: 'planRecovery',
-                  params: ({ event }) => (event.output.ok ? { type: 'start' } : event.output.trigger),
-                },
-              },
+              { target: '#gateway.routing', actions: 'planAfterReconnect' },
             ],
-            onError: {
-              target: '#gateway.routing',
-              actions: { type: 'planRecovery', params: { type: 'socketFailure', message: 'resume reconnect crashed' } },
-            },
+            onError: { target: '#gateway.routing', actions: 'planAfterCrash' },
           },
           on: {
             // A fresh request upgrades the resume in flight; a resume request joins it.
@@ -280,10 +273,7 @@ export const gatewayMachine = setup({
             mode: 'adopt',
             url: context.url,
           }),
-          onError: {
-            target: 'routing',
-            actions: { type: 'planRecovery', params: { type: 'socketFailure', message: 'socket actor crashed' } },
-          },
+          onError: { target: 'routing', actions: 'planAfterCrash' },
         },
         {
           id: 'heartbeat',

@@ -72,8 +72,8 @@ const serializeValue = (snapshot: AnyMachineSnapshot) => valueKey(snapshot.value
 function reconnectSpec(kind: 'fresh' | 'resume'): TraversalSpec {
   const machine =
     kind === 'fresh'
-      ? freshReconnectMachine.provide({ actions: { sendIdentify: () => {} } })
-      : resumeReconnectMachine.provide({ actions: { sendResume: () => {} } });
+      ? freshReconnectMachine.provide({ actions: { sendHandshake: () => {} } })
+      : resumeReconnectMachine.provide({ actions: { sendHandshake: () => {} } });
   const file = 'test/model/childModels.ts';
   return {
     machine,

@@ -1,0 +1,142 @@
+import { assign, sendTo, setup } from 'xstate';
+import type { SocketCommand, SocketEvent } from '../machines/events.ts';
+import { drainMachine } from './drain.ts';
+import { socketNotProvided } from './socket.ts';
+import {
+  drainInput,
+  errorMessage,
+  failure,
+  reconnectContext,
+  reconnectDelays,
+  reconnectGuards,
+  triggerFor,
+  type ReconnectContext,
+  type ReconnectInput,
+  type ReconnectOutput,
+} from './reconnect.ts';
+
+/** What makes a reconnect fresh or resuming: the close code of its drain and its handshake. */
+export interface Handshake {
+  id: 'freshReconnect' | 'resumeReconnect';
+  /** close code for the old socket: 1000 gives the session up, 4000 keeps it resumable */
+  drainCode: number;
+  /** the handshake state, after HELLO, and the final state it succeeds into */
+  state: 'identifying' | 'resuming';
+  succeeded: 'ready' | 'resumed';
+  /** the frame to send after HELLO */
+  command: (context: ReconnectContext) => SocketCommand;
+  /** the server event that completes the handshake, and the result it gives */
+  completes: 'gateway.ready' | 'gateway.resumed';
+  outcome: (context: ReconnectContext, event: SocketEvent) => ReconnectOutput;
+}
+
+/**
+ * The course every reconnect takes: drain the old socket; wait the retry delay; open a socket;
+ * wait for HELLO; run the handshake. Any event that ends it early becomes a recovery trigger in
+ * the output, so the gateway's recovery table decides what follows. Each step has its own timeout.
+ */
+export function reconnectMachine(handshake: Handshake) {
+  const failed = `#${handshake.id}.failed`;
+  return setup({
+    types: {
+      input: {} as ReconnectInput,
+      context: {} as ReconnectContext,
+      events: {} as SocketEvent,
+      output: {} as ReconnectOutput,
+    },
+    actors: { drain: drainMachine, socket: socketNotProvided },
+    delays: reconnectDelays,
+    guards: reconnectGuards,
+    actions: {
+      failOn: assign({ outcome: ({ event }) => failure(triggerFor(event)) }),
+      sendHandshake: sendTo('socket', ({ context: c }) => handshake.command(c)),
+      succeed: assign({ outcome: ({ context: c, event }) => handshake.outcome(c, event) }),
+    },
+  }).createMachine({
+    id: handshake.id,
+    context: ({ input }) => reconnectContext(input),
+    initial: 'draining',
+    states: {
+      draining: {
+        invoke: {
+          id: 'drain',
+          src: 'drain',
+          input: ({ context: c }) => drainInput(c, handshake.drainCode),
+          onDone: [
+            { guard: 'drained', target: 'waiting' },
+            { target: 'failed', actions: assign({ outcome: failure({ type: 'drainFailed' }) }) },
+          ],
+          onError: { target: 'failed', actions: assign({ outcome: failure({ type: 'drainFailed' }) }) },
+        },
+      },
+      waiting: {
+        after: { retryDelay: 'handshake' },
+      },
+      handshake: {
+        invoke: {
+          id: 'socket',
+          src: 'socket',
+          input: ({ context: c }) => ({
+            line: c.line,
+            ledger: c.ledger,
+            generation: c.generation,
+            mode: 'open' as const,
+            url: c.url,
+          }),
+          onError: {
+            target: 'failed',
+            actions: assign({
+              outcome: ({ event }) => failure({ type: 'socketFailure', message: errorMessage(event.error) }),
+            }),
+          },
+        },
+        on: {
+          'socket.closed': { guard: 'fromThisSocket', target: 'failed', actions: 'failOn' },
+          'gateway.malformed': { guard: 'fromThisSocket', target: 'failed', actions: 'failOn' },
+          'gateway.reconnect': { guard: 'fromThisSocket', target: 'failed', actions: 'failOn' },
+          'gateway.invalidSession': { guard: 'fromThisSocket', target: 'failed', actions: 'failOn' },
+        },
+        initial: 'opening',
+        states: {
+          opening: {
+            on: { 'socket.open': { guard: 'fromThisSocket', target: 'awaitingHello' } },
+            after: { connectTimeout: { target: failed, actions: assign({ outcome: failure({ type: 'connectTimeout' }) }) } },
+          },
+          awaitingHello: {
+            on: {
+              'gateway.hello': {
+                guard: 'fromThisSocket',
+                target: handshake.state,
+                actions: [
+                  assign({ heartbeatInterval: ({ event }) => (event.type === 'gateway.hello' ? event.heartbeatInterval : 0) }),
+                  'sendHandshake',
+                ],
+              },
+            },
+            after: { helloTimeout: { target: failed, actions: assign({ outcome: failure({ type: 'helloTimeout' }) }) } },
+          },
+          [handshake.state]: {
+            on: {
+              [handshake.completes]: {
+                guard: 'fromThisSocket',
+                target: `#${handshake.id}.${handshake.succeeded}`,
+                actions: 'succeed',
+              },
+            },
+            after: {
+              readyTimeout: {
+                target: failed,
+                actions: assign({
+                  outcome: failure({ type: 'readyTimeout', handshake: handshake.state === 'identifying' ? 'identify' : 'resume' }),
+                }),
+              },
+            },
+          },
+        },
+      },
+      [handshake.succeeded]: { type: 'final' },
+      failed: { type: 'final' },
+    },
+    output: ({ context: c }) => c.outcome,
+  });
+}
