@@ -42,13 +42,15 @@ const inspector = await openInspector(session.gateway, inspectorOptions);
 
 let detachPrevious = () => {};
 runner = new FaultRunner(session, server, {
-  pauseMs: once ? 400 : 2_500,
+  // Long enough in the endless demo for the page's slow-motion replay to catch up between faults.
+  pauseMs: once ? 400 : 4_000,
   replaceFailed: !once,
   beforeStart: async (next: Gateway) => {
     const detachNext = await inspector.attach(next);
     detachPrevious();
     detachPrevious = detachNext;
   },
+  onFault: (fault, status) => inspector.reportFault(fault, status),
 });
 
 let signals = 0;

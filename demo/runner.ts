@@ -11,6 +11,11 @@ export interface RunnerOptions {
   replaceFailed: boolean;
   /** called with each replacement gateway before it starts */
   beforeStart?: (gateway: Gateway) => unknown;
+  /**
+   * Told when a fault is injected, and when a scripted one has settled (a requested one is
+   * settled through the promise request() returned).
+   */
+  onFault?: (fault: Fault, status: 'started' | 'done') => void;
 }
 
 interface Request {
@@ -54,6 +59,7 @@ export class FaultRunner {
       const fault = request?.fault ?? script[next++ % script.length]!;
       try {
         await this.#inject(fault);
+        if (!request) this.options.onFault?.(fault, 'done');
         request?.resolve();
       } catch (error) {
         request?.reject(error instanceof Error ? error : new Error(String(error)));
@@ -75,6 +81,7 @@ export class FaultRunner {
     if (session.gateway.status !== 'ready') await session.settled();
     if (this.#stopped) return;
     console.log(`\n${stamp()}  ${bold(`▶ ${fault.label}`)} ${dim(`(expect: ${fault.expect})`)}`);
+    this.options.onFault?.(fault, 'started');
     const gateway = session.gateway;
     const recovered = session.settled();
     await Promise.all([recovered, Promise.resolve(fault.inject(server, gateway)).catch(() => {})]);

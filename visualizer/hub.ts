@@ -3,7 +3,7 @@ import { collectMachines, machineGraph } from './graph.ts';
 import { layoutGraph, type LaidOutGraph } from './layout.ts';
 import type { FaultInfo, ServerMessage } from './protocol.ts';
 import { RecoveryTimeline } from './recoveries.ts';
-import { createRedactor } from './redact.ts';
+import type { Redactor } from './redact.ts';
 import { ActorRegistry } from './registry.ts';
 
 /**
@@ -16,13 +16,14 @@ export class InspectorHub {
   readonly #registry: ActorRegistry;
   readonly #timeline: RecoveryTimeline;
   readonly #detach = new Map<Gateway, () => void>();
+  readonly #redact: Redactor;
 
   constructor(
     private readonly broadcast: (message: ServerMessage) => void,
     private readonly faults: readonly FaultInfo[],
-    secrets: readonly string[] = [],
+    redact: Redactor,
   ) {
-    const redact = createRedactor(secrets);
+    this.#redact = redact;
     this.#registry = new ActorRegistry(redact, broadcast);
     this.#timeline = new RecoveryTimeline((recovery) => broadcast({ type: 'lifeline.recovery', at: Date.now(), recovery }));
   }
@@ -64,7 +65,11 @@ export class InspectorHub {
       actors: this.#registry.actors,
       log: this.#registry.log,
       recoveries: this.#timeline.recoveries,
-      faults: [...this.faults],
+      faults: this.faults.map((fault) => ({
+        id: this.#redact.text(fault.id),
+        label: this.#redact.text(fault.label),
+        ...(fault.expect ? { expect: this.#redact.text(fault.expect) } : {}),
+      })),
     };
   }
 

@@ -77,4 +77,15 @@ export type ServerMessage =
     }
   | { type: 'lifeline.actor.stopped'; at: number; actor: string }
   | { type: 'lifeline.recovery'; at: number; recovery: Recovery }
-  | { type: 'lifeline.fault'; at: number; fault: string; label: string; status: 'started' | 'done' | 'failed'; message?: string };
+  | {
+      type: 'lifeline.fault';
+      at: number;
+      fault: string;
+      label: string;
+      /** requested from a page; started (injected now, e.g. by a script); done or failed */
+      status: FaultStatus;
+      expect?: string;
+      message?: string;
+    };
+
+export type FaultStatus = 'requested' | 'started' | 'done' | 'failed';

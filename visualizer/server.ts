@@ -4,7 +4,8 @@ import { fileURLToPath } from 'node:url';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Gateway } from '../src/index.ts';
 import { InspectorHub } from './hub.ts';
-import type { FaultInfo, ServerMessage } from './protocol.ts';
+import type { FaultInfo, FaultStatus, ServerMessage } from './protocol.ts';
+import { createRedactor } from './redact.ts';
 import { loadAssets, type Asset } from './static.ts';
 
 export interface InspectorFaults {
@@ -30,6 +31,11 @@ export interface Inspector {
   readonly url: string;
   /** follows another gateway too (the demo's replacement after a fatal close); returns its removal */
   attach(gateway: Gateway): Promise<() => void>;
+  /**
+   * Tells the pages about a fault injected from elsewhere (the demo's script), or that a requested
+   * one is now being injected; the pages show it next to the buttons.
+   */
+  reportFault(fault: FaultInfo, status: FaultStatus, message?: string): void;
   /** detaches from every gateway, closes the pages' sockets and the server; idempotent */
   close(): Promise<void>;
 }
@@ -59,7 +65,8 @@ export async function serveInspector(gateway: Gateway, options: InspectorOptions
       else page.send(data);
     }
   };
-  const hub = new InspectorHub(broadcast, faults?.list ?? [], options.secrets);
+  const redact = createRedactor(options.secrets);
+  const hub = new InspectorHub(broadcast, faults?.list ?? [], redact);
   await hub.draw(gateway);
 
   let port = 0;
@@ -72,8 +79,9 @@ export async function serveInspector(gateway: Gateway, options: InspectorOptions
 
   const http = createServer((request, response) => {
     if (!hostAllowed(request)) return reply(response, 421, 'unknown host\n');
-    const path = new URL(request.url ?? '/', 'http://inspector').pathname;
-    if (path.startsWith('/api/faults/')) return handleFault(request, response, decodeURIComponent(path.slice('/api/faults/'.length)));
+    const path = pathOf(request.url);
+    if (path === null) return reply(response, 400, 'bad request\n');
+    if (path.startsWith('/api/faults/')) return handleFault(request, response, path.slice('/api/faults/'.length));
     if (request.method !== 'GET' && request.method !== 'HEAD') return reply(response, 405, 'method not allowed\n');
     const asset = assets.get(path);
     if (!asset) return reply(response, 404, 'not found\n');
@@ -87,23 +95,25 @@ export async function serveInspector(gateway: Gateway, options: InspectorOptions
     if (!faults || !fault) return reply(response, 404, 'no such fault\n');
     request.resume();
     reply(response, 202, 'injecting\n');
-    const at = () => Date.now();
-    broadcast({ type: 'lifeline.fault', at: at(), fault: fault.id, label: fault.label, status: 'started' });
+    reportFault(fault, 'requested');
     Promise.resolve()
       .then(() => faults.inject(fault.id))
       .then(
-        () => broadcast({ type: 'lifeline.fault', at: at(), fault: fault.id, label: fault.label, status: 'done' }),
-        (error: unknown) =>
-          broadcast({
-            type: 'lifeline.fault',
-            at: at(),
-            fault: fault.id,
-            label: fault.label,
-            status: 'failed',
-            message: error instanceof Error ? error.message : String(error),
-          }),
+        () => reportFault(fault, 'done'),
+        (error: unknown) => reportFault(fault, 'failed', error instanceof Error ? error.message : String(error)),
       );
   };
+
+  const reportFault = (fault: FaultInfo, status: FaultStatus, message?: string) =>
+    broadcast({
+      type: 'lifeline.fault',
+      at: Date.now(),
+      fault: redact.text(fault.id),
+      label: redact.text(fault.label),
+      status,
+      ...(fault.expect ? { expect: redact.text(fault.expect) } : {}),
+      ...(message ? { message: redact.text(message) } : {}),
+    });
 
   const wss = new WebSocketServer({
     server: http,
@@ -153,6 +163,7 @@ export async function serveInspector(gateway: Gateway, options: InspectorOptions
       hub.refresh();
       return detach;
     },
+    reportFault,
     close() {
       closing ??= new Promise<void>((resolve) => {
         hub.detachAll();
@@ -164,6 +175,15 @@ export async function serveInspector(gateway: Gateway, options: InspectorOptions
       return closing;
     },
   };
+}
+
+/** The decoded path of a request, or null when it cannot be decoded (a stray `%`). */
+function pathOf(url: string | undefined): string | null {
+  try {
+    return decodeURIComponent(new URL(url ?? '/', 'http://inspector').pathname);
+  } catch {
+    return null;
+  }
 }
 
 function reply(response: ServerResponse, status: number, text: string): void {

@@ -139,7 +139,7 @@ describe('inspector page in headless Chromium', () => {
     expect(latest).toMatch(/resume/);
     expect(latest).toMatch(/RESUMED in \d+ ms/);
     expect(latest).toMatch(/socket closed \(1006/);
-    expect(await page.locator('#fault-status').innerText()).toMatch(/done: kill the socket/);
+    await expect.poll(() => page.locator('#fault-status').innerText()).toMatch(/done: kill the socket/);
     expect(await page.locator('#log tbody tr.changed').count()).toBeGreaterThan(5);
 
     // No secret anywhere: in the document, in what is rendered, in any frame the page received.

@@ -1,5 +1,7 @@
+import { createInspector, type StatelyInspectionEvent } from '@statelyai/inspect';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { InspectionEvent } from 'xstate';
+import type { AnyEventObject, InspectionEvent, MachineContext } from 'xstate';
+import { createRedactor } from '../../visualizer/redact.ts';
 import { createGateway, discordProtocol, GatewayError, type Gateway } from '../../src/index.ts';
 import { startChaosGateway, type ChaosGateway } from '../../src/testing/index.ts';
 
@@ -61,6 +63,28 @@ describe('gateway.inspect()', () => {
     expect(viaNext).toContain('@xstate.snapshot');
     expect(viaInspector).toEqual(viaNext);
     expect(() => g.inspect(undefined as never)).toThrow(TypeError);
+  });
+
+  it('takes a real @statelyai/inspect inspector, as the option or later, and its sanitizers can use the redactor', async () => {
+    const redact = createRedactor([token]);
+    const options = {
+      sanitizeEvent: (event: AnyEventObject) => redact(event) as AnyEventObject,
+      sanitizeContext: (context: MachineContext) => redact(context) as MachineContext,
+    };
+    const fromOption: StatelyInspectionEvent[] = [];
+    const attachedLater: StatelyInspectionEvent[] = [];
+    const g = await start(createInspector({ send: (event) => void fromOption.push(event) }, options));
+    g.inspect(createInspector({ send: (event) => void attachedLater.push(event) }, options));
+    await g.start();
+    for (const events of [fromOption, attachedLater]) {
+      const actors = events.flatMap((e) => (e.type === '@xstate.actor' ? [e.name] : []));
+      expect(actors).toEqual(expect.arrayContaining(['freshReconnect', 'drain', 'socket']));
+      expect(events.some((e) => e.type === '@xstate.snapshot')).toBe(true);
+    }
+    // Only the inspector given at creation saw the gateway actor itself being created.
+    expect(fromOption.find((e) => e.type === '@xstate.actor')).toMatchObject({ name: 'gateway', sessionId: g.actor.sessionId });
+    expect(attachedLater.find((e) => e.type === '@xstate.actor')?.sessionId).not.toBe(g.actor.sessionId);
+    expect(JSON.stringify([fromOption, attachedLater])).not.toContain(token);
   });
 
   it('keeps a throwing inspector away from the statechart: reported on error, the others still served', async () => {

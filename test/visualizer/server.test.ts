@@ -142,11 +142,18 @@ describe('inspector server', () => {
     expect(injected).toEqual([]);
 
     expect((await post('kill')).status).toBe(202);
+    await live.next('lifeline.fault', (m) => m.fault === 'kill' && m.status === 'requested');
     await live.next('lifeline.fault', (m) => m.fault === 'kill' && m.status === 'done');
+    expect((await post('%E0%A4%A')).status).toBe(400);
     expect((await post('broken')).status).toBe(202);
     const failed = await live.next('lifeline.fault', (m) => m.fault === 'broken' && m.status === 'failed');
     expect(failed.message).toBe('cannot');
     expect(injected).toEqual(['kill', 'broken']);
+
+    // A fault injected by someone else (the demo's script) is announced the same way.
+    rig.inspector.reportFault({ id: 'op7', label: 'op 7 RECONNECT', expect: 'resume at once' }, 'started');
+    const scripted = await live.next('lifeline.fault', (m) => m.fault === 'op7');
+    expect(scripted).toMatchObject({ status: 'started', label: 'op 7 RECONNECT', expect: 'resume at once' });
   });
 
   it('refuses other origins and other host names, so another site cannot read the stream', async () => {

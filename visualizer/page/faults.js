@@ -40,9 +40,18 @@ export class FaultPanel {
 
   update(message) {
     const button = this.buttons.querySelector(`[data-fault="${CSS.escape(message.fault)}"]`);
-    if (button) button.disabled = message.status === 'started';
-    const verb = { started: 'injecting', done: 'done', failed: 'failed' }[message.status];
-    this.status.textContent = `${verb}: ${message.label}${message.message ? ` (${message.message})` : ''}`;
+    if (message.status === 'started') {
+      for (const other of this.buttons.querySelectorAll('.running')) other.classList.remove('running');
+      button?.classList.add('running');
+    }
+    if (button) {
+      const settled = message.status === 'done' || message.status === 'failed';
+      button.disabled = !settled;
+      if (settled) button.classList.remove('running');
+    }
+    const verb = { requested: 'queued:', started: '▶', done: 'done:', failed: 'failed:' }[message.status];
+    const expect = message.status === 'started' && message.expect ? ` (expect: ${message.expect})` : '';
+    this.status.textContent = `${verb} ${message.label}${expect}${message.message ? ` (${message.message})` : ''}`;
     this.status.dataset.status = message.status;
   }
 }

@@ -19,10 +19,10 @@ export class EventLog {
     const row = element('tr', entry.changed ? 'changed' : 'unchanged');
     const move = entry.from === null && entry.to === null ? '—' : entry.changed ? `${entry.from ?? '∅'} → ${entry.to ?? '∅'}` : `${entry.to ?? ''}`;
     row.append(
-      element('td', 'time', clock(entry.at)),
-      element('td', 'actor', entry.actorId),
-      element('td', 'event', entry.event || '(always)'),
-      element('td', 'move', move),
+      element('td', 'log-time', clock(entry.at)),
+      element('td', 'log-actor', entry.actorId),
+      element('td', 'log-event', entry.event || '(always)'),
+      element('td', 'log-move', move),
     );
     this.body.prepend(row);
     while (this.body.rows.length > maxRows) this.body.deleteRow(-1);

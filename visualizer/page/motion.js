@@ -7,7 +7,7 @@
 const sameFrame = (a, b) => a && b && a.state === b.state && a.status === b.status;
 
 export class Motion {
-  constructor({ show, gone, dwell = 250, backlog = 24, linger = 1_200 }) {
+  constructor({ show, gone, dwell = 180, backlog = 24, linger = 1_200 }) {
     this.show = show;
     this.gone = gone;
     this.dwell = dwell;
