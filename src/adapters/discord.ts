@@ -19,6 +19,21 @@ const maxHeartbeatInterval = 10 * 60_000;
 
 const malformed = (reason: string): InboundFrame => ({ kind: 'malformed', reason });
 
+/** The most characters of a server-sent string quoted in an error message. */
+const previewLength = 40;
+
+/**
+ * Names a server-sent value in an error message, bounded and without recursion: a hostile frame
+ * can nest arrays thousands deep (JSON.stringify then overflows the stack, and the decoder threw)
+ * or carry a string as large as the max payload.
+ */
+function preview(value: unknown): string {
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'object' && value !== null) return 'an object';
+  if (typeof value !== 'string') return String(value);
+  return value.length > previewLength ? `${JSON.stringify(value.slice(0, previewLength))}…` : JSON.stringify(value);
+}
+
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
@@ -38,7 +53,7 @@ function textOf(data: unknown): string | null {
 function decodeDispatch(frame: Record<string, unknown>): InboundFrame {
   const { t, s, d } = frame;
   if (typeof t !== 'string' || t === '') return malformed('DISPATCH without an event name (t)');
-  if (!isSequence(s)) return malformed(`DISPATCH ${t} without a valid sequence number (s)`);
+  if (!isSequence(s)) return malformed(`DISPATCH ${preview(t)} without a valid sequence number (s)`);
   if (t === 'READY') {
     if (!isRecord(d) || typeof d.session_id !== 'string' || d.session_id === '') {
       return malformed('READY without a session_id');
@@ -79,14 +94,14 @@ export function decodeDiscordFrame(data: unknown, isBinary: boolean): InboundFra
     case 10: {
       const interval = isRecord(frame.d) ? frame.d.heartbeat_interval : undefined;
       if (typeof interval !== 'number' || !Number.isFinite(interval) || interval <= 0 || interval > maxHeartbeatInterval) {
-        return malformed(`HELLO with an invalid heartbeat_interval (${String(interval)})`);
+        return malformed(`HELLO with an invalid heartbeat_interval (${preview(interval)})`);
       }
       return { kind: 'hello', heartbeatInterval: interval };
     }
     case 11:
       return { kind: 'heartbeatAck' };
     default:
-      return malformed(`unknown opcode ${JSON.stringify(frame.op)}`);
+      return malformed(`unknown opcode ${preview(frame.op)}`);
   }
 }
 

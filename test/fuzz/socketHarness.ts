@@ -1,0 +1,58 @@
+import { createActor, setup } from 'xstate';
+import { createSocketActor } from '../../src/actors/socket.ts';
+import { discordProtocol } from '../../src/adapters/discord.ts';
+import type { SocketEvent } from '../../src/machines/events.ts';
+import { SequenceLedger } from '../../src/machines/sequenceLedger.ts';
+import { SocketLine } from '../../src/machines/socketLine.ts';
+import type { DispatchPayload } from '../../src/types.ts';
+import { FakeSocket } from '../support/fakeSocket.ts';
+
+/**
+ * The real socket actor (decoder, ledger, heartbeat replies) under a parent that only records
+ * what it is sent, on a fake socket: the same frames as the real-socket fuzz, thousands per second.
+ */
+export class SocketActorHarness {
+  readonly events: SocketEvent[] = [];
+  readonly errors: Error[] = [];
+  readonly dispatched: DispatchPayload[] = [];
+  readonly ledger = new SequenceLedger();
+  readonly socket: FakeSocket;
+  private readonly actor;
+
+  constructor(token: string) {
+    let created: FakeSocket | undefined;
+    const socketLogic = createSocketActor({
+      createSocket: (url) => (created = new FakeSocket(url)),
+      protocol: discordProtocol({ token, intents: 513 }),
+      onDispatch: (payload) => this.dispatched.push(payload),
+      onError: (error) => this.errors.push(error),
+    });
+    const parent = setup({ actors: { socket: socketLogic } }).createMachine({
+      invoke: {
+        id: 'socket',
+        src: 'socket',
+        input: { line: new SocketLine(), ledger: this.ledger, generation: 1, mode: 'open', url: 'wss://gateway.example/' },
+      },
+      on: { '*': { actions: ({ event }) => void this.events.push(event as SocketEvent) } },
+    });
+    this.actor = createActor(parent).start();
+    if (!created) throw new Error('the socket actor did not open a socket');
+    this.socket = created;
+    this.socket.open();
+    this.events.length = 0;
+  }
+
+  /** Delivers one frame and returns what the actor did with it. */
+  receive(data: string | Buffer, binary: boolean) {
+    this.events.length = 0;
+    this.errors.length = 0;
+    this.dispatched.length = 0;
+    const sentBefore = this.socket.sent.length;
+    this.socket.receive(data, binary);
+    return { events: [...this.events], errors: [...this.errors], dispatched: [...this.dispatched], sent: this.socket.sent.slice(sentBefore) };
+  }
+
+  stop(): void {
+    this.actor.stop();
+  }
+}
