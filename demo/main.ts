@@ -20,6 +20,11 @@ const { values: args } = parseArgs({
   },
 });
 const once = args.once === true;
+const port = Number(args.port);
+if (!Number.isInteger(port) || port < 0 || port > 65_535) {
+  console.error(`--port must be a port number (0 for any free one), not ${JSON.stringify(args.port)}`);
+  process.exit(2);
+}
 
 const token = 'demo-token-not-a-secret';
 const server = await startChaosGateway({ heartbeatInterval: 400, token });
@@ -27,7 +32,7 @@ const session = new DemoSession(server, token);
 
 let runner: FaultRunner | undefined;
 const inspectorOptions: InspectorOptions = {
-  port: Number(args.port),
+  port,
   secrets: [token],
   faults: {
     list: faults,
@@ -40,15 +45,16 @@ const inspectorOptions: InspectorOptions = {
 };
 const inspector = await openInspector(session.gateway, inspectorOptions);
 
-let detachPrevious = () => {};
+let shown = session.gateway;
 runner = new FaultRunner(session, server, {
   // Long enough in the endless demo for the page's slow-motion replay to catch up between faults.
   pauseMs: once ? 400 : 4_000,
   replaceFailed: !once,
+  // The failed gateway stays on the page until its replacement is there to take its place.
   beforeStart: async (next: Gateway) => {
-    const detachNext = await inspector.attach(next);
-    detachPrevious();
-    detachPrevious = detachNext;
+    await inspector.attach(next);
+    inspector.detach(shown);
+    shown = next;
   },
   onFault: (fault, status) => inspector.reportFault(fault, status),
 });

@@ -80,6 +80,8 @@ export class FaultRunner {
     // A button pressed while a replacement gateway is still connecting waits for it.
     if (session.gateway.status !== 'ready') await session.settled();
     if (this.#stopped) return;
+    const { status } = session.gateway;
+    if (status === 'failed' || status === 'stopped') throw new Error(`the gateway is ${status}: no fault to inject into`);
     console.log(`\n${stamp()}  ${bold(`▶ ${fault.label}`)} ${dim(`(expect: ${fault.expect})`)}`);
     this.options.onFault?.(fault, 'started');
     const gateway = session.gateway;

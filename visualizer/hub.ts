@@ -52,6 +52,10 @@ export class InspectorHub {
     return detach;
   }
 
+  detach(gateway: Gateway): void {
+    this.#detach.get(gateway)?.();
+  }
+
   detachAll(): void {
     for (const detach of [...this.#detach.values()]) detach();
   }

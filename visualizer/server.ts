@@ -31,6 +31,8 @@ export interface Inspector {
   readonly url: string;
   /** follows another gateway too (the demo's replacement after a fatal close); returns its removal */
   attach(gateway: Gateway): Promise<() => void>;
+  /** stops following a gateway (the one given to serveInspector included): its actors leave the page */
+  detach(gateway: Gateway): void;
   /**
    * Tells the pages about a fault injected from elsewhere (the demo's script), or that a requested
    * one is now being injected; the pages show it next to the buttons.
@@ -163,6 +165,7 @@ export async function serveInspector(gateway: Gateway, options: InspectorOptions
       hub.refresh();
       return detach;
     },
+    detach: (gateway) => hub.detach(gateway),
     reportFault,
     close() {
       closing ??= new Promise<void>((resolve) => {

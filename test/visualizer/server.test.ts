@@ -197,6 +197,10 @@ describe('inspector server', () => {
       await second.start();
       const spawned = await live.next('@xstate.actor', (m) => m.actor.id === 'freshReconnect', since);
       expect(spawned.actor.root).toBe(second.actor.sessionId);
+      // The gateway given to serveInspector can be let go of too.
+      const firstRoot = rig.gateway.actor.sessionId;
+      rig.inspector.detach(rig.gateway);
+      await live.next('lifeline.actor.stopped', (m) => m.actor === firstRoot, since);
       detach();
       // Messages sent before the detach may still be on the wire: the root's removal comes after them.
       await live.next('lifeline.actor.stopped', (m) => m.actor === second.actor.sessionId, since);
