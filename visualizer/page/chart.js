@@ -29,6 +29,8 @@ function edgeStyle(lines) {
 export class Chart {
   constructor(graph) {
     this.graph = graph;
+    // A machine id may hold any character; an id referenced from url(#…) may not.
+    this.markerId = `arrow-${graph.id.replace(/[^\w-]/g, '_')}`;
     this.stateNodes = new Map();
     this.edgeNodes = [];
     this.figure = document.createElement('figure');
@@ -57,7 +59,7 @@ export class Chart {
       'aria-label': `statechart of ${graph.id}`,
     });
     const defs = el('defs', {}, svg);
-    const marker = el('marker', { id: `arrow-${graph.id}`, viewBox: '0 0 10 10', refX: 9, refY: 5, markerWidth: 7, markerHeight: 7, orient: 'auto-start-reverse' }, defs);
+    const marker = el('marker', { id: this.markerId, viewBox: '0 0 10 10', refX: 9, refY: 5, markerWidth: 7, markerHeight: 7, orient: 'auto-start-reverse' }, defs);
     el('path', { d: 'M0,0 L10,5 L0,10 z', class: 'arrowhead' }, marker);
 
     const statesLayer = el('g', { class: 'states' }, svg);
@@ -84,15 +86,15 @@ export class Chart {
       if (row.transition) node.dataset.transition = row.transition;
       if (typeof row.event === 'string') node.dataset.event = row.event;
     });
-    const title_ = el('title', {}, group);
-    title_.textContent = `${state.path || '(machine)'} · ${state.kind}`;
+    const tooltip = el('title', {}, group);
+    tooltip.textContent = `${state.path || '(machine)'} · ${state.kind}`;
     this.stateNodes.set(state.path, group);
   }
 
   drawEdge(layer, edge) {
     if (edge.points.length < 2) return;
     const group = el('g', { class: `edge style-${edge.initial ? 'initial' : edgeStyle(edge.lines)}`, 'data-source': edge.source, 'data-target': edge.target }, layer);
-    el('path', { d: pathData(edge.points), class: 'edge-line', 'marker-end': `url(#arrow-${this.graph.id})` }, group);
+    el('path', { d: pathData(edge.points), class: 'edge-line', 'marker-end': `url(#${this.markerId})` }, group);
     if (edge.labelBox && edge.lines.length) {
       const box = edge.labelBox;
       el('rect', { x: box.x, y: box.y, width: box.width, height: box.height, rx: 3, class: 'edge-label-bg' }, group);
