@@ -5,7 +5,7 @@ import { decodeDiscordFrame } from '../../src/adapters/discord.ts';
 import { fuzzCase } from './arbitraries.ts';
 import { deepArray, describeData, render } from './frameModel.ts';
 import { expectationFor } from './oracle.ts';
-import { maxErrorMessageLength } from './rig.ts';
+import { maxErrorMessageLength } from './verdicts.ts';
 import { SocketActorHarness } from './socketHarness.ts';
 
 /**

@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { checkResumeUrl } from '../../src/index.ts';
 import { namedCases } from './namedCases.ts';
-import { FuzzRig, maxErrorMessageLength } from './rig.ts';
+import { FuzzRig } from './rig.ts';
+import { maxErrorMessageLength } from './verdicts.ts';
 import { collector, randomSeed, runFuzz } from './run.ts';
 
 /**

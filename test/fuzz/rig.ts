@@ -1,8 +1,10 @@
 import { createGateway, discordProtocol, type Gateway, type GatewayStateChange } from '../../src/index.ts';
 import type { DispatchPayload } from '../../src/types.ts';
 import { startChaosGateway, type ChaosGateway } from '../../src/testing/index.ts';
-import { describeData, render, type FuzzCase, type Rendered } from './frameModel.ts';
+import { render, type FuzzCase, type Rendered } from './frameModel.ts';
 import { expectationFor, type Expectation } from './oracle.ts';
+import { describeFailure, FuzzFailure, knownIssues, maxErrorMessageLength } from './verdicts.ts';
+import { Waiter } from './waiter.ts';
 
 /**
  * One chaos gateway and one client on real sockets, reused case after case: send a frame, see
@@ -28,26 +30,7 @@ export interface CaseResult {
   knownIssues: string[];
 }
 
-/** An error message longer than this is not a clear message: it is a dump of what the server sent. */
-export const maxErrorMessageLength = 512;
-
-/**
- * Bugs found by this fuzzer in files it may not change, reported to their owner. A case that hits
- * one is counted under its name instead of failing, so the rest of the run still means something;
- * `frames.test.ts` pins each one down with a test that is expected to fail until it is fixed.
- */
-export const knownIssues: { name: string; matches: (error: Error) => boolean }[] = [
-  {
-    name: 'resume URL warning quotes the whole URL scheme (src/machines/resumeUrl.ts)',
-    matches: (error) => error.message.length > maxErrorMessageLength && error.message.startsWith('resume_gateway_url must be ws:// or wss://, got '),
-  },
-];
-
 const barrierEvent = 'FUZZ_BARRIER';
-
-export class FuzzFailure extends Error {
-  override readonly name = 'FuzzFailure';
-}
 
 export class FuzzRig {
   readonly errors: Error[] = [];
@@ -56,13 +39,14 @@ export class FuzzRig {
   private readyGeneration = -1;
   /** every error and dispatch payload the engine handed out: none may still be alive after a GC */
   private handedOut: WeakRef<object>[] = [];
-  private waiters = new Set<() => void>();
+  private readonly waiter: Waiter;
 
   private constructor(
     readonly server: ChaosGateway,
     readonly gateway: Gateway,
     private readonly options: Required<RigOptions>,
   ) {
+    this.waiter = new Waiter(options.stepTimeoutMs);
     gateway.on('error', (error) => this.note(() => this.errors.push(error)));
     gateway.on('dispatch', (payload) => this.note(() => this.dispatches.push(payload)));
     gateway.on('state', (state) =>
@@ -111,7 +95,8 @@ export class FuzzRig {
     const rendered = render(fuzzCase.body, ledger ?? 0, this.options.maxPayload);
     const expected = expectationFor(rendered, fuzzCase.phase, ledger, this.options.maxPayload);
     const fail = (what: string): never => {
-      throw new FuzzFailure(report(fuzzCase, rendered, expected, ledger, what, this));
+      const trace = { fuzzCase, rendered, expected, ledger, errors: this.errors, states: this.statesSummary(), status: this.gateway.status };
+      throw new FuzzFailure(describeFailure(what, trace));
     };
     if (expected.outcome === 'unsupported') return fail(`the generator made a case with no rule: ${expected.why}`);
 
@@ -228,37 +213,13 @@ export class FuzzRig {
 
   private note(update: () => void) {
     update();
-    for (const waiter of this.waiters) waiter();
+    this.waiter.notify();
   }
 
-  /**
-   * Resolves once `predicate` holds, checked on every gateway event and every millisecond (for
-   * what the server sees); a step that never ends is a hang.
-   */
   private until(predicate: () => boolean, what: string, fail?: (what: string) => never): Promise<void> {
-    if (predicate()) return Promise.resolve();
-    return new Promise<void>((resolve, reject) => {
-      const check = () => {
-        if (!predicate()) return;
-        done();
-        resolve();
-      };
-      const poll = setInterval(check, 1);
-      const timer = setTimeout(() => {
-        done();
-        try {
-          (fail ?? ((w: string) => { throw new FuzzFailure(w); }))(`hang: no ${what} within ${this.options.stepTimeoutMs} ms`);
-        } catch (error) {
-          reject(error);
-        }
-      }, this.options.stepTimeoutMs);
-      const done = () => {
-        clearTimeout(timer);
-        clearInterval(poll);
-        this.waiters.delete(check);
-      };
-      this.waiters.add(check);
-    });
+    return this.waiter.until(predicate, what, fail ?? ((message) => {
+      throw new FuzzFailure(message);
+    }));
   }
 
   statesSummary(): string {
@@ -269,16 +230,4 @@ export class FuzzRig {
     await this.gateway.stop();
     await this.server.close();
   }
-}
-
-function report(fuzzCase: FuzzCase, rendered: Rendered, expected: Expectation, ledger: number | null, what: string, rig: FuzzRig): string {
-  const errors = rig.errors.map((e) => `${e.name}: ${e.message.slice(0, 160)}`);
-  return [
-    `${what}`,
-    `  case: ${fuzzCase.label} (phase ${fuzzCase.phase}, ledger ${ledger})`,
-    `  frame: ${describeData(rendered)}`,
-    `  expected: ${JSON.stringify(expected, (_k, v: unknown) => (v instanceof RegExp ? String(v) : v))}`,
-    `  errors: ${errors.length ? errors.join(' | ') : 'none'}`,
-    `  states: ${rig.statesSummary() || 'none'}; now ${rig.gateway.status}`,
-  ].join('\n');
 }
