@@ -20,7 +20,8 @@ import { SecretScanner, serialize } from './support/secretScanner.ts';
 
 const tail = randomBytes(16).toString('hex');
 const token = `tok-${tail}`;
-const timeouts = { connect: 1_000, hello: 150, ready: 200, drain: 100, terminateGrace: 50, stable: 10_000 };
+// Stalls wait these out, so they are short; READY has room, since two READY timeouts in a row are fatal.
+const timeouts = { connect: 1_000, hello: 300, ready: 500, drain: 100, terminateGrace: 50, stable: 10_000 };
 const backoff = { baseMs: 2, maxMs: 5, invalidSessionMinMs: 2, invalidSessionMaxMs: 5 };
 
 /** Sockets whose `close` event is lost: close() does nothing, terminate() really ends the connection. */
