@@ -261,6 +261,7 @@ class ChaosGatewayServer implements ChaosGateway {
   dispatch(t: string = DEFAULT_DISPATCH_EVENT, d?: unknown): number {
     for (const session of this.sessions.values()) {
       const frame = session.append(t, d);
+      session.dispatched++;
       const receiver = session.attachedTo === undefined ? undefined : this.connections.get(session.attachedTo);
       if (receiver?.phase === 'ready') send(receiver, frame);
     }
@@ -270,6 +271,15 @@ class ChaosGatewayServer implements ChaosGateway {
 
   sessionCount(): number {
     return this.sessions.size;
+  }
+
+  sessionStats(sessionId: string): { seq: number; dispatched: number } | undefined {
+    const session = this.sessions.get(sessionId);
+    return session && { seq: session.seq, dispatched: session.dispatched };
+  }
+
+  endSession(sessionId: string): boolean {
+    return this.sessions.delete(sessionId);
   }
 
   startStream(perSecond: number): void {

@@ -11,6 +11,8 @@ export class GatewaySession {
   readonly id = randomBytes(16).toString('hex');
   /** Connection currently receiving this session's dispatches, if any. */
   attachedTo: number | undefined;
+  /** Events appended by dispatch(), READY and RESUMED excluded. */
+  dispatched = 0;
   private lastSeq = 0;
   private readonly replayBuffer: GatewayFrame[] = [];
 

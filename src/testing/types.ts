@@ -83,6 +83,13 @@ export interface ChaosGateway {
   startStream(perSecond: number): void;
   stopStream(): void;
   sessionCount(): number;
+  /** A session's last sequence number and how many dispatches it has had (READY/RESUMED excluded). */
+  sessionStats(sessionId: string): { seq: number; dispatched: number } | undefined;
+  /**
+   * Forgets a session, as Discord does once its client closed it with 1000/1001 or its resume
+   * window passed: it gets no more dispatches, and a RESUME of it is answered with op 9 d=false.
+   */
+  endSession(sessionId: string): boolean;
   /** Returns the unsubscribe function. */
   on(event: ChaosEventName, listener: ChaosListener): () => void;
   /** Terminates every socket, stops timers and closes the server; idempotent. */
