@@ -70,10 +70,14 @@ export function createSocketActor(deps: SocketDependencies) {
           return;
         case 'hello':
           return emit({ type: 'gateway.hello', generation, heartbeatInterval: frame.heartbeatInterval });
+        // A READY or RESUMED belongs to a handshake; on a session that is already ready it is
+        // ignored whole, so a stray one cannot move the ledger and drop the events after it.
         case 'ready':
+          if (input.mode === 'adopt') return;
           ledger.accept(frame.seq);
           return emit({ type: 'gateway.ready', generation, sessionId: frame.sessionId, resumeUrl: frame.resumeUrl });
         case 'resumed':
+          if (input.mode === 'adopt') return;
           if (frame.seq !== null) ledger.accept(frame.seq);
           return emit({ type: 'gateway.resumed', generation });
         case 'heartbeatAck':

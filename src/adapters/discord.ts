@@ -16,6 +16,8 @@ export interface DiscordProtocol extends GatewayProtocol {
 
 /** The longest heartbeat interval accepted from HELLO: beyond this a server is not being sane. */
 const maxHeartbeatInterval = 10 * 60_000;
+/** The shortest: below this a server would have the client beat in a loop and call itself a zombie. */
+const minHeartbeatInterval = 10;
 
 const malformed = (reason: string): InboundFrame => ({ kind: 'malformed', reason });
 
@@ -93,7 +95,7 @@ export function decodeDiscordFrame(data: unknown, isBinary: boolean): InboundFra
         : malformed('INVALID_SESSION without a boolean d');
     case 10: {
       const interval = isRecord(frame.d) ? frame.d.heartbeat_interval : undefined;
-      if (typeof interval !== 'number' || !Number.isFinite(interval) || interval <= 0 || interval > maxHeartbeatInterval) {
+      if (typeof interval !== 'number' || !Number.isFinite(interval) || interval < minHeartbeatInterval || interval > maxHeartbeatInterval) {
         return malformed(`HELLO with an invalid heartbeat_interval (${preview(interval)})`);
       }
       return { kind: 'hello', heartbeatInterval: interval };

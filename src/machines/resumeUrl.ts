@@ -35,7 +35,8 @@ export function checkResumeUrl(candidate: string, mainUrl: string, allowedHosts:
   }
   const main = new URL(mainUrl);
   if (resume.protocol !== 'wss:' && resume.protocol !== 'ws:') {
-    return { ok: false, reason: `resume_gateway_url must be ws:// or wss://, got ${resume.protocol}` };
+    const scheme = resume.protocol.length > 40 ? `${resume.protocol.slice(0, 40)}…` : resume.protocol;
+    return { ok: false, reason: `resume_gateway_url must be ws:// or wss://, got ${JSON.stringify(scheme)}` };
   }
   if (resume.protocol === 'ws:' && !(main.protocol === 'ws:' && isLoopback(main.hostname))) {
     return { ok: false, reason: 'resume_gateway_url must use wss:// unless the main URL is ws:// on loopback' };

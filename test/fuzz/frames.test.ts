@@ -57,8 +57,8 @@ describe('hostile frames over a real socket', () => {
   }, 120_000);
 });
 
-describe('known bugs found by the fuzzer (fail until fixed; then drop `.fails` and the entry in rig.ts knownIssues)', () => {
-  it.fails('a resume URL warning quotes a bounded part of the URL (resumeUrl.ts echoes the whole scheme)', () => {
+describe('bugs found by the fuzzer stay fixed', () => {
+  it('a resume URL warning quotes a bounded part of the URL', () => {
     const verdict = checkResumeUrl(`${'x'.repeat(5_000)}://host`, 'ws://127.0.0.1:1/?v=10', []);
     expect(verdict.ok).toBe(false);
     expect(!verdict.ok && verdict.reason.length).toBeLessThanOrEqual(maxErrorMessageLength);

@@ -17,6 +17,7 @@ export type Expectation =
 
 const recovers = (error: RegExp | null): Expectation => ({ outcome: 'recovers', error });
 const maxHeartbeatInterval = 600_000;
+const minHeartbeatInterval = 10;
 
 const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -54,7 +55,7 @@ function validFrame(frame: Record<string, unknown>): Verdict {
       return typeof frame.d === 'boolean' ? { kind: 'invalidSession' } : { error: /INVALID_SESSION without a boolean d/ };
     case 10: {
       const interval = isRecord(frame.d) ? frame.d.heartbeat_interval : undefined;
-      const sane = typeof interval === 'number' && Number.isFinite(interval) && interval > 0 && interval <= maxHeartbeatInterval;
+      const sane = typeof interval === 'number' && Number.isFinite(interval) && interval >= minHeartbeatInterval && interval <= maxHeartbeatInterval;
       return sane ? { kind: 'hello' } : { error: /HELLO with an invalid heartbeat_interval/ };
     }
     case 11:
@@ -93,14 +94,14 @@ function inPhase(kind: string, frame: Record<string, unknown>, phase: Phase, led
     return { outcome: 'accepted', warning: typeof url === 'string' ? /resume_gateway_url/ : null };
   }
   switch (kind) {
-    // A ready session has had its HELLO and READY: another one is ignored, but its sequence counts.
+    // A ready session has had its HELLO and READY: another one is ignored whole, sequence included.
     case 'hello':
     case 'ack':
+    case 'ready':
+    case 'resumed':
       return stays(false);
     case 'heartbeat':
       return stays(false, true);
-    case 'ready':
-    case 'resumed':
     case 'dispatch':
       return stays(true);
     default:

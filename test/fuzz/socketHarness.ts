@@ -27,11 +27,20 @@ export class SocketActorHarness {
       onDispatch: (payload) => this.dispatched.push(payload),
       onError: (error) => this.errors.push(error),
     });
+    // As in the engine: one socket actor opens the socket for the handshake, and once the session
+    // is ready another one adopts it; the frames under test meet the one of a ready session.
+    const line = new SocketLine();
+    const input = { line, ledger: this.ledger, generation: 1, url: 'wss://gateway.example/' };
     const parent = setup({ actors: { socket: socketLogic } }).createMachine({
-      invoke: {
-        id: 'socket',
-        src: 'socket',
-        input: { line: new SocketLine(), ledger: this.ledger, generation: 1, mode: 'open', url: 'wss://gateway.example/' },
+      initial: 'handshake',
+      states: {
+        handshake: {
+          invoke: { id: 'socket', src: 'socket', input: { ...input, mode: 'open' as const } },
+          on: { adopt: 'ready' },
+        },
+        ready: {
+          invoke: { id: 'socket', src: 'socket', input: { ...input, mode: 'adopt' as const } },
+        },
       },
       on: { '*': { actions: ({ event }) => void this.events.push(event as SocketEvent) } },
     });
@@ -39,6 +48,7 @@ export class SocketActorHarness {
     if (!created) throw new Error('the socket actor did not open a socket');
     this.socket = created;
     this.socket.open();
+    this.actor.send({ type: 'adopt' });
     this.events.length = 0;
   }
 

@@ -9,12 +9,7 @@ export const maxErrorMessageLength = 512;
  * one is counted under its name instead of failing, so the rest of the run still means something;
  * `frames.test.ts` pins each one down with a test that is expected to fail until it is fixed.
  */
-export const knownIssues: { name: string; matches: (error: Error) => boolean }[] = [
-  {
-    name: 'resume URL warning quotes the whole URL scheme (src/machines/resumeUrl.ts)',
-    matches: (error) => error.message.length > maxErrorMessageLength && error.message.startsWith('resume_gateway_url must be ws:// or wss://, got '),
-  },
-];
+export const knownIssues: { name: string; matches: (error: Error) => boolean }[] = [];
 
 export class FuzzFailure extends Error {
   override readonly name = 'FuzzFailure';
