@@ -56,6 +56,7 @@ export class Outbox {
   #sentAt: number[] = [];
   #open = false;
   #timer: unknown;
+  #closedWith: OutboxError | undefined;
 
   constructor(
     private readonly options: OutboxOptions,
@@ -67,6 +68,9 @@ export class Outbox {
   }
 
   enqueue(data: string): Promise<void> {
+    if (this.#closedWith) {
+      return Promise.reject(new OutboxError(this.#closedWith.code, this.#closedWith.message));
+    }
     const bytes = Buffer.byteLength(data);
     if (bytes > this.options.maxPayloadBytes) {
       return Promise.reject(
@@ -95,6 +99,12 @@ export class Outbox {
   pause(): void {
     this.#open = false;
     this.#cancelTimer();
+  }
+
+  /** The gateway has ended: everything queued now and everything sent later is refused with `error`. */
+  close(error: OutboxError): void {
+    this.#closedWith = error;
+    this.rejectAll(error);
   }
 
   /** Rejects everything queued: the session it belonged to is gone, or the gateway is. */

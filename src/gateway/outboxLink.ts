@@ -61,10 +61,10 @@ export function linkOutbox(options: {
       outbox.open();
     },
     onEnd(output: GatewayOutput | undefined) {
-      outbox.rejectAll(
+      outbox.close(
         output?.status === 'failed'
-          ? new OutboxError('FAILED', `the gateway failed before the payload was sent: ${output.failure.message}`)
-          : new OutboxError('STOPPED', 'the gateway stopped before the payload was sent'),
+          ? new OutboxError('FAILED', `the gateway has failed; the payload was not sent: ${output.failure.message}`)
+          : new OutboxError('STOPPED', 'the gateway has stopped; the payload was not sent'),
       );
       for (const done of pending.values()) done(new OutboxError('STOPPED', 'the gateway stopped before the socket confirmed the write'));
       pending.clear();

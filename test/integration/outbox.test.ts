@@ -44,6 +44,7 @@ describe('outgoing payloads across reconnects, on real sockets', () => {
     const queued = h.gateway.send(presence('online'));
     await h.gateway.stop();
     await expect(queued).rejects.toMatchObject({ code: 'STOPPED' });
+    await expect(h.gateway.send(presence('idle'))).rejects.toMatchObject({ code: 'STOPPED' });
   });
 
   it('keeps to the send budget of a connection and sends the rest when the window moves on', async () => {

@@ -101,4 +101,14 @@ describe('outbox', () => {
     await expect(sent[3]).rejects.toMatchObject({ code: 'SESSION_RESET' });
     expect(outbox.queued).toBe(0);
   });
+
+  it('once closed, refuses what is queued and everything sent afterwards', async () => {
+    const { outbox } = outboxWith();
+    const queued = outbox.enqueue('a');
+    outbox.close(new OutboxError('STOPPED', 'the gateway has stopped'));
+    await expect(queued).rejects.toMatchObject({ code: 'STOPPED' });
+    await expect(outbox.enqueue('b')).rejects.toMatchObject({ code: 'STOPPED', message: 'the gateway has stopped' });
+    outbox.open();
+    expect(outbox.queued).toBe(0);
+  });
 });
