@@ -93,15 +93,15 @@ export function createGateway(options: GatewayOptions): Gateway {
     write: (data, id) => actor.send({ type: 'send', data, id }),
   });
 
-  const machine = createGatewayMachine({
-    createSocket: options.createSocket ?? wsSocketFactory(options.socket),
-    protocol: options.protocol,
-    onDispatch: (payload) => listeners.emit('dispatch', payload),
-    onError: report,
-    onSent: (id, error) => link.confirm(id, error),
-  });
-  const actor = createActor(machine, {
+  const actor = createActor(createGatewayMachine(), {
     input: {
+      io: {
+        createSocket: options.createSocket ?? wsSocketFactory(options.socket),
+        protocol: options.protocol,
+        onDispatch: (payload) => listeners.emit('dispatch', payload),
+        onError: report,
+        onSent: (id, error) => link.confirm(id, error),
+      },
       url: options.url,
       timeouts: options.timeouts,
       backoff: options.backoff,

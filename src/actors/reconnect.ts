@@ -4,6 +4,7 @@ import { retryDelayMs, type RecoveryTrigger, type RetryDelay } from '../machines
 import type { SocketLine } from '../machines/socketLine.ts';
 import type { SequenceLedger } from '../machines/sequenceLedger.ts';
 import type { DrainInput, DrainOutput } from './drain.ts';
+import type { SocketDependencies } from './socket.ts';
 
 /**
  * What the fresh and resume reconnect actors have in common: their input, their result, their
@@ -25,6 +26,8 @@ export interface ReconnectInput {
   backoff: BackoffOptions;
   /** the session to resume; a fresh reconnect is given none, so it has nothing it could resume */
   sessionId?: string;
+  /** the gateway's I/O, handed on to the socket actor */
+  io?: SocketDependencies;
 }
 
 export type ReconnectOutput =

@@ -82,6 +82,7 @@ export function reconnectMachine(handshake: Handshake) {
             generation: c.generation,
             mode: 'open' as const,
             url: c.url,
+            io: c.io,
           }),
           onError: {
             target: 'failed',

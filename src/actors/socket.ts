@@ -1,9 +1,5 @@
 import { fromCallback } from 'xstate';
-import {
-  SocketState,
-  type CreateSocket, type DispatchPayload, type GatewayProtocol,
-  type InboundFrame,
-} from '../types.ts';
+import { SocketState, type CreateSocket, type DispatchPayload, type GatewayProtocol, type InboundFrame } from '../types.ts';
 import type { SocketCommand, SocketEvent } from '../machines/events.ts';
 import type { SocketLine } from '../machines/socketLine.ts';
 import type { SequenceLedger } from '../machines/sequenceLedger.ts';
@@ -15,6 +11,8 @@ export interface SocketInput {
   /** `open` creates a socket on the line; `adopt` listens to the one a reconnect just made ready */
   mode: 'open' | 'adopt';
   url: string;
+  /** the gateway's I/O; one shared socket actor then serves every gateway */
+  io?: SocketDependencies;
 }
 
 export interface SocketDependencies {
@@ -39,8 +37,10 @@ export class GatewayProtocolError extends Error {
  * actor stops, it detaches its listeners; the socket itself stays on the line for a drain (or for
  * the next owner to adopt), keeping the line's error sink.
  */
-export function createSocketActor(deps: SocketDependencies) {
+export function createSocketActor(fixed?: SocketDependencies) {
   return fromCallback<SocketCommand, SocketInput>(({ input, sendBack, receive }) => {
+    const deps = fixed ?? input.io;
+    if (!deps) throw new Error('the socket actor has no I/O: pass `io` in the gateway input');
     const { line, ledger, generation, protocol } = { ...input, protocol: deps.protocol };
     const socket = input.mode === 'open' ? line.open(() => deps.createSocket(input.url)) : line.socket;
     if (!socket) throw new Error('no socket to adopt');
@@ -138,6 +138,9 @@ function decodeSafely(protocol: GatewayProtocol, data: unknown, isBinary: boolea
     return { kind: 'malformed', reason: `decoder threw: ${error instanceof Error ? error.message : String(error)}` };
   }
 }
+
+/** The socket actor that takes its I/O from its input (`io`), shared by every gateway. */
+export const socketActor = createSocketActor();
 
 /** Placeholder named in the statecharts' setup(); real logic comes from `createSocketActor`. */
 export const socketNotProvided = fromCallback<SocketCommand, SocketInput>(() => {

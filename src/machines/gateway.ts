@@ -5,7 +5,7 @@ import { freshReconnectMachine } from '../actors/freshReconnect.ts';
 import { heartbeatMachine } from '../actors/heartbeat.ts';
 import type { ReconnectInput, ReconnectOutput } from '../actors/reconnect.ts';
 import { resumeReconnectMachine } from '../actors/resumeReconnect.ts';
-import { socketNotProvided, type SocketInput } from '../actors/socket.ts';
+import { socketNotProvided, type SocketDependencies, type SocketInput } from '../actors/socket.ts';
 import type { HeartbeatEvent, SocketEvent, UserEvent } from './events.ts';
 import { decideRecovery, type RecoveryPlan, type RecoveryTrigger } from './recovery.ts';
 import { checkResumeUrl } from './resumeUrl.ts';
@@ -18,6 +18,8 @@ export interface GatewayInput {
   backoff?: Partial<BackoffOptions>;
   /** hosts a READY's resume URL may point to besides the main URL's; `*.example.com` allowed */
   allowedResumeHosts?: readonly string[];
+  /** the I/O the socket actors use; given here, one machine definition serves every gateway */
+  io?: SocketDependencies;
 }
 
 export interface Session {
@@ -33,6 +35,7 @@ export interface GatewayFailure {
 
 export interface GatewayContext {
   url: string;
+  io?: SocketDependencies;
   timeouts: Timeouts;
   backoff: BackoffOptions;
   allowedResumeHosts: readonly string[];
@@ -74,6 +77,7 @@ function reconnectInput(context: GatewayContext, url: string): ReconnectInput {
     attempt: context.attempt,
     timeouts: context.timeouts,
     backoff: context.backoff,
+    io: context.io,
   };
 }
 
@@ -179,6 +183,7 @@ export const gatewayMachine = setup({
   id: 'gateway',
   context: ({ input }) => ({
     url: input.url,
+    io: input.io,
     timeouts: { ...defaultTimeouts, ...input.timeouts },
     backoff: { ...defaultBackoff, ...input.backoff },
     allowedResumeHosts: input.allowedResumeHosts ?? [],
@@ -272,6 +277,7 @@ export const gatewayMachine = setup({
             generation: context.generation,
             mode: 'adopt',
             url: context.url,
+            io: context.io,
           }),
           onError: { target: 'routing', actions: 'planAfterCrash' },
         },
