@@ -46,7 +46,8 @@ function isSequence(value: unknown): value is number {
 
 function textOf(data: unknown): string | null {
   if (typeof data === 'string') return data;
-  if (Buffer.isBuffer(data)) return data.toString('utf8');
+  // toString() is utf8 already; naming the encoding costs a lookup on every frame.
+  if (Buffer.isBuffer(data)) return data.toString();
   if (Array.isArray(data) && data.every((chunk) => Buffer.isBuffer(chunk))) return Buffer.concat(data).toString('utf8');
   if (data instanceof ArrayBuffer) return Buffer.from(data).toString('utf8');
   return null;

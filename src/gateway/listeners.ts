@@ -5,27 +5,34 @@ import { GatewayError, messageOf } from './errors.ts';
  * reported on `error`, and an `error` listener that throws is ignored.
  */
 export class Listeners<Events extends { error: Error }> {
-  readonly #sets = new Map<keyof Events, Set<(value: never) => void>>();
+  // Arrays replaced on (un)subscribe, not Sets: emit runs once per DISPATCH frame, subscribing rarely.
+  readonly #lists = new Map<keyof Events, ((value: never) => void)[]>();
 
   constructor(names: readonly (keyof Events)[]) {
-    for (const name of names) this.#sets.set(name, new Set());
+    for (const name of names) this.#lists.set(name, []);
   }
 
   on<K extends keyof Events>(event: K, listener: (value: Events[K]) => void): () => void {
-    const set = this.#sets.get(event);
-    if (!set) {
-      const known = [...this.#sets.keys()].map((name) => `'${String(name)}'`).join(', ');
+    const list = this.#lists.get(event);
+    if (!list) {
+      const known = [...this.#lists.keys()].map((name) => `'${String(name)}'`).join(', ');
       throw new TypeError(`unknown event ${JSON.stringify(event)}: use ${known}`);
     }
     const entry = listener as (value: never) => void;
-    set.add(entry);
-    return () => void set.delete(entry);
+    this.#lists.set(event, [...list, entry]);
+    return () => {
+      const current = this.#lists.get(event) ?? [];
+      const index = current.indexOf(entry);
+      if (index !== -1) this.#lists.set(event, [...current.slice(0, index), ...current.slice(index + 1)]);
+    };
   }
 
   emit<K extends keyof Events>(event: K, value: Events[K]): void {
-    for (const listener of this.#sets.get(event) ?? []) {
+    const list = this.#lists.get(event) as ((value: Events[K]) => void)[] | undefined;
+    if (!list) return;
+    for (const listener of list) {
       try {
-        (listener as (value: Events[K]) => void)(value);
+        listener(value);
       } catch (error) {
         if (event === 'error') continue; // an error handler that throws has nowhere left to report to
         this.emit('error', new GatewayError('LISTENER_THREW', `a ${String(event)} listener threw: ${messageOf(error)}`) as Events['error']);
