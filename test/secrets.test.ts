@@ -7,7 +7,7 @@ import {
   createGateway, discordProtocol, superviseGateway,
   type Gateway, type GatewayOptions, type GatewayStateChange, type SupervisedGateway,
 } from '../src/index.ts';
-import type { WebSocketLike } from '../src/types.ts';
+import { LossyCloseSockets } from './support/lossyClose.ts';
 import { startChaosGateway, type ChaosGateway } from '../src/testing/index.ts';
 import { SocketTracker } from './support/realGateway.ts';
 import { SecretScanner, serialize } from './support/secretScanner.ts';
@@ -23,28 +23,6 @@ const token = `tok-${tail}`;
 // Stalls wait these out, so they are short; READY has room, since two READY timeouts in a row are fatal.
 const timeouts = { connect: 1_000, hello: 300, ready: 500, drain: 100, terminateGrace: 50, stable: 10_000 };
 const backoff = { baseMs: 2, maxMs: 5, invalidSessionMinMs: 2, invalidSessionMaxMs: 5 };
-
-/** Sockets whose `close` event is lost: close() does nothing, terminate() really ends the connection. */
-class LossyCloseSockets {
-  readonly sockets: WebSocket[] = [];
-  lossy = false;
-
-  readonly createSocket = (url: string): WebSocketLike => {
-    const socket = new WebSocket(url, { perMessageDeflate: false });
-    this.sockets.push(socket);
-    if (!this.lossy) return socket as unknown as WebSocketLike;
-    return new Proxy(socket, {
-      get(target, property) {
-        if (property === 'close') return () => {};
-        if (property === 'on' || property === 'off') {
-          return (event: string, listener: (...args: unknown[]) => void) => (event === 'close' ? target : target[property](event, listener));
-        }
-        const value = Reflect.get(target, property, target);
-        return typeof value === 'function' ? value.bind(target) : value;
-      },
-    }) as unknown as WebSocketLike;
-  };
-}
 
 const opened: { server?: ChaosGateway; gateways: { stop(): Promise<unknown> }[]; sockets: WebSocket[] } = { gateways: [], sockets: [] };
 afterEach(async () => {

@@ -1,43 +1,13 @@
 import WebSocket from 'ws';
 import { afterEach, describe, expect, it } from 'vitest';
 import { discordProtocol, superviseGateway, type SupervisedGateway, type SupervisorStateChange } from '../../src/index.ts';
-import type { WebSocketLike } from '../../src/types.ts';
 import { startChaosGateway, type ChaosGateway } from '../../src/testing/index.ts';
+import { LossyCloseSockets } from '../support/lossyClose.ts';
 import { shortTimeouts, sleep, token } from '../support/realGateway.ts';
-
-/**
- * Sockets whose `close` event can be lost: close() does nothing and terminate() really ends the
- * connection, but the engine never hears `close`, so its drain fails closed. The connection itself
- * is gone (readyState CLOSED), which is what lets a supervisor restart without a second socket.
- */
-class LossyClose {
-  readonly sockets: WebSocket[] = [];
-  lossy = true;
-  maxLive = 0;
-
-  readonly createSocket = (url: string): WebSocketLike => {
-    const live = this.sockets.filter((s) => s.readyState !== WebSocket.CLOSED).length + 1;
-    this.maxLive = Math.max(this.maxLive, live);
-    const socket = new WebSocket(url, { perMessageDeflate: false });
-    this.sockets.push(socket);
-    if (!this.lossy) return socket as unknown as WebSocketLike;
-    return new Proxy(socket, {
-      get(target, property) {
-        if (property === 'close') return () => {};
-        if (property === 'on') {
-          return (event: string, listener: (...args: unknown[]) => void) =>
-            event === 'close' ? target : target.on(event, listener);
-        }
-        const value = Reflect.get(target, property, target);
-        return typeof value === 'function' ? value.bind(target) : value;
-      },
-    }) as unknown as WebSocketLike;
-  };
-}
 
 let server: ChaosGateway | undefined;
 let supervised: SupervisedGateway | undefined;
-let sockets: LossyClose | undefined;
+let sockets: LossyCloseSockets | undefined;
 
 afterEach(async () => {
   await supervised?.stop();
@@ -48,7 +18,8 @@ afterEach(async () => {
 
 async function supervise(maxRestarts: number, windowMs = 60_000) {
   server = await startChaosGateway({ heartbeatInterval: 10_000, token });
-  sockets = new LossyClose();
+  sockets = new LossyCloseSockets();
+  sockets.lossy = true;
   const states: SupervisorStateChange[] = [];
   supervised = superviseGateway({
     url: server.url,
