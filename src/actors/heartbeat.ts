@@ -4,6 +4,12 @@ export interface HeartbeatInput {
   interval: number;
   /** counts every frame the connection receives; any frame proves the peer alive */
   liveness: { readonly framesReceived: number };
+  /**
+   * The first beat comes at a random point within this many ms (default: `interval`). The gateway
+   * starts heartbeats at READY/RESUMED and passes `interval − readyTimeout`, so that the first beat
+   * still comes within one interval of HELLO, as the server expects.
+   */
+  firstBeatWithin?: number;
 }
 
 export type HeartbeatControl = { type: 'ack' };
@@ -22,7 +28,7 @@ export const heartbeatMachine = setup({
     events: {} as HeartbeatControl,
   },
   delays: {
-    firstBeat: ({ context }) => context.interval * Math.random(),
+    firstBeat: ({ context }) => (context.firstBeatWithin ?? context.interval) * Math.random(),
     interval: ({ context }) => context.interval,
   },
   guards: {

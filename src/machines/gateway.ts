@@ -284,7 +284,12 @@ export const gatewayMachine = setup({
         {
           id: 'heartbeat',
           src: 'heartbeat',
-          input: ({ context }) => ({ interval: context.heartbeatInterval, liveness: context.line }),
+          input: ({ context }) => ({
+            interval: context.heartbeatInterval,
+            liveness: context.line,
+            // HELLO came at most `ready` ms ago: the first beat must still land within one interval of it.
+            firstBeatWithin: Math.max(0, context.heartbeatInterval - context.timeouts.ready),
+          }),
           onDone: { target: 'routing', actions: { type: 'planRecovery', params: { type: 'zombie' } } },
         },
       ],

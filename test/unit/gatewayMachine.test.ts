@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { GatewayProtocolError } from '../../src/actors/socket.ts';
+import { defaultTimeouts } from '../../src/types.ts';
 import { ClientOp, serverFrames } from '../support/discordFrames.ts';
 import {
   CHECKED_RESUME_URL,
@@ -467,10 +468,11 @@ describe('gateway: stalls, timeouts and zombies', () => {
     h.clock.runUntil(() => h.socket !== stuck, 60_000);
   });
 
-  it('heartbeats every interval with the last sequence while acked, from interval × random', () => {
+  it('heartbeats every interval with the last sequence while acked, the first within one interval of HELLO', () => {
     const h = startGatewayHarness();
     const socket = h.startReady('session-1', 1);
-    const firstBeat = HEARTBEAT_INTERVAL * RANDOM;
+    // Beats start at READY; HELLO may have come up to the READY timeout earlier.
+    const firstBeat = (HEARTBEAT_INTERVAL - defaultTimeouts.ready) * RANDOM;
     h.clock.advance(firstBeat - 1);
     expect(socket.sentOps()).toEqual([ClientOp.IDENTIFY]);
     h.clock.advance(1);
@@ -496,7 +498,7 @@ describe('gateway: stalls, timeouts and zombies', () => {
     const h = startGatewayHarness();
     const first = h.startReady('session-1', 1);
     h.clock.advance(5_000);
-    const zombieAt = HEARTBEAT_INTERVAL * RANDOM + HEARTBEAT_INTERVAL;
+    const zombieAt = (HEARTBEAT_INTERVAL - defaultTimeouts.ready) * RANDOM + HEARTBEAT_INTERVAL;
     h.clock.advance(zombieAt - 5_000 - 1);
     expect(first.calls).toEqual([]);
     h.clock.advance(1);

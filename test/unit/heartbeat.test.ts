@@ -66,6 +66,24 @@ describe('heartbeat machine', () => {
     }
   });
 
+  it('puts the first beat within firstBeatWithin when given', () => {
+    vi.spyOn(Math, 'random').mockReturnValue(0.5);
+    const clock = new ManualClock();
+    const beats: number[] = [];
+    const parentMachine = setup({
+      types: { events: {} as { type: 'heartbeat.beat' } },
+      actors: { heartbeat: heartbeatMachine },
+    }).createMachine({
+      invoke: { id: 'heartbeat', src: 'heartbeat', input: { interval: INTERVAL, liveness: { framesReceived: 0 }, firstBeatWithin: 1_000 } },
+      on: { 'heartbeat.beat': { actions: () => beats.push(clock.now()) } },
+    });
+    startActor(parentMachine, { clock });
+    clock.advance(499);
+    expect(beats).toEqual([]);
+    clock.advance(1);
+    expect(beats).toEqual([500]);
+  });
+
   it('a provided firstBeat delay replaces the random one', () => {
     const { clock, beats } = runHeartbeat(INTERVAL, heartbeatMachine.provide({ delays: { firstBeat: 123 } }));
     clock.advance(123);
