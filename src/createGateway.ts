@@ -69,6 +69,11 @@ type GatewayEvents = { dispatch: DispatchPayload; state: GatewayStateChange; err
 
 const reconnectIds = new Set(['freshReconnect', 'resumeReconnect']);
 
+/** The output of a gateway whose actor itself failed. */
+export function crashOutput(message: string): GatewayOutput {
+  return { status: 'failed', failure: { message, trigger: { type: 'socketFailure', message } } };
+}
+
 function endError(output: GatewayOutput | undefined, stopped: string): GatewayError {
   return output?.status === 'failed' ? new GatewayError('FAILED', output.failure.message) : new GatewayError('STOPPED', stopped);
 }
@@ -100,7 +105,7 @@ export function createGateway(options: GatewayOptions): Gateway {
         protocol: options.protocol,
         onDispatch: (payload) => listeners.emit('dispatch', payload),
         onError: report,
-        onSent: (id, error) => link.confirm(id, error),
+        onSent: (id, error, retry) => link.confirm(id, error, retry),
       },
       url: options.url,
       timeouts: options.timeouts,
@@ -130,19 +135,25 @@ export function createGateway(options: GatewayOptions): Gateway {
   });
   actor.on('warning', ({ message }: { message: string }) => report(new GatewayError('WARNING', message)));
 
+  const end = (output: GatewayOutput | undefined) => {
+    link.onEnd(output);
+    waiters.rejectAll(endError(output, 'the gateway was stopped before it was ready'));
+    options.signal?.removeEventListener('abort', onAbort);
+  };
   actor.subscribe({
     next: (snapshot) => {
-      if (states.gateway(snapshot)) {
-        link.onReady();
+      states.gateway(snapshot, () => {
         waiters.ready(snapshot.context.lastHandshake);
-      }
-      if (snapshot.status === 'done') {
-        link.onEnd(snapshot.output);
-        waiters.rejectAll(endError(snapshot.output, 'the gateway was stopped before it was ready'));
-        options.signal?.removeEventListener('abort', onAbort);
-      }
+        link.onReady();
+      });
+      if (snapshot.status === 'done') end(snapshot.output);
     },
-    error: (error) => report(error instanceof Error ? error : new Error(String(error))),
+    // The statechart handles every child's error; should the actor still fail, nothing may hang.
+    error: (error) => {
+      const message = `the gateway actor failed: ${messageOf(error)}`;
+      report(new GatewayError('ACTOR_FAILED', message));
+      end(crashOutput(message));
+    },
   });
 
   const waitForReady = (needsIdentify: boolean) => {
@@ -159,7 +170,10 @@ export function createGateway(options: GatewayOptions): Gateway {
 
   const onAbort = () => void gateway.stop();
   const stopped = new Promise<GatewayOutput>((resolve) => {
-    actor.subscribe({ complete: () => resolve(actor.getSnapshot().output ?? { status: 'stopped' }) });
+    actor.subscribe({
+      complete: () => resolve(actor.getSnapshot().output ?? { status: 'stopped' }),
+      error: (error) => resolve(crashOutput(`the gateway actor failed: ${messageOf(error)}`)),
+    });
   });
 
   actor.start();

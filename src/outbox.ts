@@ -38,14 +38,19 @@ export class OutboxError extends Error {
 }
 
 export interface OutboxTransport {
-  /** writes `data` on the ready socket and calls `done` when written; false when nothing is ready */
-  write(data: string, done: (error?: Error) => void): boolean;
+  /**
+   * Writes `data` on the ready socket and calls `done` when written, with an error when it failed,
+   * or with `retry` when it was not written at all; returns false when nothing is ready.
+   */
+  write(data: string, done: (error?: Error, retry?: boolean) => void): boolean;
   now(): number;
   setTimeout(callback: () => void, ms: number): unknown;
   clearTimeout(handle: unknown): void;
 }
 
 interface Entry {
+  /** order of enqueueing, kept when an entry comes back to the queue */
+  order: number;
   data: string;
   resolve: () => void;
   reject: (error: Error) => void;
@@ -57,6 +62,7 @@ export class Outbox {
   #open = false;
   #timer: unknown;
   #closedWith: OutboxError | undefined;
+  #nextOrder = 0;
 
   constructor(
     private readonly options: OutboxOptions,
@@ -83,7 +89,7 @@ export class Outbox {
       );
     }
     return new Promise<void>((resolve, reject) => {
-      this.#queue.push({ data, resolve, reject });
+      this.#queue.push({ order: this.#nextOrder++, data, resolve, reject });
       this.#flush();
     });
   }
@@ -128,9 +134,7 @@ export class Outbox {
         return;
       }
       const entry = this.#queue[0]!;
-      const written = this.transport.write(entry.data, (error) =>
-        error ? entry.reject(new OutboxError('SEND_FAILED', `the socket failed to write the payload: ${error.message}`)) : entry.resolve(),
-      );
+      const written = this.transport.write(entry.data, (error, retry) => this.#settle(entry, error, retry));
       if (!written) {
         // The socket is closing under us: keep the payload for the next ready connection.
         this.pause();
@@ -139,6 +143,21 @@ export class Outbox {
       this.#queue.shift();
       this.#sentAt.push(this.transport.now());
     }
+  }
+
+  #settle(entry: Entry, error: Error | undefined, retry: boolean | undefined): void {
+    if (retry && !this.#closedWith) {
+      // Not written: back in its place in the queue, for the next ready connection.
+      this.pause();
+      this.#queue.push(entry);
+      this.#queue.sort((a, b) => a.order - b.order);
+    } else if (retry || error) {
+      entry.reject(
+        error instanceof OutboxError
+          ? error
+          : new OutboxError('SEND_FAILED', `the socket failed to write the payload: ${error?.message ?? 'not written'}`),
+      );
+    } else entry.resolve();
   }
 
   #wakeWhenBudgetFrees(): void {

@@ -1,5 +1,5 @@
 import { createActor, fromCallback } from 'xstate';
-import { createGateway, GatewayError, type Gateway, type GatewayOptions, type GatewayStateChange } from './createGateway.ts';
+import { createGateway, crashOutput, GatewayError, type Gateway, type GatewayOptions, type GatewayStateChange } from './createGateway.ts';
 import type { GatewayFailure, GatewayOutput } from './machines/gateway.ts';
 import { supervisorMachine, type RunEnded, type SupervisorOptions } from './machines/supervisor.ts';
 import type { DispatchPayload } from './types.ts';
@@ -75,7 +75,10 @@ export function superviseGateway(options: GatewayOptions & { supervisor?: Partia
       sendBack(event);
     };
     // stop() resolves with the output once the gateway has ended, whichever way it ended.
-    const subscription = gateway.actor.subscribe({ complete: () => void gateway.stop().then(ended) });
+    const subscription = gateway.actor.subscribe({
+      complete: () => void gateway.stop().then(ended),
+      error: (error) => ended(crashOutput(`the gateway actor failed: ${error instanceof Error ? error.message : String(error)}`)),
+    });
     void gateway.start().catch(() => {});
     receive(() => void gateway.stop());
     return () => {
@@ -107,8 +110,12 @@ export function superviseGateway(options: GatewayOptions & { supervisor?: Partia
       readyWaiters = [];
     }
   });
-  const finished = new Promise<void>((resolve) => actor.subscribe({ complete: () => resolve() }));
+  const finished = new Promise<void>((resolve) => actor.subscribe({ complete: () => resolve(), error: () => resolve() }));
   actor.start();
+  // Aborting stops the supervisor, whatever it is doing (running, cooling down, or open).
+  const onAbort = () => void supervised.stop();
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+  void finished.then(() => options.signal?.removeEventListener('abort', onAbort));
 
   const supervised: SupervisedGateway = {
     on: ((event: keyof SupervisorEvents, listener: (value: SupervisorEvents[keyof SupervisorEvents]) => void) =>
@@ -139,5 +146,6 @@ export function superviseGateway(options: GatewayOptions & { supervisor?: Partia
     },
     actor,
   };
+  if (options.signal?.aborted) onAbort();
   return supervised;
 }

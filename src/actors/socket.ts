@@ -21,8 +21,8 @@ export interface SocketDependencies {
   /** receives each new op 0 event, in order, once; called directly, not through the statechart */
   onDispatch: (payload: DispatchPayload) => void;
   onError: (error: Error) => void;
-  /** the outcome of a `send` command: written, or why not */
-  onSent?: (id: number, error?: Error) => void;
+  /** the outcome of a `send` command: written, failed, or (`retry`) not written at all */
+  onSent?: (id: number, error?: Error, retry?: boolean) => void;
 }
 
 /** An error in what the server sent. */
@@ -46,9 +46,10 @@ export function createSocketActor(fixed?: SocketDependencies) {
     if (!socket) throw new Error('no socket to adopt');
 
     const emit = (event: SocketEvent) => sendBack(event);
-    const send = (data: string) => {
+    // The frame is built inside the try too: a protocol binding that throws must not crash the actor.
+    const send = (frame: () => string) => {
       try {
-        socket.send(data);
+        socket.send(frame());
       } catch (error) {
         deps.onError(error instanceof Error ? error : new Error(String(error)));
       }
@@ -66,7 +67,7 @@ export function createSocketActor(fixed?: SocketDependencies) {
           if (ledger.accept(frame.seq)) deps.onDispatch(frame.payload);
           return;
         case 'heartbeatRequest':
-          send(protocol.heartbeat(ledger.seq));
+          send(() => protocol.heartbeat(ledger.seq));
           return;
         case 'hello':
           return emit({ type: 'gateway.hello', generation, heartbeatInterval: frame.heartbeatInterval });
@@ -105,14 +106,14 @@ export function createSocketActor(fixed?: SocketDependencies) {
     receive((command) => {
       switch (command.type) {
         case 'identify':
-          return send(protocol.identify());
+          return send(() => protocol.identify());
         case 'resume':
-          return send(protocol.resume(command.sessionId, ledger.seq));
+          return send(() => protocol.resume(command.sessionId, ledger.seq));
         case 'heartbeat':
-          return send(protocol.heartbeat(ledger.seq));
+          return send(() => protocol.heartbeat(ledger.seq));
         case 'send':
           if (socket.readyState !== SocketState.OPEN) {
-            return deps.onSent?.(command.id, new Error('the socket closed before the payload was written'));
+            return deps.onSent?.(command.id, new Error('the socket closed before the payload was written'), true);
           }
           try {
             return socket.send(command.data, (error) => deps.onSent?.(command.id, error ?? undefined));

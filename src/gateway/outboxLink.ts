@@ -25,8 +25,10 @@ export function linkOutbox(options: {
   write: (data: string, id: number) => void;
 }) {
   const clock = options.clock ?? realClock;
-  const pending = new Map<number, (error?: Error) => void>();
+  const pending = new Map<number, (error?: Error, retry?: boolean) => void>();
   let nextId = 1;
+  // Payloads queued before the first READY belong to no session yet; a failed first connect keeps them.
+  let hadSession = false;
   const outbox = new Outbox(
     { ...defaultOutboxOptions, ...options.limits },
     {
@@ -46,18 +48,19 @@ export function linkOutbox(options: {
 
   return {
     outbox,
-    confirm(id: number, error?: Error) {
+    confirm(id: number, error?: Error, retry?: boolean) {
       const done = pending.get(id);
       pending.delete(id);
-      done?.(error);
+      done?.(error, retry);
     },
     onPlan(plan: RecoveryPlan) {
-      if (plan.action === 'resume') outbox.pause();
-      else if (plan.action === 'fresh' && plan.trigger.type !== 'start') {
+      if (plan.action === 'fresh' && hadSession) {
+        hadSession = false;
         outbox.rejectAll(new OutboxError('SESSION_RESET', 'a fresh session replaced the one this payload was queued for'));
-      }
+      } else outbox.pause();
     },
     onReady() {
+      hadSession = true;
       outbox.open();
     },
     onEnd(output: GatewayOutput | undefined) {
@@ -66,7 +69,8 @@ export function linkOutbox(options: {
           ? new OutboxError('FAILED', `the gateway has failed; the payload was not sent: ${output.failure.message}`)
           : new OutboxError('STOPPED', 'the gateway has stopped; the payload was not sent'),
       );
-      for (const done of pending.values()) done(new OutboxError('STOPPED', 'the gateway stopped before the socket confirmed the write'));
+      // Handed to the socket but not confirmed: it may have gone out, so this is SEND_FAILED, not STOPPED.
+      for (const done of pending.values()) done(new Error('the gateway ended before the socket confirmed the write; it may have been sent'));
       pending.clear();
     },
   };

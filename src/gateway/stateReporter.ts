@@ -61,12 +61,16 @@ export class StateReporter {
     });
   }
 
-  /** Reports a gateway snapshot; true when it is the entry into `ready`. */
-  gateway(snapshot: AnyMachineSnapshot): boolean {
+  /**
+   * Reports a gateway snapshot. On the entry into `ready`, `onReady` runs before the event goes out,
+   * so that a listener that reacts to it (say, with reconnect()) starts from the new state.
+   */
+  gateway(snapshot: AnyMachineSnapshot, onReady: () => void): void {
     const status = statusOf(snapshot.value);
     const context = snapshot.context as GatewayContext;
     if (status === 'ready') {
-      if (this.#lastKey.startsWith('ready|')) return false;
+      if (this.#lastKey.startsWith('ready|')) return;
+      onReady();
       const recoveryMs = this.#faultAt === undefined ? undefined : Math.round(performance.now() - this.#faultAt);
       this.#faultAt = undefined;
       this.#emit({
@@ -76,13 +80,12 @@ export class StateReporter {
         reason: this.#reason,
         generation: context.generation,
       });
-      return true;
+      return;
     }
     // `connecting` is reported from the reconnect actor's own snapshots, with its phase.
     if (status !== 'connecting') {
       this.#emit({ state: status, failure: context.failure ?? undefined, reason: this.#reason, generation: context.generation });
     }
-    return false;
   }
 
   #emit(change: GatewayStateChange): void {

@@ -3,7 +3,7 @@ import { defaultBackoff, defaultTimeouts, type BackoffOptions, type Timeouts } f
 import { drainMachine } from '../actors/drain.ts';
 import { freshReconnectMachine } from '../actors/freshReconnect.ts';
 import { heartbeatMachine } from '../actors/heartbeat.ts';
-import type { ReconnectInput, ReconnectOutput } from '../actors/reconnect.ts';
+import { errorMessage, type ReconnectInput, type ReconnectOutput } from '../actors/reconnect.ts';
 import { resumeReconnectMachine } from '../actors/resumeReconnect.ts';
 import { socketNotProvided, type SocketDependencies, type SocketInput } from '../actors/socket.ts';
 import type { HeartbeatEvent, SocketEvent, UserEvent } from './events.ts';
@@ -137,9 +137,15 @@ export const gatewayMachine = setup({
       const { output } = event as unknown as ReconnectDone;
       return planned(context, output.ok ? { type: 'start' } : output.trigger);
     }),
-    planAfterCrash: assign(({ context, event }) =>
-      planned(context, { type: 'socketFailure', message: `${event.type.replace('xstate.error.actor.', '')} crashed` }),
-    ),
+    planAfterCrash: assign(({ context, event }) => {
+      const actor = event.type.replace('xstate.error.actor.', '');
+      const error = (event as { error?: unknown }).error;
+      return planned(context, { type: 'socketFailure', message: `${actor} crashed: ${errorMessage(error)}` });
+    }),
+    // A payload that reaches the statechart outside `ready` was not written: it goes back to the queue.
+    returnPayload: ({ context, event }) => {
+      if (event.type === 'send') context.io?.onSent?.(event.id, new Error('the gateway is not ready'), true);
+    },
     announceRecovery: enqueueActions(({ context, enqueue }) => {
       if (context.plan) enqueue.emit({ type: 'recovery', plan: context.plan });
     }),
@@ -202,6 +208,7 @@ export const gatewayMachine = setup({
   initial: 'idle',
   on: {
     stop: { target: '.closing' },
+    send: { actions: 'returnPayload' },
   },
   states: {
     idle: {
@@ -291,6 +298,7 @@ export const gatewayMachine = setup({
             firstBeatWithin: Math.max(0, context.heartbeatInterval - context.timeouts.ready),
           }),
           onDone: { target: 'routing', actions: { type: 'planRecovery', params: { type: 'zombie' } } },
+          onError: { target: 'routing', actions: 'planAfterCrash' },
         },
       ],
       after: { stablePeriod: { actions: 'markStable' } },

@@ -104,8 +104,9 @@ export function decideRecovery(trigger: RecoveryTrigger, history: RecoveryHistor
         trigger,
         message: 'the old socket did not close even after terminate(); no new socket is opened beside it',
       };
+    // Not fail-closed: a socket may be open (an actor crashed mid-session); `closing` drains it first.
     case 'socketFailure':
-      return { action: 'failClosed', trigger, message: `could not open a socket: ${trigger.message}` };
+      return { action: 'fatal', trigger, message: `socket failure: ${trigger.message}` };
   }
 }
 

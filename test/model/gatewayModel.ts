@@ -67,6 +67,7 @@ const variants: Record<string, (snapshot: AnyMachineSnapshot) => EventObject[]> 
   'xstate.error.actor.freshReconnect': () => crash('xstate.error.actor.freshReconnect'),
   'xstate.error.actor.resumeReconnect': () => crash('xstate.error.actor.resumeReconnect'),
   'xstate.error.actor.socket': () => crash('xstate.error.actor.socket'),
+  'xstate.error.actor.heartbeat': () => crash('xstate.error.actor.heartbeat'),
   'xstate.done.actor.heartbeat': () => [{ type: 'xstate.done.actor.heartbeat', output: undefined, actorId: 'heartbeat' } as EventObject],
   'xstate.done.actor.drain': () => [{ type: 'xstate.done.actor.drain', output: { drained: true }, actorId: 'drain' } as EventObject],
   'xstate.error.actor.drain': () => crash('xstate.error.actor.drain'),
@@ -74,7 +75,7 @@ const variants: Record<string, (snapshot: AnyMachineSnapshot) => EventObject[]> 
 
 export const gatewaySpec: TraversalSpec = {
   machine: gatewayMachine.provide({
-    actions: { forwardAck: () => {}, sendHeartbeat: () => {}, sendPayload: () => {}, sealLine: () => {} },
+    actions: { forwardAck: () => {}, sendHeartbeat: () => {}, sendPayload: () => {}, sealLine: () => {}, returnPayload: () => {} },
   }),
   input: { url: 'ws://127.0.0.1:1/?v=10&encoding=json', timeouts: worldTimeouts },
   events: (snapshot) =>
@@ -149,6 +150,8 @@ export function planGatewayStep(world: World, step: ModelStep, next: ModelStep |
     (arrangement.crash ??= new Set()).add(type.endsWith('freshReconnect') ? 'freshReconnect' : 'resumeReconnect');
   } else if (type === 'xstate.error.actor.socket') {
     (world.arrange(generation).crash ??= new Set()).add('gatewaySocket');
+  } else if (type === 'xstate.error.actor.heartbeat') {
+    (world.arrange(generation).crash ??= new Set()).add('heartbeat');
   } else if (type === 'xstate.done.actor.heartbeat') {
     world.arrange(generation).dropAcksFromBeat = 1;
   } else if (type === 'xstate.error.actor.drain') {

@@ -3,6 +3,7 @@ import WebSocket from 'ws';
 import { createActor, type AnyActorLogic, type AnyActorRef, type InspectionEvent } from 'xstate';
 import { drainMachine } from '../../src/actors/drain.ts';
 import { freshReconnectMachine } from '../../src/actors/freshReconnect.ts';
+import { heartbeatMachine } from '../../src/actors/heartbeat.ts';
 import { resumeReconnectMachine } from '../../src/actors/resumeReconnect.ts';
 import { createSocketActor } from '../../src/actors/socket.ts';
 import { discordProtocol } from '../../src/adapters/discord.ts';
@@ -23,7 +24,7 @@ export const heartbeatInterval = 40;
 const token = 'model-token-5d1e';
 
 export type SocketCall = 'normal' | 'ignore' | 'throw';
-export type CrashKind = 'freshReconnect' | 'resumeReconnect' | 'gatewaySocket' | 'reconnectDrain' | 'closingDrain';
+export type CrashKind = 'freshReconnect' | 'resumeReconnect' | 'gatewaySocket' | 'heartbeat' | 'reconnectDrain' | 'closingDrain';
 export type ServerAct = (server: ChaosGateway) => void;
 
 export interface Arrangement {
@@ -114,6 +115,7 @@ export class World {
       actors: {
         socket: this.crashable(socketActor, 'gatewaySocket'),
         drain: this.crashable(drainMachine, 'closingDrain'),
+        heartbeat: this.crashable(heartbeatMachine, 'heartbeat'),
         freshReconnect: this.crashable(
           freshReconnectMachine.provide({ actors: { socket: reconnectSocket, drain: reconnectDrain } }),
           'freshReconnect',

@@ -77,12 +77,13 @@ export class RealWorld {
     world.gateway = gateway;
     gateway.on('dispatch', (payload) => world.#onDispatch(payload.s, payload.d));
     gateway.on('state', (change) => {
+      if (change.state === 'ready') world.sends.sessionReady();
       const session = gateway.actor.getSnapshot().context.session;
       if (change.state === 'ready' && change.handshake === 'identify' && session) world.readyAt.set(session.sessionId, ++world.tick);
     });
     gateway.actor.on('recovery', ({ plan }) => {
       if (plan.action === 'fresh') world.lastFreshRequest = ++world.tick;
-      if (plan.action === 'fresh' && plan.trigger.type !== 'start') world.sends.epoch += 1;
+      if (plan.action === 'fresh') world.sends.freshPlanned();
       if (plan.action === 'fatal' || plan.action === 'failClosed') world.socketsAtFailure ??= world.tracker.sockets.length;
     });
     world.#watch(gateway.start(), 'start()');

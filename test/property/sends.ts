@@ -33,8 +33,9 @@ export class SendTracker {
   readonly #writesByConnection = new Map<number, number[]>();
   #nextNonce = 1;
   #lastWritten = 0;
-  /** fresh sessions that replaced an earlier one (the first start does not count) */
+  /** fresh sessions that replaced an earlier one (a connect that never reached READY does not count) */
   epoch = 0;
+  #sessionSeen = false;
   /** sends after the end left pending, counted while `tolerateSendAfterEnd` holds */
   toleratedSendsAfterEnd = 0;
 
@@ -44,6 +45,18 @@ export class SendTracker {
     private readonly withPromises: boolean,
     private readonly limits: SendLimits | undefined,
   ) {}
+
+  /** A session became ready: payloads queued from now on belong to it. */
+  sessionReady(): void {
+    this.#sessionSeen = true;
+  }
+
+  /** The recovery table chose a fresh session: it replaces the last one, if there was one. */
+  freshPlanned(): void {
+    if (!this.#sessionSeen) return;
+    this.#sessionSeen = false;
+    this.epoch += 1;
+  }
 
   /** A new payload with its nonce. */
   payload(readyAtCall: boolean, afterEnd: boolean): { nonce: number; body: unknown } {

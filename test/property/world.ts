@@ -158,6 +158,7 @@ export class World {
     this.#lastState = state;
     this.note(() => `gateway → ${state}`);
     if (!entered) return;
+    this.sends.sessionReady();
     const { session, lastHandshake, ledger } = snapshot.context;
     if (!session) return this.violate('ready without a session');
     if (lastHandshake === 'identify') this.readyAt.set(session.sessionId, ++this.tick);
@@ -179,7 +180,7 @@ export class World {
     this.plans.push(plan);
     this.note(() => `plan: ${plan.trigger.type === 'close' ? `close ${plan.trigger.code}` : plan.trigger.type} → ${plan.action}`);
     if (plan.action === 'fresh') this.markFreshRequest();
-    if (plan.action === 'fresh' && plan.trigger.type !== 'start') this.sends.epoch += 1;
+    if (plan.action === 'fresh') this.sends.freshPlanned();
     if (plan.action === 'fatal' || plan.action === 'failClosed') this.socketsAtFailure ??= this.server.sockets.sockets.length;
     if (plan.trigger.type === 'zombie') this.zombieSocket = this.server.sockets.sockets.at(-1);
     if (plan.trigger.type === 'socketFailure') this.violate(`an actor crashed or a socket was refused: ${plan.trigger.message}`);

@@ -154,9 +154,9 @@ describe('decideRecovery: user requests and failures', () => {
     expect(plan).not.toHaveProperty('delay');
   });
 
-  it('a socket that cannot be created fails closed with its message', () => {
+  it('a socket failure ends the gateway through `closing` (a socket may be open) with its message', () => {
     const plan = decideRecovery({ type: 'socketFailure', message: 'ENOTFOUND' }, withSession);
-    expect(plan.action).toBe('failClosed');
+    expect(plan.action).toBe('fatal');
     expect('message' in plan && plan.message).toContain('ENOTFOUND');
   });
 });
