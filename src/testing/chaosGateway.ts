@@ -25,6 +25,7 @@ export type { ChaosCounters, ChaosGateway, ChaosGatewayOptions, ReceivedFrame } 
 const DEFAULT_HOST = '127.0.0.1';
 const DEFAULT_HEARTBEAT_INTERVAL = 41_250;
 const DEFAULT_DISPATCH_EVENT = 'MESSAGE_CREATE';
+const maxReceivedFrames = 100_000;
 
 interface FaultState {
   helloStallsLeft: number;
@@ -128,6 +129,11 @@ class ChaosGatewayServer implements ChaosGateway {
   }
 
   private onSocketClosed(connection: ClientConnection, code: number): void {
+    // A client that closes with 1000 or 1001 gives its session up, as on Discord: a later RESUME of
+    // it gets op 9, and the server stops buffering events for it.
+    if (!connection.closedByServer && (code === 1000 || code === 1001) && connection.sessionId !== undefined) {
+      this.sessions.delete(connection.sessionId);
+    }
     this.connections.delete(connection.id);
     this.counters.open--;
     this.detach(connection);
@@ -143,6 +149,8 @@ class ChaosGatewayServer implements ChaosGateway {
       return;
     }
     this.receivedFrames.push({ connection: connection.id, op: frame.op, d: frame.d, at: Date.now() });
+    // A server left running (the demo) must not grow without bound; tests read far fewer.
+    if (this.receivedFrames.length > maxReceivedFrames) this.receivedFrames.splice(0, this.receivedFrames.length - maxReceivedFrames);
     this.handleFrame(connection, frame);
   }
 
@@ -300,7 +308,10 @@ class ChaosGatewayServer implements ChaosGateway {
   }
 
   closeWith(code: number, reason?: string): void {
-    for (const connection of this.openConnections()) connection.socket.close(code, reason);
+    for (const connection of this.openConnections()) {
+      connection.closedByServer = true;
+      connection.socket.close(code, reason);
+    }
   }
 
   stallHello(connections = 1): void {

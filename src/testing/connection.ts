@@ -9,6 +9,8 @@ export interface ClientConnection {
   readonly socket: WebSocket;
   phase: HandshakePhase;
   sessionId: string | undefined;
+  /** the server started the close, so its code says nothing about the client giving up */
+  closedByServer?: boolean;
 }
 
 export function isOpen(connection: ClientConnection): boolean {

@@ -45,7 +45,7 @@ export interface ChaosGateway {
   readonly port: number;
   /** Live object: it changes as the server works. */
   readonly counters: ChaosCounters;
-  /** Every well-formed frame the server received, in arrival order. */
+  /** The well-formed frames the server received, in arrival order (the last 100,000). */
   readonly received: ReadonlyArray<ReceivedFrame>;
   /** Zeroes the counters (maxOpen becomes the current open count) and empties `received`. */
   resetCounters(): void;
