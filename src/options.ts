@@ -1,4 +1,5 @@
 import type { GatewayOptions } from './createGateway.ts';
+import { defaultOutboxOptions } from './outbox.ts';
 
 const timeoutNames = ['connect', 'hello', 'ready', 'drain', 'terminateGrace', 'stable'] as const;
 const backoffNames = ['baseMs', 'maxMs', 'invalidSessionMinMs', 'invalidSessionMaxMs'] as const;
@@ -37,12 +38,16 @@ export function validateOptions(options: GatewayOptions): void {
   checkDurations('timeouts', options.timeouts as Record<string, unknown> | undefined, timeoutNames);
   checkDurations('backoff', options.backoff as Record<string, unknown> | undefined, backoffNames);
   checkDurations('outbox', options.outbox as Record<string, unknown> | undefined, outboxNames);
-  const outbox = { sendsPerWindow: 120, reservedSends: 10, ...options.outbox };
+  const outbox = { ...defaultOutboxOptions, ...options.outbox };
   if (outbox.reservedSends >= outbox.sendsPerWindow) {
     fail('outbox.reservedSends must be smaller than outbox.sendsPerWindow, or no user payload could ever be sent');
   }
   if (options.createSocket !== undefined && typeof options.createSocket !== 'function') {
     fail('createSocket must be a function (url) => WebSocket');
+  }
+  const maxPayload = options.socket?.maxPayload;
+  if (maxPayload !== undefined && (!Number.isSafeInteger(maxPayload) || maxPayload <= 0)) {
+    fail(`socket.maxPayload must be a positive whole number of bytes, got ${String(maxPayload)}`);
   }
   if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) fail('signal must be an AbortSignal');
 }

@@ -98,7 +98,7 @@ export function superviseGateway(options: GatewayOptions & { supervisor?: Partia
       lastKey = key;
       emit('supervisor', { state, restarts, runs, lastFailure: lastFailure ?? undefined });
       if (state === 'open') {
-        emit('error', new GatewayError('BREAKER_OPEN', `the gateway failed ${restarts + 1} times in a row; supervisor stays down until retry()`));
+        emit('error', new GatewayError('BREAKER_OPEN', `the restart budget is spent (${restarts} restarts without a stable run); the supervisor stays down until retry()`));
       }
     }
     if (snapshot.status === 'done') {

@@ -16,7 +16,7 @@ import {
 } from './reconnect.ts';
 
 /** What makes a reconnect fresh or resuming: the close code of its drain and its handshake. */
-export interface Handshake {
+export interface ReconnectKind {
   id: 'freshReconnect' | 'resumeReconnect';
   /** close code for the old socket: 1000 gives the session up, 4000 keeps it resumable */
   drainCode: number;
@@ -35,8 +35,8 @@ export interface Handshake {
  * wait for HELLO; run the handshake. Any event that ends it early becomes a recovery trigger in
  * the output, so the gateway's recovery table decides what follows. Each step has its own timeout.
  */
-export function reconnectMachine(handshake: Handshake) {
-  const failed = `#${handshake.id}.failed`;
+export function reconnectMachine(kind: ReconnectKind) {
+  const failed = `#${kind.id}.failed`;
   return setup({
     types: {
       input: {} as ReconnectInput,
@@ -49,11 +49,11 @@ export function reconnectMachine(handshake: Handshake) {
     guards: reconnectGuards,
     actions: {
       failOn: assign({ outcome: ({ event }) => failure(triggerFor(event)) }),
-      sendHandshake: sendTo('socket', ({ context: c }) => handshake.command(c)),
-      succeed: assign({ outcome: ({ context: c, event }) => handshake.outcome(c, event) }),
+      sendHandshake: sendTo('socket', ({ context: c }) => kind.command(c)),
+      succeed: assign({ outcome: ({ context: c, event }) => kind.outcome(c, event) }),
     },
   }).createMachine({
-    id: handshake.id,
+    id: kind.id,
     context: ({ input }) => reconnectContext(input),
     initial: 'draining',
     states: {
@@ -61,7 +61,7 @@ export function reconnectMachine(handshake: Handshake) {
         invoke: {
           id: 'drain',
           src: 'drain',
-          input: ({ context: c }) => drainInput(c, handshake.drainCode),
+          input: ({ context: c }) => drainInput(c, kind.drainCode),
           onDone: [
             { guard: 'drained', target: 'waiting' },
             { target: 'failed', actions: assign({ outcome: failure({ type: 'drainFailed' }) }) },
@@ -107,7 +107,7 @@ export function reconnectMachine(handshake: Handshake) {
             on: {
               'gateway.hello': {
                 guard: 'fromThisSocket',
-                target: handshake.state,
+                target: kind.state,
                 actions: [
                   assign({ heartbeatInterval: ({ event }) => (event.type === 'gateway.hello' ? event.heartbeatInterval : 0) }),
                   'sendHandshake',
@@ -116,11 +116,11 @@ export function reconnectMachine(handshake: Handshake) {
             },
             after: { helloTimeout: { target: failed, actions: assign({ outcome: failure({ type: 'helloTimeout' }) }) } },
           },
-          [handshake.state]: {
+          [kind.state]: {
             on: {
-              [handshake.completes]: {
+              [kind.completes]: {
                 guard: 'fromThisSocket',
-                target: `#${handshake.id}.${handshake.succeeded}`,
+                target: `#${kind.id}.${kind.succeeded}`,
                 actions: 'succeed',
               },
             },
@@ -128,14 +128,14 @@ export function reconnectMachine(handshake: Handshake) {
               readyTimeout: {
                 target: failed,
                 actions: assign({
-                  outcome: failure({ type: 'readyTimeout', handshake: handshake.state === 'identifying' ? 'identify' : 'resume' }),
+                  outcome: failure({ type: 'readyTimeout', handshake: kind.state === 'identifying' ? 'identify' : 'resume' }),
                 }),
               },
             },
           },
         },
       },
-      [handshake.succeeded]: { type: 'final' },
+      [kind.succeeded]: { type: 'final' },
       failed: { type: 'final' },
     },
     output: ({ context: c }) => c.outcome,

@@ -1,9 +1,4 @@
-import type { ReconnectInput } from './reconnect.ts';
 import { reconnectMachine } from './reconnectMachine.ts';
-
-export interface ResumeReconnectInput extends ReconnectInput {
-  sessionId: string;
-}
 
 /**
  * A resume reconnect: drain the old socket (closing with 4000 so the server keeps the session),

@@ -5,8 +5,8 @@ import type { CreateSocket, WebSocketLike } from '../types.ts';
 export const defaultMaxPayload = 16 * 1024 * 1024;
 
 export interface WsSocketOptions {
+  /** the largest frame accepted from the server, in bytes; a larger one closes the socket (1009) */
   maxPayload?: number;
-  handshakeTimeout?: number;
 }
 
 /** The default socket: a `ws` client with a bounded payload size and no per-message compression. */
@@ -15,6 +15,5 @@ export function wsSocketFactory(options: WsSocketOptions = {}): CreateSocket {
     new WebSocket(url, {
       maxPayload: options.maxPayload ?? defaultMaxPayload,
       perMessageDeflate: false,
-      handshakeTimeout: options.handshakeTimeout,
     }) as unknown as WebSocketLike;
 }
