@@ -88,15 +88,26 @@ export function createGateway(options: GatewayOptions): Gateway {
   const report = (error: Error) => listeners.emit('error', error);
   const states = new StateReporter((change) => listeners.emit('state', change));
   const waiters = new ReadyWaiters();
-  const inspectors = new Inspectors(report);
-  if (options.inspect) inspectors.add(options.inspect);
-
-  const link = linkOutbox({
-    limits: options.outbox,
-    clock: options.clock as TimerClock | undefined,
-    isReady: () => gateway.status === 'ready',
-    write: (data, id) => actor.send({ type: 'send', data, id }),
-  });
+  // Made on first use: most gateways never attach an inspector, many never send a payload, and a
+  // process may hold thousands of gateways.
+  let inspectors: Inspectors | undefined;
+  const addInspector = (observer: InspectOption) => (inspectors ??= new Inspectors(report)).add(observer);
+  if (options.inspect) addInspector(options.inspect);
+  let link: ReturnType<typeof linkOutbox> | undefined;
+  /** a session is ready, or was, and no fresh one has replaced it since */
+  let sessionLive = false;
+  const outboxLink = () => {
+    if (link) return link;
+    link = linkOutbox({
+      limits: options.outbox,
+      clock: options.clock as TimerClock | undefined,
+      isReady: () => gateway.status === 'ready',
+      write: (data, id) => actor.send({ type: 'send', data, id }),
+      hadSession: sessionLive,
+    });
+    if (gateway.status === 'ready') link.onReady();
+    return link;
+  };
 
   const actor = createActor(createGatewayMachine(), {
     input: {
@@ -105,7 +116,7 @@ export function createGateway(options: GatewayOptions): Gateway {
         protocol: options.protocol,
         onDispatch: (payload) => listeners.emit('dispatch', payload),
         onError: report,
-        onSent: (id, error, retry) => link.confirm(id, error, retry),
+        onSent: (id, error, retry) => link?.confirm(id, error, retry),
       },
       url: options.url,
       timeouts: options.timeouts,
@@ -118,14 +129,15 @@ export function createGateway(options: GatewayOptions): Gateway {
         const value = (event.snapshot as { value?: unknown }).value;
         states.reconnectPhase(id as 'freshReconnect', value, actor.getSnapshot().context.generation);
       }
-      inspectors.notify(event);
+      inspectors?.notify(event);
     },
     ...(options.clock ? { clock: options.clock } : {}),
   });
 
   actor.on('recovery', ({ plan }: { plan: RecoveryPlan }) => {
     states.plan(plan);
-    link.onPlan(plan);
+    if (plan.action === 'fresh') sessionLive = false;
+    link?.onPlan(plan);
     // Closes and bad frames are reported where they are seen; requests to reconnect are not errors.
     if (isFault(plan.trigger) && plan.trigger.type !== 'protocolError' && plan.trigger.type !== 'close') {
       report(new GatewayError(plan.trigger.type.toUpperCase(), 'message' in plan ? plan.message : describeTrigger(plan.trigger)));
@@ -135,16 +147,22 @@ export function createGateway(options: GatewayOptions): Gateway {
   });
   actor.on('warning', ({ message }: { message: string }) => report(new GatewayError('WARNING', message)));
 
+  let resolveStopped: (output: GatewayOutput) => void = () => {};
+  const stopped = new Promise<GatewayOutput>((resolve) => (resolveStopped = resolve));
+  let ended: GatewayOutput | undefined;
   const end = (output: GatewayOutput | undefined) => {
-    link.onEnd(output);
+    ended = output ?? { status: 'stopped' };
+    link?.onEnd(output);
+    resolveStopped(ended);
     waiters.rejectAll(endError(output, 'the gateway was stopped before it was ready'));
     options.signal?.removeEventListener('abort', onAbort);
   };
   actor.subscribe({
     next: (snapshot) => {
       states.gateway(snapshot, () => {
+        sessionLive = true;
         waiters.ready(snapshot.context.lastHandshake);
-        link.onReady();
+        link?.onReady();
       });
       if (snapshot.status === 'done') end(snapshot.output);
     },
@@ -169,12 +187,6 @@ export function createGateway(options: GatewayOptions): Gateway {
   };
 
   const onAbort = () => void gateway.stop();
-  const stopped = new Promise<GatewayOutput>((resolve) => {
-    actor.subscribe({
-      complete: () => resolve(actor.getSnapshot().output ?? { status: 'stopped' }),
-      error: (error) => resolve(crashOutput(`the gateway actor failed: ${messageOf(error)}`)),
-    });
-  });
 
   actor.start();
   options.signal?.addEventListener('abort', onAbort, { once: true });
@@ -206,13 +218,16 @@ export function createGateway(options: GatewayOptions): Gateway {
       } catch (error) {
         return refuse(new GatewayError('ENCODE_FAILED', `payload could not be encoded: ${messageOf(error)}`));
       }
-      return observed(link.outbox.enqueue(data).catch(refuse));
+      // After the end, the outbox is made closed, so the payload is refused with the reason.
+      const current = outboxLink();
+      if (ended) current.onEnd(ended);
+      return observed(current.outbox.enqueue(data).catch(refuse));
     },
     stop() {
       if (actor.getSnapshot().status === 'active') actor.send({ type: 'stop' });
       return stopped;
     },
-    inspect: (observer) => inspectors.add(observer),
+    inspect: addInspector,
     get status() {
       return statusOf(actor.getSnapshot().value);
     },

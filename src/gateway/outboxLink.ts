@@ -23,12 +23,14 @@ export function linkOutbox(options: {
   clock?: TimerClock;
   isReady: () => boolean;
   write: (data: string, id: number) => void;
+  /** a session is already ready, or was and may resume */
+  hadSession?: boolean;
 }) {
   const clock = options.clock ?? realClock;
   const pending = new Map<number, (error?: Error, retry?: boolean) => void>();
   let nextId = 1;
   // Payloads queued before the first READY belong to no session yet; a failed first connect keeps them.
-  let hadSession = false;
+  let hadSession = options.hadSession ?? false;
   const outbox = new Outbox(
     { ...defaultOutboxOptions, ...options.limits },
     {
