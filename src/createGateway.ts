@@ -2,7 +2,7 @@ import { createActor, type ActorOptions, type AnyActorLogic, type InspectionEven
 import type { BackoffOptions, CreateSocket, DispatchPayload, GatewayProtocol, Timeouts } from './types.ts';
 import { wsSocketFactory, type WsSocketOptions } from './adapters/ws.ts';
 import { createGatewayMachine } from './machines/createGatewayMachine.ts';
-import type { GatewayOutput } from './machines/gateway.ts';
+import type { GatewayOutput, SessionSnapshot } from './machines/gateway.ts';
 import { describeTrigger, isFault, type RecoveryPlan } from './machines/recovery.ts';
 import { validateOptions } from './options.ts';
 import type { OutboxOptions } from './outbox.ts';
@@ -16,6 +16,7 @@ import { StateReporter, statusOf, type GatewayStateChange, type GatewayStatus } 
 export { GatewayError } from './gateway/errors.ts';
 export type { InspectOption } from './gateway/inspectors.ts';
 export type { GatewayStateChange, GatewayStatus } from './gateway/stateReporter.ts';
+export type { SessionSnapshot } from './machines/gateway.ts';
 
 export interface GatewayOptions {
   /** the gateway URL, e.g. wss://gateway.discord.gg/?v=10&encoding=json */
@@ -36,6 +37,13 @@ export interface GatewayOptions {
   outbox?: Partial<OutboxOptions>;
   /** a clock for the statechart's timers (XState's SimulatedClock in tests) */
   clock?: ActorOptions<AnyActorLogic>['clock'];
+  /** a session to RESUME on the first connect (from `gateway.session()` of an earlier run); IDENTIFY if the server refuses it */
+  session?: SessionSnapshot | null;
+  /**
+   * Awaited after HELLO and before every IDENTIFY (never before a RESUME): an identify queue's turn.
+   * The signal aborts when the attempt ends first (the socket closed, a stop).
+   */
+  beforeIdentify?: (signal: AbortSignal) => Promise<void>;
 }
 
 export interface Gateway {
@@ -53,8 +61,13 @@ export interface Gateway {
    * the gateway stops or fails first.
    */
   send(payload: unknown): Promise<void>;
-  /** resolves once stopped, within drain + terminateGrace; never rejects */
-  stop(): Promise<GatewayOutput>;
+  /**
+   * Resolves once stopped, within drain + terminateGrace; never rejects. `keepSession`: close with
+   * 4000 instead of 1000, so the session stays resumable and `session()` still returns it.
+   */
+  stop(options?: { keepSession?: boolean }): Promise<GatewayOutput>;
+  /** the current session as plain data, or null when there is none (before READY, after a fresh start or an ending stop) */
+  session(): SessionSnapshot | null;
   /**
    * Adds an inspection observer after creation (the `inspect` option, for one attached later, such
    * as the offline inspector); returns its removal. It sees events from now on only; a throw is
@@ -117,7 +130,9 @@ export function createGateway(options: GatewayOptions): Gateway {
         onDispatch: (payload) => listeners.emit('dispatch', payload),
         onError: report,
         onSent: (id, error, retry) => link?.confirm(id, error, retry),
+        ...(options.beforeIdentify ? { beforeIdentify: options.beforeIdentify } : {}),
       },
+      session: options.session ?? null,
       url: options.url,
       timeouts: options.timeouts,
       backoff: options.backoff,
@@ -223,9 +238,13 @@ export function createGateway(options: GatewayOptions): Gateway {
       if (ended) current.onEnd(ended);
       return observed(current.outbox.enqueue(data).catch(refuse));
     },
-    stop() {
-      if (actor.getSnapshot().status === 'active') actor.send({ type: 'stop' });
+    stop(request = {}) {
+      if (actor.getSnapshot().status === 'active') actor.send({ type: 'stop', keepSession: request.keepSession === true });
       return stopped;
+    },
+    session() {
+      const { session, ledger } = actor.getSnapshot().context;
+      return session ? { sessionId: session.sessionId, sequence: ledger.seq, resumeUrl: session.resumeUrl } : null;
     },
     inspect: addInspector,
     get status() {

@@ -1,5 +1,5 @@
 export { gatewayMachine } from './machines/gateway.ts';
-export type { GatewayContext, GatewayInput, GatewayOutput, GatewayFailure, Session } from './machines/gateway.ts';
+export type { GatewayContext, GatewayInput, GatewayOutput, GatewayFailure, Session, SessionSnapshot } from './machines/gateway.ts';
 export { createGatewayMachine } from './machines/createGatewayMachine.ts';
 export { createGateway, GatewayError } from './createGateway.ts';
 export { superviseGateway } from './superviseGateway.ts';

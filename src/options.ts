@@ -50,4 +50,19 @@ export function validateOptions(options: GatewayOptions): void {
     fail(`socket.maxPayload must be a positive whole number of bytes, got ${String(maxPayload)}`);
   }
   if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) fail('signal must be an AbortSignal');
+  if (options.beforeIdentify !== undefined && typeof options.beforeIdentify !== 'function') {
+    fail('beforeIdentify must be a function (signal) => Promise<void>');
+  }
+  checkSession(options.session);
+}
+
+function checkSession(session: unknown): void {
+  if (session === undefined || session === null) return;
+  if (typeof session !== 'object') fail('session must be { sessionId, sequence, resumeUrl } or null');
+  const { sessionId, sequence, resumeUrl } = session as Record<string, unknown>;
+  if (typeof sessionId !== 'string' || sessionId === '') fail('session.sessionId must be a non-empty string');
+  if (sequence !== null && (!Number.isSafeInteger(sequence) || (sequence as number) < 0)) {
+    fail(`session.sequence must be a whole number ≥ 0 or null, got ${String(sequence)}`);
+  }
+  if (resumeUrl !== null && typeof resumeUrl !== 'string') fail('session.resumeUrl must be a string or null');
 }

@@ -11,6 +11,7 @@ export const freshReconnectMachine = reconnectMachine({
   id: 'freshReconnect',
   drainCode: 1000,
   state: 'identifying',
+  waitsForTurn: true,
   succeeded: 'ready',
   command: () => ({ type: 'identify' }),
   completes: 'gateway.ready',

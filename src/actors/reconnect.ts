@@ -74,7 +74,7 @@ export const reconnectGuards = {
 };
 
 /** The recovery trigger for a socket event that ends a handshake early. */
-export function triggerFor(event: SocketEvent): RecoveryTrigger {
+export function triggerFor(event: SocketEvent | { type: `identify.${string}` }): RecoveryTrigger {
   switch (event.type) {
     case 'socket.closed':
       return { type: 'close', code: event.code, reason: event.reason };

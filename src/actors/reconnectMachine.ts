@@ -1,6 +1,7 @@
 import { assign, sendTo, setup } from 'xstate';
 import type { SocketCommand, SocketEvent } from '../machines/events.ts';
 import { drainMachine } from './drain.ts';
+import { identifyTurnActor, type IdentifyTurnEvent } from './identifyTurn.ts';
 import { socketNotProvided } from './socket.ts';
 import {
   drainInput,
@@ -22,12 +23,14 @@ export interface ReconnectKind {
   drainCode: number;
   /** the handshake state, after HELLO, and the final state it succeeds into */
   state: 'identifying' | 'resuming';
+  /** an IDENTIFY waits for its turn (`beforeIdentify`) between HELLO and the handshake; a RESUME never does */
+  waitsForTurn: boolean;
   succeeded: 'ready' | 'resumed';
   /** the frame to send after HELLO */
   command: (context: ReconnectContext) => SocketCommand;
   /** the server event that completes the handshake, and the result it gives */
   completes: 'gateway.ready' | 'gateway.resumed';
-  outcome: (context: ReconnectContext, event: SocketEvent) => ReconnectOutput;
+  outcome: (context: ReconnectContext, event: SocketEvent | IdentifyTurnEvent) => ReconnectOutput;
 }
 
 /**
@@ -37,14 +40,15 @@ export interface ReconnectKind {
  */
 export function reconnectMachine(kind: ReconnectKind) {
   const failed = `#${kind.id}.failed`;
+  const helloTarget = kind.waitsForTurn ? 'awaitingTurn' : kind.state;
   return setup({
     types: {
       input: {} as ReconnectInput,
       context: {} as ReconnectContext,
-      events: {} as SocketEvent,
+      events: {} as SocketEvent | IdentifyTurnEvent,
       output: {} as ReconnectOutput,
     },
-    actors: { drain: drainMachine, socket: socketNotProvided },
+    actors: { drain: drainMachine, socket: socketNotProvided, identifyTurn: identifyTurnActor },
     delays: reconnectDelays,
     guards: reconnectGuards,
     actions: {
@@ -107,15 +111,44 @@ export function reconnectMachine(kind: ReconnectKind) {
             on: {
               'gateway.hello': {
                 guard: 'fromThisSocket',
-                target: kind.state,
+                target: helloTarget,
                 actions: [
                   assign({ heartbeatInterval: ({ event }) => (event.type === 'gateway.hello' ? event.heartbeatInterval : 0) }),
-                  'sendHandshake',
+                  ...(kind.waitsForTurn ? [] : ['sendHandshake' as const]),
                 ],
               },
             },
             after: { helloTimeout: { target: failed, actions: assign({ outcome: failure({ type: 'helloTimeout' }) }) } },
           },
+          // No timer here: a turn can be hours away when the daily IDENTIFY budget is spent. A close,
+          // op 7/9 or a bad frame still ends the attempt (handled on `handshake`), aborting the wait.
+          ...(kind.waitsForTurn
+            ? {
+                awaitingTurn: {
+                  invoke: {
+                    id: 'identifyTurn',
+                    src: 'identifyTurn' as const,
+                    input: ({ context: c }: { context: ReconnectContext }) => ({ io: c.io }),
+                    onError: {
+                      target: failed,
+                      actions: assign({
+                        outcome: ({ event }) => failure({ type: 'identifyPermitFailed', message: errorMessage(event.error) }),
+                      }),
+                    },
+                  },
+                  on: {
+                    'identify.turn': { target: kind.state, actions: 'sendHandshake' as const },
+                    'identify.turnFailed': {
+                      target: failed,
+                      actions: assign({
+                        outcome: ({ event }) =>
+                          failure({ type: 'identifyPermitFailed', message: event.type === 'identify.turnFailed' ? event.message : '' }),
+                      }),
+                    },
+                  },
+                },
+              }
+            : {}),
           [kind.state]: {
             on: {
               [kind.completes]: {

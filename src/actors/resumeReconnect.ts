@@ -11,6 +11,7 @@ export const resumeReconnectMachine = reconnectMachine({
   id: 'resumeReconnect',
   drainCode: 4000,
   state: 'resuming',
+  waitsForTurn: false,
   succeeded: 'resumed',
   // The gateway starts a resume only with a session; an empty id would be refused by the server.
   command: (context) => ({ type: 'resume', sessionId: context.sessionId ?? '' }),

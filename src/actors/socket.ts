@@ -23,6 +23,11 @@ export interface SocketDependencies {
   onError: (error: Error) => void;
   /** the outcome of a `send` command: written, failed, or (`retry`) not written at all */
   onSent?: (id: number, error?: Error, retry?: boolean) => void;
+  /**
+   * Asked before every IDENTIFY, after HELLO: the IDENTIFY goes out when the promise resolves (an
+   * identify queue's turn). Never asked before a RESUME. The signal aborts when the attempt ends.
+   */
+  beforeIdentify?: (signal: AbortSignal) => Promise<void>;
 }
 
 /** An error in what the server sent. */

@@ -1,5 +1,6 @@
 import { freshReconnectMachine } from '../actors/freshReconnect.ts';
 import { resumeReconnectMachine } from '../actors/resumeReconnect.ts';
+import { createIdentifyTurn, identifyTurnActor } from '../actors/identifyTurn.ts';
 import { createSocketActor, socketActor, type SocketDependencies } from '../actors/socket.ts';
 import { gatewayMachine } from './gateway.ts';
 
@@ -7,11 +8,11 @@ import { gatewayMachine } from './gateway.ts';
  * The statechart with a real socket actor in every place that names one. Implementations given to
  * a parent do not reach the machines it invokes, so the reconnect actors get theirs here too.
  */
-function withSocket(socket: ReturnType<typeof createSocketActor>) {
+function withSocket(socket: ReturnType<typeof createSocketActor>, identifyTurn = identifyTurnActor) {
   return gatewayMachine.provide({
     actors: {
       socket,
-      freshReconnect: freshReconnectMachine.provide({ actors: { socket } }),
+      freshReconnect: freshReconnectMachine.provide({ actors: { socket, identifyTurn } }),
       resumeReconnect: resumeReconnectMachine.provide({ actors: { socket } }),
     },
   });
@@ -29,5 +30,5 @@ const sharedEngine = withSocket(socketActor);
  * with dependencies it is a machine of its own whose socket actor uses them.
  */
 export function createGatewayMachine(deps?: SocketDependencies) {
-  return deps ? withSocket(createSocketActor(deps)) : sharedEngine;
+  return deps ? withSocket(createSocketActor(deps), createIdentifyTurn(deps)) : sharedEngine;
 }

@@ -27,6 +27,7 @@ export type HeartbeatEvent = { type: 'heartbeat.beat' };
 /** What users (through createGateway) send to the gateway machine. */
 export type UserEvent =
   | { type: 'start' }
-  | { type: 'stop' }
+  /** `keepSession`: close with 4000 so the session stays resumable (a deploy), instead of 1000 */
+  | { type: 'stop'; keepSession?: boolean }
   | { type: 'reconnect'; fresh: boolean }
   | { type: 'send'; data: string; id: number };

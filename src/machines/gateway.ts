@@ -20,6 +20,17 @@ export interface GatewayInput {
   allowedResumeHosts?: readonly string[];
   /** the I/O the socket actors use; given here, one machine definition serves every gateway */
   io?: SocketDependencies;
+  /** a session to resume on the first connect (e.g. restored after a restart) */
+  session?: SessionSnapshot | null;
+}
+
+/** A session as plain data: what it takes to RESUME it, on this process or the next. */
+export interface SessionSnapshot {
+  sessionId: string;
+  /** the last sequence received, or null before the first */
+  sequence: number | null;
+  /** where to resume, or null for the main URL */
+  resumeUrl: string | null;
 }
 
 export interface Session {
@@ -52,6 +63,8 @@ export interface GatewayContext {
   plan: RecoveryPlan | null;
   lastHandshake: 'identify' | 'resume' | null;
   failure: GatewayFailure | null;
+  /** a stop that keeps the session closes with 4000 and leaves the session readable */
+  keepSession: boolean;
 }
 
 export type GatewayOutput = { status: 'stopped' } | { status: 'failed'; failure: GatewayFailure };
@@ -63,6 +76,18 @@ export type GatewayEmitted =
 export type GatewayEvent = UserEvent | SocketEvent | HeartbeatEvent;
 
 type ReconnectDone = { output: ReconnectOutput };
+
+/** The session handed in at creation, checked: a resume URL that fails the rule falls back to the main URL. */
+function restoredSession(input: GatewayInput): Pick<GatewayContext, 'session' | 'ledger'> {
+  const restored = input.session;
+  if (!restored) return { session: null, ledger: new SequenceLedger() };
+  let resumeUrl: string | null = null;
+  if (restored.resumeUrl !== null) {
+    const verdict = checkResumeUrl(restored.resumeUrl, input.url, input.allowedResumeHosts ?? []);
+    if (verdict.ok) resumeUrl = verdict.url;
+  }
+  return { session: { sessionId: restored.sessionId, resumeUrl }, ledger: new SequenceLedger(restored.sequence) };
+}
 
 function reconnectInput(context: GatewayContext, url: string): ReconnectInput {
   const plan = context.plan;
@@ -132,6 +157,9 @@ export const gatewayMachine = setup({
   },
   actions: {
     planRecovery: assign(({ context }, trigger: RecoveryTrigger) => planned(context, trigger)),
+    noteStop: assign({ keepSession: ({ event }) => event.type === 'stop' && event.keepSession === true }),
+    // A session closed with 1000 or ended by a fatal error is over; only a kept one stays readable.
+    endSession: assign(({ context }) => (context.keepSession && context.failure === null ? {} : { session: null })),
     // A reconnect that ended without a session, or crashed, is one more trigger for the table.
     planAfterReconnect: assign(({ context, event }) => {
       const { output } = event as unknown as ReconnectDone;
@@ -188,15 +216,14 @@ export const gatewayMachine = setup({
 }).createMachine({
   id: 'gateway',
   context: ({ input }) => ({
+    ...restoredSession(input),
     url: input.url,
     io: input.io,
     timeouts: { ...defaultTimeouts, ...input.timeouts },
     backoff: { ...defaultBackoff, ...input.backoff },
     allowedResumeHosts: input.allowedResumeHosts ?? [],
     line: new SocketLine(),
-    ledger: new SequenceLedger(),
     generation: 0,
-    session: null,
     heartbeatInterval: 0,
     attempt: 0,
     helloStalls: 0,
@@ -204,17 +231,18 @@ export const gatewayMachine = setup({
     plan: null,
     lastHandshake: null,
     failure: null,
+    keepSession: false,
   }),
   initial: 'idle',
   on: {
-    stop: { target: '.closing' },
+    stop: { target: '.closing', actions: 'noteStop' },
     send: { actions: 'returnPayload' },
   },
   states: {
     idle: {
       on: {
         start: { target: 'routing', actions: { type: 'planRecovery', params: { type: 'start' } } },
-        stop: { target: 'stopped' },
+        stop: { target: 'stopped', actions: 'noteStop' },
       },
     },
     routing: {
@@ -345,7 +373,7 @@ export const gatewayMachine = setup({
         src: 'drain',
         input: ({ context }) => ({
           line: context.line,
-          code: 1000,
+          code: context.keepSession && context.failure === null ? 4000 : 1000,
           terminateAtOnce: false,
           drainTimeout: context.timeouts.drain,
           terminateGrace: context.timeouts.terminateGrace,
@@ -356,8 +384,8 @@ export const gatewayMachine = setup({
       },
       on: { stop: {} },
     },
-    stopped: { type: 'final' },
-    failed: { type: 'final', entry: 'sealLine' },
+    stopped: { type: 'final', entry: 'endSession' },
+    failed: { type: 'final', entry: ['sealLine', 'endSession'] },
   },
   output: ({ context }): GatewayOutput =>
     context.failure ? { status: 'failed', failure: context.failure } : { status: 'stopped' },

@@ -18,6 +18,7 @@ export type RecoveryTrigger =
   | { type: 'protocolError'; reason: string }
   | { type: 'userReconnect'; fresh: boolean }
   | { type: 'drainFailed' }
+  | { type: 'identifyPermitFailed'; message: string }
   | { type: 'socketFailure'; message: string };
 
 /** How long to wait before the next socket opens. */
@@ -68,8 +69,10 @@ export function decideRecovery(trigger: RecoveryTrigger, history: RecoveryHistor
   const fresh = (delay: RetryDelay): RecoveryPlan => ({ action: 'fresh', delay, drain: 'close', trigger });
 
   switch (trigger.type) {
+    // A session handed in at creation (restored from a store) is resumed; the server's op 9 sends
+    // it on to a fresh IDENTIFY when the session has expired.
     case 'start':
-      return fresh('none');
+      return resumeOrFresh('none');
     case 'close': {
       const fatal = fatalCloseCodes.get(trigger.code);
       if (fatal) return { action: 'fatal', trigger, message: `gateway closed the session: ${fatal}` };
@@ -79,6 +82,9 @@ export function decideRecovery(trigger: RecoveryTrigger, history: RecoveryHistor
     case 'connectTimeout':
     case 'protocolError':
       return resumeOrFresh('backoff');
+    // The identify queue could not grant a turn; the next fresh attempt asks it again.
+    case 'identifyPermitFailed':
+      return fresh('backoff');
     case 'helloTimeout':
       return history.helloStalls + 1 >= helloStallsBeforeFresh ? fresh('backoff') : resumeOrFresh('backoff');
     case 'readyTimeout':
@@ -135,6 +141,8 @@ export function describeTrigger(trigger: RecoveryTrigger): string {
       return trigger.fresh ? 'reconnect({ fresh: true }) requested' : 'reconnect() requested';
     case 'drainFailed':
       return 'old socket never closed';
+    case 'identifyPermitFailed':
+      return `no turn to IDENTIFY: ${trigger.message}`;
     case 'socketFailure':
       return `socket failure: ${trigger.message}`;
   }

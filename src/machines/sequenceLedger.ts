@@ -4,8 +4,13 @@
  * statechart only replaces the ledger when a fresh session starts.
  */
 export class SequenceLedger {
-  #seq: number | null = null;
+  #seq: number | null;
   #delivered = 0;
+
+  /** `seq`: the last sequence of a session restored from a store, so its RESUME replays from there */
+  constructor(seq: number | null = null) {
+    this.#seq = seq;
+  }
 
   get seq(): number | null {
     return this.#seq;

@@ -54,6 +54,9 @@ const reconnectEvents: Record<string, (s: AnyMachineSnapshot) => EventObject[]> 
     [true, false].map((drained) => ({ type: 'xstate.done.actor.drain', output: { drained }, actorId: 'drain' }) as EventObject),
   'xstate.error.actor.drain': () => [{ type: 'xstate.error.actor.drain', error: new Error('injected') } as EventObject],
   'xstate.error.actor.socket': () => [{ type: 'xstate.error.actor.socket', error: new Error('injected') } as EventObject],
+  'xstate.error.actor.identifyTurn': () => [{ type: 'xstate.error.actor.identifyTurn', error: new Error('injected') } as EventObject],
+  'identify.turn': () => [{ type: 'identify.turn' }],
+  'identify.turnFailed': () => [{ type: 'identify.turnFailed', message: 'injected' }],
   'socket.open': (s) => [{ type: 'socket.open', generation: s.context.generation }],
   'socket.closed': (s) => [{ type: 'socket.closed', generation: s.context.generation, code: 1006, reason: '' }],
   'gateway.hello': (s) => [{ type: 'gateway.hello', generation: s.context.generation, heartbeatInterval }],
@@ -148,6 +151,10 @@ function arrangeReconnectPath(world: World, path: ModelPath) {
       (arrangement.crash ??= new Set()).add('reconnectDrain');
     } else if (type === 'xstate.error.actor.socket') {
       arrangement.failCreate = true;
+    } else if (type === 'identify.turnFailed') {
+      arrangement.turn = 'deny';
+    } else if (type === 'xstate.error.actor.identifyTurn') {
+      (arrangement.crash ??= new Set()).add('identifyTurn');
     } else if (type.startsWith('xstate.after.connectTimeout')) {
       arrangement.redirect = 'silent';
     } else if (type.startsWith('xstate.after.helloTimeout')) {
@@ -156,6 +163,11 @@ function arrangeReconnectPath(world: World, path: ModelPath) {
       arrangement.stallReady = true;
     } else if (serverAct[type]) {
       if (from === 'handshake.opening') arrangement.redirect = 'refused';
+      else if (from === 'handshake.awaitingTurn') {
+        arrangement.turn = 'hold';
+        react(serverAct[type]);
+        arrangement.reactions!.push({ phase: from, act: serverAct[type] });
+      }
       else if (from === 'handshake.awaitingHello') {
         arrangement.stallHello = true;
         react(serverAct[type]);

@@ -5,6 +5,7 @@ import { drainMachine } from '../../src/actors/drain.ts';
 import { freshReconnectMachine } from '../../src/actors/freshReconnect.ts';
 import { heartbeatMachine } from '../../src/actors/heartbeat.ts';
 import { resumeReconnectMachine } from '../../src/actors/resumeReconnect.ts';
+import { createIdentifyTurn } from '../../src/actors/identifyTurn.ts';
 import { createSocketActor } from '../../src/actors/socket.ts';
 import { discordProtocol } from '../../src/adapters/discord.ts';
 import { gatewayMachine } from '../../src/machines/gateway.ts';
@@ -24,13 +25,22 @@ export const heartbeatInterval = 40;
 const token = 'model-token-5d1e';
 
 export type SocketCall = 'normal' | 'ignore' | 'throw';
-export type CrashKind = 'freshReconnect' | 'resumeReconnect' | 'gatewaySocket' | 'heartbeat' | 'reconnectDrain' | 'closingDrain';
+export type CrashKind =
+  | 'freshReconnect'
+  | 'resumeReconnect'
+  | 'gatewaySocket'
+  | 'heartbeat'
+  | 'reconnectDrain'
+  | 'closingDrain'
+  | 'identifyTurn';
 export type ServerAct = (server: ChaosGateway) => void;
 
 export interface Arrangement {
   stallHello?: boolean;
   stallReady?: boolean;
   failCreate?: boolean;
+  /** how this generation's identify turn answers: at once (default), never, or with a refusal */
+  turn?: 'hold' | 'deny';
   redirect?: 'silent' | 'refused';
   /** how the socket drained by this generation's reconnect answers close() and terminate() */
   drainClose?: SocketCall;
@@ -111,13 +121,14 @@ export class World {
     });
     const reconnectSocket = socketActor;
     const reconnectDrain = this.crashable(drainMachine, 'reconnectDrain');
+    const identifyTurn = this.crashable(createIdentifyTurn({ beforeIdentify: () => this.identifyTurn() }), 'identifyTurn');
     const machine = gatewayMachine.provide({
       actors: {
         socket: this.crashable(socketActor, 'gatewaySocket'),
         drain: this.crashable(drainMachine, 'closingDrain'),
         heartbeat: this.crashable(heartbeatMachine, 'heartbeat'),
         freshReconnect: this.crashable(
-          freshReconnectMachine.provide({ actors: { socket: reconnectSocket, drain: reconnectDrain } }),
+          freshReconnectMachine.provide({ actors: { socket: reconnectSocket, drain: reconnectDrain, identifyTurn } }),
           'freshReconnect',
         ),
         resumeReconnect: this.crashable(
@@ -144,6 +155,14 @@ export class World {
       error: (error) => this.violations.push(`gateway actor errored: ${String(error)}`),
     });
     this.actor.start();
+  }
+
+  /** The identify queue as this generation's arrangement wants it. */
+  private identifyTurn(): Promise<void> {
+    const turn = this.arrangements.get(this.generation())?.turn;
+    if (turn === 'deny') return Promise.reject(new Error(`injected: identify turn denied (generation ${this.generation()})`));
+    if (turn === 'hold') return new Promise<void>(() => {});
+    return Promise.resolve();
   }
 
   private crashable<T extends AnyActorLogic>(logic: T, kind: CrashKind): T {

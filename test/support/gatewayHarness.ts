@@ -1,5 +1,6 @@
 import { expect, onTestFinished } from 'vitest';
 import type { InspectionEvent } from 'xstate';
+import type { SocketDependencies } from '../../src/actors/socket.ts';
 import { discordProtocol } from '../../src/adapters/discord.ts';
 import { createGatewayMachine } from '../../src/machines/createGatewayMachine.ts';
 import type { GatewayInput } from '../../src/machines/gateway.ts';
@@ -26,7 +27,7 @@ const reconnectKinds: Record<string, ReconnectKind> = { freshReconnect: 'fresh',
  * phases they walked, recovery plans, warnings, dispatches and errors. The actor is stopped when
  * the test ends, and every test checks that no two sockets were ever live at once.
  */
-export function startGatewayHarness(input: Partial<GatewayInput> = {}) {
+export function startGatewayHarness(input: Partial<GatewayInput> = {}, io: Pick<SocketDependencies, 'beforeIdentify'> = {}) {
   const clock = new ManualClock();
   const sockets = new FakeSocketFactory();
   const dispatches: DispatchPayload[] = [];
@@ -44,6 +45,7 @@ export function startGatewayHarness(input: Partial<GatewayInput> = {}) {
     protocol: discordProtocol({ token: TOKEN, intents: 513 }),
     onDispatch: (payload) => dispatches.push(payload),
     onError: (error) => errors.push(error),
+    ...io,
   });
 
   const inspect = (event: InspectionEvent) => {

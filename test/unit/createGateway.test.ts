@@ -72,6 +72,7 @@ describe('createGateway', () => {
       'connecting:fresh:waiting',
       'connecting:fresh:handshake.opening',
       'connecting:fresh:handshake.awaitingHello',
+      'connecting:fresh:handshake.awaitingTurn',
       'connecting:fresh:handshake.identifying',
       'ready',
     ]);

@@ -37,6 +37,7 @@ describe('gateway: first connection', () => {
       'fresh:waiting',
       'fresh:handshake.opening',
       'fresh:handshake.awaitingHello',
+      'fresh:handshake.awaitingTurn',
       'fresh:handshake.identifying',
       'fresh:ready',
     ]);

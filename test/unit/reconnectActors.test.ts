@@ -79,6 +79,7 @@ describe('freshReconnect', () => {
       'waiting',
       'handshake.opening',
       'handshake.awaitingHello',
+      'handshake.awaitingTurn',
       'handshake.identifying',
       'ready',
     ]);

@@ -1,0 +1,153 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { ClientOp, serverFrames } from '../support/discordFrames.ts';
+import { MAIN_URL, RESUME_URL, startGatewayHarness, type GatewayHarness } from '../support/gatewayHarness.ts';
+
+beforeEach(() => {
+  vi.spyOn(Math, 'random').mockReturnValue(0.5);
+});
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+/** A hand-driven identify gate: each call waits until the test grants or denies it. */
+function manualGate() {
+  const calls: { signal: AbortSignal; grant: () => void; deny: (error: Error) => void }[] = [];
+  const beforeIdentify = (signal: AbortSignal) =>
+    new Promise<void>((grant, deny) => {
+      calls.push({ signal, grant, deny });
+    });
+  return { calls, beforeIdentify };
+}
+
+const settle = () => new Promise((resolve) => setImmediate(resolve));
+
+/** Advances the clock through the retry delay until the gateway has made its next socket. */
+function untilNextSocket(h: GatewayHarness) {
+  const previous = h.sockets.sockets.length;
+  for (let waited = 0; h.sockets.sockets.length === previous; waited += 50) {
+    if (waited > 60_000) throw new Error('no new socket within 60 s');
+    h.clock.advance(50);
+  }
+  return h.sockets.latest;
+}
+
+describe('identify turn (beforeIdentify)', () => {
+  it('holds the IDENTIFY after HELLO until the turn is granted', async () => {
+    const gate = manualGate();
+    const h = startGatewayHarness({}, { beforeIdentify: gate.beforeIdentify });
+    const socket = h.start();
+    h.openWithHello();
+    expect(h.phases.at(-1)).toBe('fresh:handshake.awaitingTurn');
+    expect(gate.calls).toHaveLength(1);
+    expect(socket.sentFrames()).toEqual([]);
+
+    gate.calls[0]!.grant();
+    await settle();
+    expect(h.phases.at(-1)).toBe('fresh:handshake.identifying');
+    expect(socket.sentFrames()).toEqual([{ op: ClientOp.IDENTIFY, d: expect.anything() }]);
+    socket.receive(serverFrames.ready(1, 'session-1', RESUME_URL));
+    expect(h.state).toBe('ready');
+  });
+
+  it('aborts the wait when the socket closes first, and asks again for the next attempt', async () => {
+    const gate = manualGate();
+    const h = startGatewayHarness({}, { beforeIdentify: gate.beforeIdentify });
+    h.start();
+    const first = h.openWithHello();
+    first.peerClose(1006);
+    expect(gate.calls[0]!.signal.aborted).toBe(true);
+    // A grant that arrives after the attempt ended goes nowhere: nothing is sent on any socket.
+    gate.calls[0]!.grant();
+    await settle();
+    expect(first.sentFrames()).toEqual([]);
+
+    untilNextSocket(h);
+    const second = h.openWithHello();
+    expect(second).not.toBe(first);
+    expect(gate.calls).toHaveLength(2);
+    gate.calls[1]!.grant();
+    await settle();
+    expect(second.sentFrames()).toEqual([{ op: ClientOp.IDENTIFY, d: expect.anything() }]);
+  });
+
+  it('a gate that fails ends the attempt with identifyPermitFailed, and a fresh attempt follows', async () => {
+    const gate = manualGate();
+    const h = startGatewayHarness({}, { beforeIdentify: gate.beforeIdentify });
+    h.start();
+    h.openWithHello();
+    gate.calls[0]!.deny(new Error('queue broke'));
+    await settle();
+    expect(h.planSummary()).toEqual(['start:fresh', 'identifyPermitFailed:fresh']);
+    expect(h.state).toBe('connecting.fresh');
+  });
+
+  it('never gates a RESUME', async () => {
+    const gate = manualGate();
+    const h = startGatewayHarness({}, { beforeIdentify: gate.beforeIdentify });
+    h.start();
+    const socket = h.openWithHello();
+    gate.calls[0]!.grant();
+    await settle();
+    socket.receive(serverFrames.ready(5, 'session-1', RESUME_URL));
+    socket.peerClose(1006);
+    untilNextSocket(h);
+    const resumed = h.openWithHello();
+    expect(h.phases.at(-1)).toBe('resume:handshake.resuming');
+    expect(resumed.sentFrames()).toEqual([
+      { op: ClientOp.RESUME, d: expect.objectContaining({ session_id: 'session-1', seq: 5 }) },
+    ]);
+    expect(gate.calls).toHaveLength(1);
+  });
+});
+
+describe('session as plain data', () => {
+  const restored = { sessionId: 'restored-1', sequence: 42, resumeUrl: RESUME_URL };
+
+  it('a session handed in is resumed on the first connect, from its sequence, on its resume URL', () => {
+    const h = startGatewayHarness({ session: restored });
+    const socket = h.start();
+    expect(h.state).toBe('connecting.resume');
+    expect(socket.url.startsWith(RESUME_URL)).toBe(true);
+    h.openWithHello();
+    expect(socket.sentFrames()).toEqual([
+      { op: ClientOp.RESUME, d: expect.objectContaining({ session_id: 'restored-1', seq: 42 }) },
+    ]);
+    socket.receive(serverFrames.resumed(43));
+    expect(h.state).toBe('ready');
+    expect(h.planSummary()).toEqual(['start:resume']);
+  });
+
+  it('falls back to IDENTIFY on the main URL when the server refuses the restored session', () => {
+    const h = startGatewayHarness({ session: restored });
+    const socket = h.start();
+    h.openWithHello();
+    socket.receive(serverFrames.invalidSession(false));
+    untilNextSocket(h);
+    const fresh = h.openWithHello();
+    expect(fresh.url).toBe(MAIN_URL);
+    expect(fresh.sentFrames()).toEqual([{ op: ClientOp.IDENTIFY, d: expect.anything() }]);
+    expect(h.context.session).toBeNull();
+  });
+
+  it('a restored resume URL that breaks the rule is dropped for the main URL', () => {
+    const h = startGatewayHarness({ session: { ...restored, resumeUrl: 'wss://evil.example.com' } });
+    const socket = h.start();
+    expect(socket.url).toBe(MAIN_URL);
+  });
+
+  it('stop({ keepSession }) closes with 4000 and keeps the session; a plain stop closes with 1000 and ends it', () => {
+    const kept = startGatewayHarness();
+    const keptSocket = kept.startReady('session-k', 7);
+    kept.actor.send({ type: 'stop', keepSession: true });
+    expect(keptSocket.calls).toEqual([{ method: 'close', code: 4000 }]);
+    expect(kept.status).toBe('done');
+    expect(kept.context.session).toEqual(expect.objectContaining({ sessionId: 'session-k' }));
+    expect(kept.context.ledger.seq).toBe(7);
+
+    const ended = startGatewayHarness();
+    const endedSocket = ended.startReady('session-e', 7);
+    ended.actor.send({ type: 'stop' });
+    expect(endedSocket.calls).toEqual([{ method: 'close', code: 1000 }]);
+    expect(ended.context.session).toBeNull();
+  });
+});
