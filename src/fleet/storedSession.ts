@@ -1,0 +1,30 @@
+import type { StoredSession } from './types.ts';
+
+/**
+ * Reads a stored session back from untrusted data (a file, Redis): anything that is not a whole,
+ * valid session is null, so a corrupt entry costs one IDENTIFY, never a crash or a bad RESUME.
+ */
+export function parseStoredSession(value: unknown): StoredSession | null {
+  if (typeof value !== 'object' || value === null) return null;
+  const { sessionId, sequence, resumeUrl, shardCount } = value as Record<string, unknown>;
+  if (typeof sessionId !== 'string' || sessionId.length === 0) return null;
+  if (typeof sequence !== 'number' || !Number.isSafeInteger(sequence) || sequence < 0) return null;
+  if (resumeUrl !== null && typeof resumeUrl !== 'string') return null;
+  if (typeof shardCount !== 'number' || !Number.isSafeInteger(shardCount) || shardCount < 1) return null;
+  return { sessionId, sequence, resumeUrl, shardCount };
+}
+
+/** Checks what a caller asks to store, so bad data is refused at `set`, not found at `get`. */
+export function checkStoredSession(session: StoredSession | null, where: string): void {
+  if (session !== null && parseStoredSession(session) === null) {
+    throw new TypeError(
+      `${where}: a session needs a non-empty sessionId, an integer sequence ≥ 0, a resumeUrl string or null, and an integer shardCount ≥ 1`,
+    );
+  }
+}
+
+export function checkShardId(shardId: unknown, where: string): asserts shardId is number {
+  if (typeof shardId !== 'number' || !Number.isSafeInteger(shardId) || shardId < 0) {
+    throw new TypeError(`${where}: shardId must be an integer ≥ 0, got ${String(shardId)}`);
+  }
+}

@@ -1,0 +1,177 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { createSessionRecorder } from '../../src/fleet/sessionRecorder.ts';
+import type { SessionStore, StoredSession } from '../../src/fleet/types.ts';
+
+/** A store that records every call and lets a test hold writes in flight or make them fail. */
+class RecordingStore implements SessionStore {
+  readonly sets: { at: number; session: StoredSession | null }[] = [];
+  inFlight = 0;
+  maxInFlight = 0;
+  hold = false;
+  failNext = 0;
+  #held: (() => void)[] = [];
+  stored: StoredSession | null = null;
+
+  async get(): Promise<StoredSession | null> {
+    return this.stored;
+  }
+
+  async set(_shardId: number, session: StoredSession | null): Promise<void> {
+    this.sets.push({ at: Date.now(), session });
+    this.inFlight += 1;
+    this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+    try {
+      if (this.hold) await new Promise<void>((resolve) => this.#held.push(resolve));
+      if (this.failNext > 0) {
+        this.failNext -= 1;
+        throw new Error('store unavailable');
+      }
+      this.stored = session;
+    } finally {
+      this.inFlight -= 1;
+    }
+  }
+
+  release(): void {
+    this.hold = false;
+    for (const resolve of this.#held.splice(0)) resolve();
+  }
+}
+
+const at = (sequence: number) => ({ sessionId: 's1', sequence, resumeUrl: null });
+
+beforeEach(() => {
+  vi.useFakeTimers({ now: 1_000_000 });
+});
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe('createSessionRecorder', () => {
+  it('turns a stream of sequence moves into at most one write per interval, the last value included', async () => {
+    const store = new RecordingStore();
+    const recorder = createSessionRecorder({ store, shardId: 3, shardCount: 8, intervalMs: 1000 });
+    // 10 seconds of dispatches, one every 5 ms: 2,000 sequence moves.
+    for (let sequence = 1; sequence <= 2000; sequence++) {
+      recorder.update(at(sequence));
+      await vi.advanceTimersByTimeAsync(5);
+    }
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(store.sets.length).toBeGreaterThanOrEqual(10);
+    expect(store.sets.length).toBeLessThanOrEqual(11);
+    for (let i = 1; i < store.sets.length; i++) expect(store.sets[i]!.at - store.sets[i - 1]!.at).toBeGreaterThanOrEqual(1000);
+    // The trailing write stored the very last sequence, with the shard count added.
+    expect(store.stored).toEqual({ sessionId: 's1', sequence: 2000, resumeUrl: null, shardCount: 8 });
+    // Nothing more to write: the timers are quiet.
+    await vi.advanceTimersByTimeAsync(5000);
+    expect(store.sets.length).toBeLessThanOrEqual(11);
+  });
+
+  it('writes a lone update within the interval, not at once per call', async () => {
+    const store = new RecordingStore();
+    const recorder = createSessionRecorder({ store, shardId: 0, shardCount: 1 });
+    recorder.update(at(1));
+    recorder.update(at(2));
+    recorder.update(at(3));
+    expect(store.sets).toHaveLength(0);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(store.sets.map((s) => s.session?.sequence)).toEqual([3]);
+    recorder.update(at(4));
+    await vi.advanceTimersByTimeAsync(999);
+    expect(store.sets).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(store.sets.map((s) => s.session?.sequence)).toEqual([3, 4]);
+  });
+
+  it('flush writes at once and takes the place of the pending write', async () => {
+    const store = new RecordingStore();
+    const recorder = createSessionRecorder({ store, shardId: 0, shardCount: 2 });
+    recorder.update(at(10));
+    await recorder.flush();
+    expect(store.sets.map((s) => s.session?.sequence)).toEqual([10]);
+    recorder.update(at(11));
+    await recorder.flush();
+    expect(store.sets.map((s) => s.session?.sequence)).toEqual([10, 11]);
+    // Nothing new since the flush: no write later either, and a flush with nothing new is free.
+    await recorder.flush();
+    await vi.advanceTimersByTimeAsync(3000);
+    expect(store.sets).toHaveLength(2);
+  });
+
+  it('never has two writes in flight, and the store ends with the newest value', async () => {
+    const store = new RecordingStore();
+    const recorder = createSessionRecorder({ store, shardId: 0, shardCount: 1, intervalMs: 100 });
+    store.hold = true;
+    recorder.update(at(1));
+    await vi.advanceTimersByTimeAsync(0);
+    expect(store.inFlight).toBe(1);
+    recorder.update(at(2));
+    const flushed = recorder.flush();
+    recorder.update(at(3));
+    await vi.advanceTimersByTimeAsync(500);
+    expect(store.maxInFlight).toBe(1);
+    store.release();
+    await flushed;
+    await vi.advanceTimersByTimeAsync(500);
+    expect(store.maxInFlight).toBe(1);
+    expect(store.stored?.sequence).toBe(3);
+  });
+
+  it('clear forgets the session in the store, and later updates store again', async () => {
+    const store = new RecordingStore();
+    const recorder = createSessionRecorder({ store, shardId: 0, shardCount: 1 });
+    recorder.update(at(5));
+    await recorder.flush();
+    recorder.update(at(6));
+    await recorder.clear();
+    expect(store.stored).toBeNull();
+    await vi.advanceTimersByTimeAsync(2000);
+    expect(store.stored).toBeNull();
+    recorder.update({ sessionId: 's2', sequence: 1, resumeUrl: null });
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(store.stored?.sessionId).toBe('s2');
+  });
+
+  it('close writes what is unwritten and ignores later updates', async () => {
+    const store = new RecordingStore();
+    const recorder = createSessionRecorder({ store, shardId: 0, shardCount: 1 });
+    recorder.update(at(1));
+    await vi.advanceTimersByTimeAsync(0);
+    recorder.update(at(2));
+    await recorder.close();
+    expect(store.sets.map((s) => s.session?.sequence)).toEqual([1, 2]);
+    recorder.update(at(3));
+    await recorder.flush();
+    await vi.advanceTimersByTimeAsync(5000);
+    expect(store.sets).toHaveLength(2);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('reports a failed background write and retries it one interval later; a failed flush rejects', async () => {
+    const store = new RecordingStore();
+    const errors: Error[] = [];
+    const recorder = createSessionRecorder({ store, shardId: 0, shardCount: 1, onError: (error) => errors.push(error) });
+    store.failNext = 1;
+    recorder.update(at(1));
+    await vi.advanceTimersByTimeAsync(0);
+    expect(errors.map((e) => e.message)).toEqual(['store unavailable']);
+    expect(store.stored).toBeNull();
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(store.stored?.sequence).toBe(1);
+
+    store.failNext = 1;
+    recorder.update(at(2));
+    await expect(recorder.flush()).rejects.toThrow('store unavailable');
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(store.stored?.sequence).toBe(2);
+    expect(errors).toHaveLength(1);
+  });
+
+  it('refuses bad options with a TypeError naming the option', () => {
+    const store = new RecordingStore();
+    expect(() => createSessionRecorder({ store, shardId: -1, shardCount: 1 })).toThrow(/shardId/);
+    expect(() => createSessionRecorder({ store, shardId: 0, shardCount: 0 })).toThrow(/shardCount/);
+    expect(() => createSessionRecorder({ store, shardId: 0, shardCount: 1, intervalMs: -5 })).toThrow(/intervalMs/);
+    expect(() => createSessionRecorder({ store: {} as SessionStore, shardId: 0, shardCount: 1 })).toThrow(/store/);
+  });
+});
