@@ -31,3 +31,22 @@ export type {
   Timeouts,
   WebSocketLike,
 } from './types.ts';
+export type { IdentifyQueue, IdentifyNotice, SessionStore, StoredSession } from './fleet/types.ts';
+export { IdentifyQueueClosedError } from './fleet/types.ts';
+export { identifyQueueMachine, identifyQueueStatus, selectGrants } from './fleet/identifyQueueMachine.ts';
+export type {
+  IdentifyQueueInput,
+  IdentifyQueueContext,
+  IdentifyQueueEvent,
+  IdentifyQueueEmitted,
+  IdentifyQueueStatus,
+  IdentifyWaiter,
+  CoolingBucket,
+} from './fleet/identifyQueueMachine.ts';
+export { memoryIdentifyQueue, identifyQueueOverActor, identifyQueueInput } from './fleet/memoryIdentifyQueue.ts';
+export type { MemoryIdentifyQueue, MemoryIdentifyQueueOptions, QueueClock } from './fleet/memoryIdentifyQueue.ts';
+export { memorySessionStore } from './fleet/memorySessionStore.ts';
+export { fileSessionStore } from './fleet/fileSessionStore.ts';
+export { createSessionRecorder } from './fleet/sessionRecorder.ts';
+export type { SessionRecorder, SessionRecorderOptions, RecordedSession } from './fleet/sessionRecorder.ts';
+export { parseStoredSession } from './fleet/storedSession.ts';

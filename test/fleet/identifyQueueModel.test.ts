@@ -1,0 +1,205 @@
+import { createActor, initialTransition, transition, type AnyMachineSnapshot, type EventObject, type SnapshotFrom } from 'xstate';
+import { getShortestPaths } from 'xstate/graph';
+import { afterAll, describe, expect, it } from 'vitest';
+import {
+  identifyQueueMachine,
+  type IdentifyQueueContext,
+  type IdentifyQueueEmitted,
+  type IdentifyQueueEvent,
+  type IdentifyQueueInput,
+} from '../../src/fleet/identifyQueueMachine.ts';
+import { CoverageRecorder } from '../model/coverage.ts';
+import { coveringPaths, valueKey, type TraversalSpec } from '../model/modelPaths.ts';
+import { eventTypesOf } from '../model/plans.ts';
+import { allStates, allTransitions } from '../model/transitions.ts';
+import { ManualClock } from '../support/manualClock.ts';
+
+/**
+ * Model-based tests of the identify queue statechart. xstate/graph walks the machine with the
+ * events the real world can produce in each state (waits, cancels, close, and whichever timer is
+ * due next); paths that take every transition, and a path to every distinct state, are each played
+ * on a real actor under a manual clock (timers fire only when the clock reaches them), and the
+ * actor's state and whole context must equal the model's after every step. A state or transition
+ * that no played path exercised fails the suite.
+ */
+
+type Snapshot = SnapshotFrom<typeof identifyQueueMachine>;
+type ModelEvent = IdentifyQueueEvent | { type: typeof resetEvent };
+
+const input: IdentifyQueueInput = {
+  maxConcurrency: 2,
+  windowMs: 100,
+  budget: { remaining: 1, total: 2, resetAfterMs: 250, resetIntervalMs: 300 },
+  startedAt: 0,
+};
+const maxWaiters = 2;
+const resetEvent = 'xstate.after.budgetReset.identifyQueue.running';
+
+/** The timer that fires next, as the clock runs them (on a tie the reset, which was set first). */
+function nextTimer(context: IdentifyQueueContext): ModelEvent {
+  const cooled = [...context.cooling].sort((a, b) => a.until - b.until)[0];
+  return cooled && cooled.until < context.resetAt ? { type: 'bucket.cooled', bucket: cooled.bucket, at: cooled.until } : { type: resetEvent };
+}
+
+function modelEvents(snapshot: AnyMachineSnapshot): EventObject[] {
+  if (snapshot.status !== 'active') return [];
+  const context = snapshot.context as IdentifyQueueContext;
+  const timer = nextTimer(context);
+  // A timer already due fires before anything else can happen.
+  if (timer.type === 'bucket.cooled' && timer.at <= context.now) return [timer];
+  const events: ModelEvent[] = [];
+  for (const type of eventTypesOf(snapshot)) {
+    if (type === 'wait') {
+      if (context.waiters.length >= maxWaiters) continue;
+      // The smallest free id, so ids stay few and the model finite (the machine only needs them unique).
+      let waiterId = 1;
+      while (context.waiters.some((w) => w.waiterId === waiterId)) waiterId += 1;
+      for (const shardId of [0, 1]) events.push({ type: 'wait', waiterId, shardId, at: context.now });
+    } else if (type === 'cancel') {
+      for (const { waiterId } of context.waiters) events.push({ type: 'cancel', waiterId, at: context.now });
+    } else if (type === 'close') events.push({ type: 'close' });
+    else if (type !== 'bucket.cooled' && type !== resetEvent) {
+      throw new Error(`no model event for "${type}": teach test/fleet/identifyQueueModel.test.ts how it happens`);
+    }
+  }
+  return [...events, timer] as EventObject[];
+}
+
+/** States that differ only in absolute time are the same state: everything is kept relative to `now`. */
+function serializeState(snapshot: AnyMachineSnapshot): string {
+  const c = snapshot.context as IdentifyQueueContext;
+  return [
+    valueKey(snapshot.value),
+    `r${c.remaining}`,
+    `w${c.waiters.map((w) => `${w.waiterId}:${w.bucket}`).join(',')}`,
+    `c${c.cooling.map((entry) => `${entry.bucket}@${entry.until - c.now}`).join(',')}`,
+    `t${c.resetAt - c.now}`,
+  ].join('|');
+}
+
+const spec: TraversalSpec = { machine: identifyQueueMachine, input, events: modelEvents, serializeState };
+
+/** An event of a path, moved to the time of the state it is played in (paths share states across times). */
+function rebase(event: EventObject, context: IdentifyQueueContext): ModelEvent {
+  const e = event as ModelEvent;
+  if (e.type === 'wait' || e.type === 'cancel') return { ...e, at: context.now };
+  if (e.type === 'bucket.cooled') return { ...e, at: context.cooling.find((entry) => entry.bucket === e.bucket)!.until };
+  return e;
+}
+
+const describeEvents = (events: readonly EventObject[]) =>
+  events.map((e) => (e.type === resetEvent ? 'budgetReset' : 'shardId' in e ? `wait(${String(e.shardId)})` : e.type)).join(' → ') || '(start)';
+
+const total = new CoverageRecorder();
+
+type Grant = Extract<IdentifyQueueEmitted, { type: 'granted' }>;
+
+/**
+ * Discord's rules and the queue's promises, checked on what the real actor emitted at each step:
+ * one grant per bucket per window, never more than the budget in a budget period, the longest
+ * waiter of a bucket first, and nothing for a cancelled wait.
+ */
+function brokenRules(steps: { event: ModelEvent; grants: Grant[] }[]): string[] {
+  const problems: string[] = [];
+  const { resetAfterMs, resetIntervalMs, remaining, total } = input.budget;
+  const lastInBucket = new Map<number, number>();
+  const perPeriod = new Map<number, number>();
+  const open: { waiterId: number; bucket: number; order: number }[] = [];
+  let order = 0;
+  for (const { event, grants } of steps) {
+    if (event.type === 'wait') open.push({ waiterId: event.waiterId, bucket: event.shardId % input.maxConcurrency, order: order++ });
+    if (event.type === 'cancel') open.splice(open.findIndex((w) => w.waiterId === event.waiterId) >>> 0, 1);
+    for (const grant of grants) {
+      const bucket = grant.shardId % input.maxConcurrency;
+      const before = lastInBucket.get(bucket);
+      if (before !== undefined && grant.at - before < input.windowMs) problems.push(`bucket ${bucket} granted at ${before} and ${grant.at}`);
+      lastInBucket.set(bucket, grant.at);
+      const period = grant.at < resetAfterMs ? 0 : 1 + Math.floor((grant.at - resetAfterMs) / resetIntervalMs);
+      perPeriod.set(period, (perPeriod.get(period) ?? 0) + 1);
+      if (perPeriod.get(period)! > (period === 0 ? remaining : total)) problems.push(`budget period ${period} overspent at ${grant.at}`);
+      const at = open.findIndex((w) => w.waiterId === grant.waiterId);
+      if (at === -1) {
+        problems.push(`waiter ${grant.waiterId} granted without an open wait`);
+        continue;
+      }
+      const [served] = open.splice(at, 1);
+      const passedOver = open.find((w) => w.bucket === served!.bucket && w.order < served!.order);
+      if (passedOver) problems.push(`wait #${served!.order} served before the older wait #${passedOver.order} of bucket ${bucket}`);
+    }
+  }
+  return problems;
+}
+
+/** Plays events on the model and on a real actor side by side, comparing after every step. */
+function play(events: readonly EventObject[]) {
+  const clock = new ManualClock();
+  const recorder = new CoverageRecorder();
+  const actor = createActor(identifyQueueMachine, { input, clock, inspect: recorder.observe });
+  const emitted: IdentifyQueueEmitted[] = [];
+  actor.on('*', (event) => emitted.push(event));
+  actor.start();
+  let [model] = initialTransition(identifyQueueMachine, input);
+  const steps: { event: ModelEvent; grants: Grant[] }[] = [];
+  let granted = 0;
+  try {
+    for (const [index, original] of events.entries()) {
+      const event = rebase(original, model.context);
+      const where = `step ${index + 1} (${event.type}) of ${describeEvents(events)}`;
+      expect(clock.now(), where).toBe(model.context.now);
+      const [next] = transition(identifyQueueMachine, model, event as IdentifyQueueEvent);
+      if (event.type === resetEvent || event.type === 'bucket.cooled') {
+        // Exactly one timer, the next due: timers due together are separate steps of the model.
+        const before = actor.getSnapshot();
+        clock.runUntil(() => actor.getSnapshot() !== before, input.budget.resetIntervalMs);
+        expect(clock.now(), where).toBe(event.type === resetEvent ? model.context.resetAt : event.at);
+      } else actor.send(event);
+      steps.push({ event, grants: emitted.splice(0).filter((e): e is Grant => e.type === 'granted') });
+      granted += steps.at(-1)!.grants.length;
+      const snapshot: Snapshot = actor.getSnapshot();
+      expect(valueKey(snapshot.value), where).toBe(valueKey(next.value));
+      expect(snapshot.context, where).toEqual(next.context);
+      model = next;
+    }
+    // What the actor told its waiters agrees with the model: as many grants as the budget paid for.
+    expect(granted).toBe(model.context.granted);
+    expect(brokenRules(steps), describeEvents(events)).toEqual([]);
+  } finally {
+    actor.stop();
+    total.merge(recorder);
+  }
+}
+
+describe('identify queue statechart (model-based)', () => {
+  const { paths, unreachable } = coveringPaths(spec);
+
+  it('the model reaches every transition', () => {
+    expect(unreachable).toEqual([]);
+  });
+
+  const covering = paths.map((path) => path.steps.map((step) => step.event));
+  it.each(covering.map((events) => [describeEvents(events), events] as const))('%s', (_name, events) => play(events));
+
+  it('every distinct state of the model (budget, waiters, cooling buckets, time to reset) comes out on the real actor as modelled', () => {
+    const everyState = getShortestPaths(identifyQueueMachine, {
+      input,
+      events: modelEvents as never,
+      serializeState: (snapshot) => serializeState(snapshot as AnyMachineSnapshot),
+    });
+    expect(everyState.length).toBeGreaterThan(50);
+    console.log(`identifyQueue model: ${everyState.length} distinct states played`);
+    for (const statePath of everyState) play(statePath.steps.slice(1).map((step) => step.event));
+  });
+});
+
+afterAll(() => {
+  const states = allStates(identifyQueueMachine);
+  const transitions = allTransitions(identifyQueueMachine);
+  const missingStates = states.filter((id) => !total.states.has(id));
+  const missingTransitions = transitions.filter((key) => !total.transitions.has(key));
+  console.log(
+    `identifyQueue model coverage: states ${states.length - missingStates.length}/${states.length}, ` +
+      `transitions ${transitions.length - missingTransitions.length}/${transitions.length}`,
+  );
+  const missing = [...missingStates.map((id) => `state ${id}`), ...missingTransitions.map((key) => `transition ${key}`)];
+  if (missing.length > 0) throw new Error(`not exercised by any played path:\n  ${missing.join('\n  ')}`);
+});

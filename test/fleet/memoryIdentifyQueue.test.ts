@@ -1,0 +1,180 @@
+import { SimulatedClock } from 'xstate';
+import { describe, expect, it } from 'vitest';
+import { memoryIdentifyQueue, type MemoryIdentifyQueueOptions } from '../../src/fleet/memoryIdentifyQueue.ts';
+import { IdentifyQueueClosedError, type IdentifyNotice } from '../../src/fleet/types.ts';
+
+/**
+ * The in-process identify queue under XState's SimulatedClock: every grant is recorded with the
+ * simulated time it happened at, so pacing and budget are checked exactly.
+ */
+function rig(options: Omit<MemoryIdentifyQueueOptions, 'clock'>) {
+  const clock = new SimulatedClock();
+  const queue = memoryIdentifyQueue({ ...options, clock });
+  const grants: { shardId: number; at: number }[] = [];
+  const notices: { shardId: number; notice: IdentifyNotice; at: number }[] = [];
+  const outcomes = new Map<number, Promise<void>>();
+  const ask = (shardId: number, signal?: AbortSignal) => {
+    const waiting = queue.wait(shardId, signal, (notice) => notices.push({ shardId, notice, at: clock.now() }));
+    const outcome = waiting.then(() => {
+      grants.push({ shardId, at: clock.now() });
+    });
+    outcome.catch(() => {});
+    outcomes.set(shardId, outcome);
+    return outcome;
+  };
+  /** Moves simulated time on, letting granted promises settle after each step. */
+  const advance = async (ms: number, stepMs = Math.max(1, Math.floor(ms / 50))) => {
+    await settle();
+    for (let passed = 0; passed < ms; passed += stepMs) {
+      clock.increment(Math.min(stepMs, ms - passed));
+      await settle();
+    }
+  };
+  return { clock, queue, grants, notices, ask, advance, outcomes };
+}
+
+const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/** Asserts that no two grants of one bucket came less than a window apart. */
+function expectPaced(grants: { shardId: number; at: number }[], maxConcurrency: number, windowMs: number) {
+  const last = new Map<number, number>();
+  for (const { shardId, at } of grants) {
+    const bucket = shardId % maxConcurrency;
+    const before = last.get(bucket);
+    if (before !== undefined) expect(at - before, `bucket ${bucket}`).toBeGreaterThanOrEqual(windowMs);
+    last.set(bucket, at);
+  }
+}
+
+describe('memoryIdentifyQueue', () => {
+  it('grants one IDENTIFY per bucket per window, buckets in order, all shards in ceil(n / maxConcurrency) windows', async () => {
+    const { queue, grants, ask, advance } = rig({ maxConcurrency: 4, windowMs: 5000, budget: { remaining: 1000, resetAfterMs: 3_600_000 } });
+    for (let shardId = 0; shardId < 16; shardId++) void ask(shardId);
+    await advance(20_000, 250);
+    expect(grants).toHaveLength(16);
+    expect(grants.map((g) => g.shardId)).toEqual([...Array(16).keys()]);
+    expect(grants.map((g) => g.at)).toEqual([0, 0, 0, 0, 5000, 5000, 5000, 5000, 10_000, 10_000, 10_000, 10_000, 15_000, 15_000, 15_000, 15_000]);
+    expectPaced(grants, 4, 5000);
+    expect(queue.status()).toMatchObject({ budgetLeft: 984, granted: 16, waiting: [] });
+    queue.close();
+  });
+
+  it('serves the longest waiter of a bucket first, so a stream of newcomers never starves anyone', async () => {
+    const { queue, grants, ask, advance } = rig({ maxConcurrency: 2, windowMs: 100, budget: { remaining: 1000, resetAfterMs: 3_600_000 } });
+    // Bucket 0 is busy with shard 0; shard 2 asks next, then a newcomer arrives in bucket 0 every 30 ms.
+    void ask(0);
+    await advance(10, 10);
+    void ask(2);
+    const newcomers: number[] = [];
+    for (let round = 0; round < 20; round++) {
+      const shardId = 4 + round * 2;
+      newcomers.push(shardId);
+      void ask(shardId);
+      await advance(30, 10);
+    }
+    await advance(3000, 10);
+    const order = grants.map((g) => g.shardId);
+    expect(order).toEqual([0, 2, ...newcomers]);
+    expect(grants.find((g) => g.shardId === 2)!.at).toBe(100);
+    expectPaced(grants, 2, 100);
+    queue.close();
+  });
+
+  it('never exceeds the budget: reports the wait with the time until reset, then refills to total', async () => {
+    const { queue, grants, notices, ask, advance } = rig({
+      maxConcurrency: 16,
+      windowMs: 100,
+      budget: { remaining: 3, total: 5, resetAfterMs: 10_000, resetIntervalMs: 60_000 },
+    });
+    await advance(1000, 1000);
+    for (let shardId = 0; shardId < 12; shardId++) void ask(shardId);
+    await advance(1000, 100);
+    expect(grants.map((g) => g.shardId)).toEqual([0, 1, 2]);
+    // Every shard still waiting heard why, and for how long (9 s were left when they asked).
+    expect(notices.map((n) => n.shardId).sort((a, b) => a - b)).toEqual([3, 4, 5, 6, 7, 8, 9, 10, 11]);
+    for (const { notice } of notices) expect(notice).toEqual({ code: 'IDENTIFY_BUDGET_EXHAUSTED', retryAfterMs: 9000 });
+    // A newcomer while spent hears the time left then.
+    void ask(12);
+    await settle();
+    expect(notices.at(-1)).toEqual({ shardId: 12, notice: { code: 'IDENTIFY_BUDGET_EXHAUSTED', retryAfterMs: 8000 }, at: 2000 });
+    expect(queue.status()).toMatchObject({ state: 'exhausted', budgetLeft: 0, resetInMs: 8000 });
+
+    await advance(8000, 100);
+    // At the reset (10 s) the budget refilled to 5: five more, the rest wait for the next reset.
+    expect(grants.map((g) => g.shardId)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    expect(grants.slice(3).every((g) => g.at === 10_000)).toBe(true);
+    expect(notices.filter((n) => n.at === 10_000).map((n) => n.notice)).toEqual(
+      [8, 9, 10, 11, 12].map(() => ({ code: 'IDENTIFY_BUDGET_EXHAUSTED', retryAfterMs: 60_000 })),
+    );
+    await advance(60_000, 1000);
+    expect(grants.map((g) => g.shardId)).toEqual([...Array(13).keys()]);
+    expect(grants.slice(8).every((g) => g.at === 70_000)).toBe(true);
+    queue.close();
+  });
+
+  it('an aborted wait rejects with an AbortError, keeps no place and spends nothing', async () => {
+    const { queue, grants, ask, advance, outcomes } = rig({ maxConcurrency: 1, windowMs: 100, budget: { remaining: 2, resetAfterMs: 3_600_000 } });
+    void ask(0);
+    const abort = new AbortController();
+    void ask(1, abort.signal);
+    void ask(2);
+    await advance(50, 10);
+    abort.abort();
+    await expect(outcomes.get(1)).rejects.toMatchObject({ name: 'AbortError' });
+    await advance(500, 10);
+    // The aborted shard's turn and its budget went to the next in line.
+    expect(grants.map((g) => [g.shardId, g.at])).toEqual([
+      [0, 0],
+      [2, 100],
+    ]);
+    expect(queue.status()).toMatchObject({ budgetLeft: 0, waiting: [] });
+
+    const already = AbortSignal.abort();
+    await expect(queue.wait(5, already)).rejects.toMatchObject({ name: 'AbortError' });
+    // An abort after the grant changes nothing.
+    const late = new AbortController();
+    const { queue: other } = rig({ maxConcurrency: 1, windowMs: 100, budget: { remaining: 2, resetAfterMs: 1000 } });
+    await other.wait(0, late.signal);
+    late.abort();
+    expect(other.status().budgetLeft).toBe(1);
+    queue.close();
+    other.close();
+  });
+
+  it('close rejects every pending wait and every later one; nothing is left running', async () => {
+    const { queue, ask, advance, outcomes } = rig({ maxConcurrency: 1, windowMs: 100, budget: { remaining: 5, resetAfterMs: 1000 } });
+    void ask(0);
+    void ask(1);
+    void ask(2);
+    await advance(10, 10);
+    queue.close();
+    await expect(outcomes.get(1)).rejects.toBeInstanceOf(IdentifyQueueClosedError);
+    await expect(outcomes.get(2)).rejects.toMatchObject({ code: 'IDENTIFY_QUEUE_CLOSED' });
+    await expect(queue.wait(3)).rejects.toBeInstanceOf(IdentifyQueueClosedError);
+    expect(queue.actor.getSnapshot().status).toBe('done');
+  });
+
+  it('a reporter that throws does not disturb the queue', async () => {
+    const { queue, clock } = rig({ maxConcurrency: 1, windowMs: 100, budget: { remaining: 0, resetAfterMs: 500 } });
+    const waiting = queue.wait(0, undefined, () => {
+      throw new Error('listener bug');
+    });
+    clock.increment(500);
+    await expect(waiting).resolves.toBeUndefined();
+    queue.close();
+  });
+
+  it('refuses bad options and shard ids with a TypeError naming them', async () => {
+    const budget = { remaining: 10, resetAfterMs: 1000 };
+    expect(() => memoryIdentifyQueue({ maxConcurrency: 0, budget })).toThrow(/maxConcurrency/);
+    expect(() => memoryIdentifyQueue({ maxConcurrency: 1, windowMs: -1, budget })).toThrow(/windowMs/);
+    expect(() => memoryIdentifyQueue({ maxConcurrency: 1, budget: { remaining: -1, resetAfterMs: 0 } })).toThrow(/budget.remaining/);
+    expect(() => memoryIdentifyQueue({ maxConcurrency: 1, budget: { remaining: 1, resetAfterMs: Number.NaN } })).toThrow(/budget.resetAfterMs/);
+    expect(() => memoryIdentifyQueue({ maxConcurrency: 1, budget: { remaining: 1, resetAfterMs: 0, total: 0 } })).toThrow(/budget.total/);
+    expect(() => memoryIdentifyQueue({ maxConcurrency: 1 } as MemoryIdentifyQueueOptions)).toThrow(/budget/);
+    const queue = memoryIdentifyQueue({ maxConcurrency: 1, budget, clock: new SimulatedClock() });
+    await expect(queue.wait(-1)).rejects.toThrow(/shardId/);
+    await expect(queue.wait(1.5)).rejects.toThrow(TypeError);
+    queue.close();
+  });
+});
