@@ -31,3 +31,11 @@ export type {
   Timeouts,
   WebSocketLike,
 } from './types.ts';
+export { createShardManager, identifyWindowMargin } from './fleet/createShardManager.ts';
+export type { ShardManager, ShardManagerOptions } from './fleet/createShardManager.ts';
+export { shardManagerMachine, shardsToLaunch } from './fleet/shardManagerMachine.ts';
+export type { FleetLayout, ShardManagerContext, ShardManagerOutput, ShardView } from './fleet/shardManagerMachine.ts';
+export { fetchGatewayBot, checkGatewayBotInfo, discordApiBase } from './fleet/gatewayBot.ts';
+export type { FetchGatewayBotOptions, GatewayBotInfo } from './fleet/gatewayBot.ts';
+export { FleetError } from './fleet/fleetError.ts';
+export type { FleetErrorCode } from './fleet/fleetError.ts';
