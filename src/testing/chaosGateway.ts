@@ -14,6 +14,7 @@ import {
   type ClientFrame,
   type GatewayFrame,
 } from './protocol.ts';
+import { IdentifyRules, shardField, shardOfGuild, type IdentifyViolation, type SessionStartLimit } from './identifyRules.ts';
 import { GatewaySession } from './session.ts';
 import { startSteadyTimer } from './steadyTimer.ts';
 import { WebSocketTransport } from './transport.ts';
@@ -69,10 +70,26 @@ class ChaosGatewayServer implements ChaosGateway {
     replayOverlap: 0,
   };
   private nextConnectionId = 1;
+  private readonly rules: IdentifyRules | undefined;
   private stopStreamTimer: (() => void) | undefined;
   private closing: Promise<void> | undefined;
 
-  constructor(private readonly options: ChaosGatewayOptions) {}
+  constructor(private readonly options: ChaosGatewayOptions) {
+    this.rules = options.fleet ? new IdentifyRules(options.fleet) : undefined;
+  }
+
+  get violations(): ReadonlyArray<IdentifyViolation> {
+    return this.rules?.violations ?? [];
+  }
+
+  get identified(): ReadonlyArray<{ shard: number | null; at: number }> {
+    return this.rules?.granted ?? [];
+  }
+
+  sessionStartLimit(): SessionStartLimit {
+    const rules = this.rules ?? new IdentifyRules();
+    return rules.sessionStartLimit();
+  }
 
   get port(): number {
     return this.transport.port;
@@ -188,9 +205,19 @@ class ChaosGatewayServer implements ChaosGateway {
     this.counters.identifies++;
     if (!this.admitHandshake(connection, payload.token)) return;
     this.listeners.emit('identify', { connection: connection.id });
+    const shard = shardField(payload.shard);
+    if (shard === 'invalid') {
+      connection.socket.close(CloseCode.InvalidShard, 'Invalid shard.');
+      return;
+    }
+    // Outside the rules: op 9 as Discord answers a rate-limited IDENTIFY, and the breach is kept.
+    if (this.rules?.admit(shard)) {
+      send(connection, controlFrame(Op.InvalidSession, false));
+      return;
+    }
     if (this.consumeReadyStall(connection)) return;
 
-    const session = new GatewaySession();
+    const session = new GatewaySession(undefined, shard);
     this.sessions.set(session.id, session);
     this.attach(connection, session);
     send(connection, session.append('READY', this.readyPayload(session)));
@@ -267,14 +294,17 @@ class ChaosGatewayServer implements ChaosGateway {
   }
 
   dispatch(t: string = DEFAULT_DISPATCH_EVENT, d?: unknown): number {
+    let reached = 0;
     for (const session of this.sessions.values()) {
+      if (!routesTo(session, d)) continue;
+      reached++;
       const frame = session.append(t, d);
       session.dispatched++;
       const receiver = session.attachedTo === undefined ? undefined : this.connections.get(session.attachedTo);
       if (receiver?.phase === 'ready') send(receiver, frame);
     }
-    this.counters.dispatched += this.sessions.size;
-    return this.sessions.size;
+    this.counters.dispatched += reached;
+    return reached;
   }
 
   sessionCount(): number {
@@ -384,4 +414,16 @@ class ChaosGatewayServer implements ChaosGateway {
   private broadcast(frame: GatewayFrame): void {
     for (const connection of this.openConnections()) send(connection, frame);
   }
+}
+
+/**
+ * Whether a session gets an event: a sharded session gets its guilds' events, and shard 0 also
+ * the events of no guild (DMs); an unsharded session gets everything.
+ */
+function routesTo(session: GatewaySession, d: unknown): boolean {
+  if (!session.shard) return true;
+  const [id, count] = session.shard;
+  const guildId = typeof d === 'object' && d !== null ? (d as { guild_id?: unknown }).guild_id : undefined;
+  if (typeof guildId !== 'string' || !/^\d+$/.test(guildId)) return id === 0;
+  return shardOfGuild(guildId, count) === id;
 }

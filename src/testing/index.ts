@@ -10,3 +10,5 @@ export type {
 } from './chaosGateway.ts';
 export { CloseCode, Op } from './protocol.ts';
 export type { GatewayFrame } from './protocol.ts';
+export { IdentifyRules, shardOfGuild } from './identifyRules.ts';
+export type { FleetRulesOptions, IdentifyViolation, SessionStartLimit, ViolationKind } from './identifyRules.ts';

@@ -21,6 +21,7 @@ export const CloseCode = {
   NotAuthenticated: 4003,
   AuthenticationFailed: 4004,
   AlreadyAuthenticated: 4005,
+  InvalidShard: 4010,
 } as const;
 
 /** Opcodes a client may legitimately send; anything else is answered with 4001. */

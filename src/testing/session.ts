@@ -16,7 +16,11 @@ export class GatewaySession {
   private lastSeq = 0;
   private readonly replayBuffer: GatewayFrame[] = [];
 
-  constructor(private readonly replayCapacity = DEFAULT_REPLAY_CAPACITY) {}
+  /** `shard`: the `[id, count]` its IDENTIFY named, which decides the guilds whose events it gets */
+  constructor(
+    private readonly replayCapacity = DEFAULT_REPLAY_CAPACITY,
+    readonly shard: readonly [number, number] | null = null,
+  ) {}
 
   get seq(): number {
     return this.lastSeq;

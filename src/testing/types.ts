@@ -1,3 +1,4 @@
+import type { FleetRulesOptions, IdentifyViolation, SessionStartLimit } from './identifyRules.ts';
 import type { ChaosEventName, ChaosListener } from './listeners.ts';
 
 export interface ChaosGatewayOptions {
@@ -11,6 +12,11 @@ export interface ChaosGatewayOptions {
   token?: string;
   /** Overrides `resume_gateway_url` in READY. */
   resumeUrl?: string;
+  /**
+   * Enforces Discord's session start rules: one IDENTIFY per bucket per window, a bucket's shards
+   * started in order, a daily budget. A breach gets op 9 and is recorded in `violations`.
+   */
+  fleet?: FleetRulesOptions;
 }
 
 export interface ChaosCounters {
@@ -47,6 +53,12 @@ export interface ChaosGateway {
   readonly counters: ChaosCounters;
   /** The well-formed frames the server received, in arrival order (the last 100,000). */
   readonly received: ReadonlyArray<ReceivedFrame>;
+  /** Breaches of the fleet rules (with the `fleet` option), in order. */
+  readonly violations: ReadonlyArray<IdentifyViolation>;
+  /** IDENTIFYs accepted under the fleet rules: the shard and when. */
+  readonly identified: ReadonlyArray<{ shard: number | null; at: number }>;
+  /** `session_start_limit` as GET /gateway/bot reports it, from the fleet rules' budget. */
+  sessionStartLimit(): SessionStartLimit;
   /** Zeroes the counters (maxOpen becomes the current open count) and empties `received`. */
   resetCounters(): void;
 
@@ -77,7 +89,11 @@ export interface ChaosGateway {
   /** Sends arbitrary data to every open client, for malformed-input tests. */
   sendRaw(data: string | Buffer, opts?: { binary?: boolean }): void;
 
-  /** Appends one dispatch to every live session and delivers it where a socket is attached; returns the number of sessions. */
+  /**
+   * Appends one dispatch to every live session it routes to and delivers it where a socket is
+   * attached; returns the number of sessions reached. With a `guild_id` in `d`, a sharded session
+   * gets it only if `(guild_id >> 22) % num_shards` is its shard; without one, only shard 0 does.
+   */
   dispatch(t?: string, d?: unknown): number;
   /** Dispatches `perSecond` events per second until stopStream(); replaces a running stream. */
   startStream(perSecond: number): void;
