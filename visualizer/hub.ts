@@ -1,4 +1,4 @@
-import type { Gateway } from '../src/index.ts';
+import { createGatewayMachine, type Gateway, type ShardManager } from '../src/index.ts';
 import { collectMachines, machineGraph } from './graph.ts';
 import { layoutGraph, type LaidOutGraph } from './layout.ts';
 import type { FaultInfo, ServerMessage } from './protocol.ts';
@@ -15,7 +15,7 @@ export class InspectorHub {
   readonly #graphs = new Map<string, LaidOutGraph>();
   readonly #registry: ActorRegistry;
   readonly #timeline: RecoveryTimeline;
-  readonly #detach = new Map<Gateway, () => void>();
+  readonly #detach = new Map<Gateway | ShardManager, () => void>();
   readonly #redact: Redactor;
 
   constructor(
@@ -28,9 +28,10 @@ export class InspectorHub {
     this.#timeline = new RecoveryTimeline((recovery) => broadcast({ type: 'lifeline.recovery', at: Date.now(), recovery }));
   }
 
-  /** Lays out every machine the gateway can run that is not drawn yet. */
-  async draw(gateway: Gateway): Promise<void> {
-    const missing = collectMachines(gateway.actor.logic).filter((machine) => !this.#graphs.has(machine.id));
+  /** Lays out every machine the gateway (or the fleet and its shards) can run that is not drawn yet. */
+  async draw(target: Gateway | ShardManager): Promise<void> {
+    const roots = isFleet(target) ? [target.actor.logic, createGatewayMachine()] : [target.actor.logic];
+    const missing = roots.flatMap((root) => collectMachines(root)).filter((machine) => !this.#graphs.has(machine.id));
     const laid = await Promise.all(missing.map((machine) => layoutGraph(machineGraph(machine))));
     for (const graph of laid) this.#graphs.set(graph.id, graph);
   }
@@ -52,8 +53,40 @@ export class InspectorHub {
     return detach;
   }
 
-  detach(gateway: Gateway): void {
-    this.#detach.get(gateway)?.();
+  /**
+   * Follows a fleet: the manager's actor, and each shard's gateway from the moment it is made until
+   * it ends, so the page shows the manager's view of every shard beside each shard's own actors.
+   */
+  attachFleet(fleet: ShardManager): () => void {
+    const existing = this.#detach.get(fleet);
+    if (existing) return existing;
+    const root = fleet.actor;
+    this.#registry.addRoot(root);
+    const inspection = root.system.inspect((event) => this.#registry.observe(event));
+    const shards = new Map<number, () => void>();
+    const follow = (gateway: Gateway | null, shardId: number) => {
+      shards.get(shardId)?.();
+      shards.delete(shardId);
+      if (gateway) shards.set(shardId, this.attach(gateway));
+    };
+    for (const shardId of Object.keys(fleet.shards()).map(Number)) {
+      const gateway = fleet.gateway(shardId);
+      if (gateway) follow(gateway, shardId);
+    }
+    const stopFollowing = fleet.on('shard', follow);
+    const detach = () => {
+      if (!this.#detach.delete(fleet)) return;
+      stopFollowing();
+      inspection.unsubscribe();
+      for (const stop of shards.values()) stop();
+      this.#registry.removeRoot(root);
+    };
+    this.#detach.set(fleet, detach);
+    return detach;
+  }
+
+  detach(target: Gateway | ShardManager): void {
+    this.#detach.get(target)?.();
   }
 
   detachAll(): void {
@@ -81,4 +114,8 @@ export class InspectorHub {
   refresh(): void {
     this.broadcast(this.initMessage());
   }
+}
+
+export function isFleet(target: Gateway | ShardManager): target is ShardManager {
+  return 'shards' in target && typeof target.shards === 'function';
 }

@@ -2,8 +2,8 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { WebSocketServer, type WebSocket } from 'ws';
-import type { Gateway } from '../src/index.ts';
-import { InspectorHub } from './hub.ts';
+import type { Gateway, ShardManager } from '../src/index.ts';
+import { InspectorHub, isFleet } from './hub.ts';
 import type { FaultInfo, FaultStatus, ServerMessage } from './protocol.ts';
 import { createRedactor } from './redact.ts';
 import { loadAssets, type Asset } from './static.ts';
@@ -31,8 +31,8 @@ export interface Inspector {
   readonly url: string;
   /** follows another gateway too (the demo's replacement after a fatal close); returns its removal */
   attach(gateway: Gateway): Promise<() => void>;
-  /** stops following a gateway (the one given to serveInspector included): its actors leave the page */
-  detach(gateway: Gateway): void;
+  /** stops following a gateway or fleet (the one given to serveInspector included): its actors leave the page */
+  detach(target: Gateway | ShardManager): void;
   /**
    * Tells the pages about a fault injected from elsewhere (the demo's script), or that a requested
    * one is now being injected; the pages show it next to the buttons.
@@ -50,10 +50,10 @@ const maxBuffered = 8 * 1024 * 1024;
 export const faultHeader = 'x-lifeline-inspector';
 
 /**
- * Serves the offline statechart inspector for a gateway: the page, and a WebSocket at /ws that
- * streams the gateway's inspection events (redacted) to every page connected.
+ * Serves the offline statechart inspector for a gateway, or for a fleet of shards: the page, and a
+ * WebSocket at /ws that streams the inspection events (redacted) to every page connected.
  */
-export async function serveInspector(gateway: Gateway, options: InspectorOptions = {}): Promise<Inspector> {
+export async function serveInspector(gateway: Gateway | ShardManager, options: InspectorOptions = {}): Promise<Inspector> {
   const host = options.host ?? '127.0.0.1';
   const faults = options.faults;
   const assets = await loadAssets(pageDirectory);
@@ -154,7 +154,8 @@ export async function serveInspector(gateway: Gateway, options: InspectorOptions
     });
   });
   // Only once listening, so that a port in use leaves nothing attached to the gateway.
-  hub.attach(gateway);
+  if (isFleet(gateway)) hub.attachFleet(gateway);
+  else hub.attach(gateway);
 
   let closing: Promise<void> | undefined;
   return {
@@ -165,7 +166,7 @@ export async function serveInspector(gateway: Gateway, options: InspectorOptions
       hub.refresh();
       return detach;
     },
-    detach: (gateway) => hub.detach(gateway),
+    detach: (target) => hub.detach(target),
     reportFault,
     close() {
       closing ??= new Promise<void>((resolve) => {

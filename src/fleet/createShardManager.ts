@@ -42,6 +42,8 @@ export interface ShardManager {
   on(event: 'dispatch', listener: (payload: DispatchPayload, shardId: number) => void): () => void;
   on(event: 'state', listener: (change: GatewayStateChange, shardId: number) => void): () => void;
   on(event: 'error', listener: (error: Error, shardId: number | null) => void): () => void;
+  /** a shard's gateway was made (or, with null, has ended), e.g. to inspect it */
+  on(event: 'shard', listener: (gateway: Gateway | null, shardId: number) => void): () => void;
   /** resolves when every shard is READY or RESUMED; rejects if the fleet cannot start or a shard fails first */
   start(): Promise<void>;
   /** the shard a guild's events come on: `(guild_id >> 22) % shardCount` */
@@ -53,6 +55,8 @@ export interface ShardManager {
    * every session, so the next start RESUMEs them all; otherwise close with 1000 and forget them.
    */
   stop(options?: { keepSessions?: boolean }): Promise<ShardManagerOutput>;
+  /** a shard's gateway while the shard runs */
+  gateway(shardId: number): Gateway | undefined;
   /** a shard's session as plain data (see `gateway.session()`), or null */
   session(shardId: number): SessionSnapshot | null;
   /** every shard's state, as the manager's statechart has it */
@@ -62,7 +66,7 @@ export interface ShardManager {
   readonly actor: ReturnType<typeof createActor<typeof shardManagerMachine>>;
 }
 
-type FleetEvents = { dispatch: DispatchPayload; state: GatewayStateChange; error: Error };
+type FleetEvents = { dispatch: DispatchPayload; state: GatewayStateChange; error: Error; shard: Gateway | null };
 
 const storeReadTimeoutMs = 10_000;
 
@@ -92,7 +96,7 @@ function everyShardReady(shards: Record<string, ShardView>): boolean {
  */
 export function createShardManager(options: ShardManagerOptions): ShardManager {
   validateShardManagerOptions(options);
-  const listeners = new Listeners<FleetEvents, number>(['dispatch', 'state', 'error']);
+  const listeners = new Listeners<FleetEvents, number>(['dispatch', 'state', 'error', 'shard']);
   const fleetErrors = new Listeners<{ error: Error }, null>(['error']);
   const gateways = new Map<number, Gateway>();
   const store = options.sessionStore ?? memorySessionStore();
@@ -137,6 +141,7 @@ export function createShardManager(options: ShardManagerOptions): ShardManager {
     register: (shardId, gateway) => {
       if (gateway) gateways.set(shardId, gateway);
       else gateways.delete(shardId);
+      listeners.emit('shard', gateway ?? null, shardId);
     },
   };
 
@@ -291,6 +296,9 @@ export function createShardManager(options: ShardManagerOptions): ShardManager {
     stop(request = {}) {
       if (actor.getSnapshot().status === 'active') actor.send({ type: 'stop', keepSessions: request.keepSessions === true });
       return endedPromise;
+    },
+    gateway(shardId) {
+      return gateways.get(shardId);
     },
     session(shardId) {
       return gateways.get(shardId)?.session() ?? null;
