@@ -1,0 +1,180 @@
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { IdentifyNotice } from '../../src/fleet/types.ts';
+import { redisIdentifyQueue, type RedisIdentifyQueueOptions } from '../../src/redis/index.ts';
+import { describeWithRedis, RedisServer } from '../support/redisServer.ts';
+
+/** The Redis identify queue against a real redis-server, with several clients contending. */
+
+interface Grant {
+  shardId: number;
+  bucket: number;
+  grantedAt: number;
+  budgetLeft: number;
+}
+
+let server: RedisServer;
+const clients: Redis[] = [];
+const queues: { close(): void }[] = [];
+let prefixCount = 0;
+
+function client(): Redis {
+  const redis = new Redis(server.url, { maxRetriesPerRequest: 1, retryStrategy: () => 50 });
+  redis.on('error', () => {});
+  clients.push(redis);
+  return redis;
+}
+
+function queue(options: Omit<RedisIdentifyQueueOptions, 'redis'> & { redis?: Redis }, grants?: Grant[]) {
+  const made = redisIdentifyQueue({ redis: options.redis ?? client(), ...options, onGrant: (grant) => grants?.push(grant) });
+  queues.push(made);
+  return made;
+}
+
+/** No two grants of one bucket less than a window apart (in Redis's own time). */
+function expectPaced(grants: Grant[], windowMs: number) {
+  const byBucket = new Map<number, number[]>();
+  for (const grant of grants) byBucket.set(grant.bucket, [...(byBucket.get(grant.bucket) ?? []), grant.grantedAt]);
+  for (const [bucket, times] of byBucket) {
+    times.sort((a, b) => a - b);
+    for (let i = 1; i < times.length; i++) expect(times[i]! - times[i - 1]!, `bucket ${bucket}`).toBeGreaterThanOrEqual(windowMs);
+  }
+}
+
+describeWithRedis(
+  'redisIdentifyQueue',
+  () => {
+    beforeAll(async () => {
+      server = await RedisServer.start();
+    });
+    afterEach(() => {
+      for (const made of queues.splice(0)) made.close();
+    });
+    afterAll(async () => {
+      await Promise.all(clients.splice(0).map((redis) => redis.quit().catch(() => redis.disconnect())));
+      await server?.stop();
+    });
+
+    it('grants atomically across 8 clients: one per bucket per window, in every bucket', { timeout: 30_000 }, async () => {
+      const prefix = `atomic${++prefixCount}`;
+      const grants: Grant[] = [];
+      const windowMs = 150;
+      const contenders = Array.from({ length: 8 }, () =>
+        queue({ prefix, maxConcurrency: 4, windowMs, budget: { remaining: 1000, resetAfterMs: 60_000 }, pollMs: 10 }, grants),
+      );
+      const started = Date.now();
+      // 32 shards, each asked for by all 8 clients at once: 256 waits contend for 4 buckets.
+      await Promise.all(contenders.flatMap((contender) => Array.from({ length: 8 }, (_, i) => contender.wait(i * 4 + (contenders.indexOf(contender) % 4)))));
+      expect(grants).toHaveLength(64);
+      expectPaced(grants, windowMs);
+      expect(new Set(grants.map((g) => g.budgetLeft)).size).toBe(64);
+      expect(Math.min(...grants.map((g) => g.budgetLeft))).toBe(1000 - 64);
+      // 16 grants per bucket, one per window: at least 15 windows.
+      expect(Date.now() - started).toBeGreaterThanOrEqual(15 * windowMs);
+    });
+
+    it('never spends more than the budget across clients, and reports the wait with the time to reset', { timeout: 30_000 }, async () => {
+      const prefix = `budget${++prefixCount}`;
+      const grants: Grant[] = [];
+      const notices: IdentifyNotice[] = [];
+      const contenders = Array.from({ length: 3 }, () =>
+        queue({ prefix, maxConcurrency: 8, windowMs: 50, budget: { remaining: 10, total: 10, resetAfterMs: 20_000 }, pollMs: 10 }, grants),
+      );
+      const stop = new AbortController();
+      const waits = contenders.flatMap((contender, index) =>
+        Array.from({ length: 8 }, (_, i) => contender.wait(index * 8 + i, stop.signal, (notice) => notices.push(notice)).then(() => 'granted', () => 'aborted')),
+      );
+      const deadline = Date.now() + 10_000;
+      while (notices.length < 14 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      stop.abort();
+      const outcomes = await Promise.all(waits);
+      expect(outcomes.filter((o) => o === 'granted')).toHaveLength(10);
+      expect(grants).toHaveLength(10);
+      expect(notices.length).toBeGreaterThanOrEqual(14);
+      for (const notice of notices) {
+        expect(notice.code).toBe('IDENTIFY_BUDGET_EXHAUSTED');
+        if (notice.code === 'IDENTIFY_BUDGET_EXHAUSTED') {
+          expect(notice.retryAfterMs).toBeGreaterThan(15_000);
+          expect(notice.retryAfterMs).toBeLessThanOrEqual(20_000);
+        }
+      }
+    });
+
+    it('refills the budget to total when it resets', { timeout: 30_000 }, async () => {
+      const prefix = `reset${++prefixCount}`;
+      const grants: Grant[] = [];
+      const made = queue({ prefix, maxConcurrency: 16, windowMs: 50, budget: { remaining: 2, total: 3, resetAfterMs: 400, resetIntervalMs: 60_000 }, pollMs: 10 }, grants);
+      const notices: IdentifyNotice[] = [];
+      const started = Date.now();
+      await Promise.all([0, 1, 2, 3, 4].map((shardId) => made.wait(shardId, undefined, (notice) => notices.push(notice))));
+      expect(Date.now() - started).toBeGreaterThanOrEqual(350);
+      expect(grants.map((g) => g.budgetLeft).sort()).toEqual([0, 0, 1, 1, 2]);
+      expect(notices.every((n) => n.code === 'IDENTIFY_BUDGET_EXHAUSTED')).toBe(true);
+      expect(notices).toHaveLength(3);
+    });
+
+    it('serves the longest waiter of a bucket first, whoever keeps arriving from other clients', { timeout: 30_000 }, async () => {
+      const prefix = `fifo${++prefixCount}`;
+      const grants: Grant[] = [];
+      const options = { prefix, maxConcurrency: 1, windowMs: 80, budget: { remaining: 1000, resetAfterMs: 60_000 }, pollMs: 15 };
+      const contenders = Array.from({ length: 4 }, () => queue(options, grants));
+      const arrivals: number[] = [];
+      const waits: Promise<void>[] = [];
+      // Shard 0 takes the bucket; then a newcomer arrives every 25 ms, each from another client,
+      // so there is always someone newer polling who could jump the line.
+      for (let shardId = 0; shardId < 16; shardId++) {
+        arrivals.push(shardId);
+        waits.push(contenders[shardId % 4]!.wait(shardId));
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+      await Promise.all(waits);
+      expect(grants.map((g) => g.shardId)).toEqual(arrivals);
+      expectPaced(grants, 80);
+    });
+
+    it('an aborted wait leaves the line at once: the next one is not held up, and nothing is spent for it', { timeout: 30_000 }, async () => {
+      const prefix = `abort${++prefixCount}`;
+      const grants: Grant[] = [];
+      const made = queue({ prefix, maxConcurrency: 1, windowMs: 200, budget: { remaining: 2, total: 2, resetAfterMs: 60_000 }, pollMs: 10 }, grants);
+      await made.wait(0);
+      const abort = new AbortController();
+      const aborted = made.wait(1, abort.signal);
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      const next = made.wait(2);
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      abort.abort();
+      await expect(aborted).rejects.toMatchObject({ name: 'AbortError' });
+      await next;
+      expect(grants.map((g) => g.shardId)).toEqual([0, 2]);
+      // Shard 2 came one window after shard 0: it did not wait for the aborted ticket to go stale.
+      expect(grants[1]!.grantedAt - grants[0]!.grantedAt).toBeLessThan(200 + 150);
+      expect(grants[1]!.budgetLeft).toBe(0);
+      await expect(made.wait(3, AbortSignal.abort())).rejects.toMatchObject({ name: 'AbortError' });
+    });
+
+    it('close rejects pending waits', async () => {
+      const prefix = `close${++prefixCount}`;
+      const made = queue({ prefix, maxConcurrency: 1, windowMs: 10_000, budget: { remaining: 5, resetAfterMs: 60_000 }, pollMs: 10 });
+      await made.wait(0);
+      const pending = made.wait(1);
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      made.close();
+      await expect(pending).rejects.toMatchObject({ code: 'IDENTIFY_QUEUE_CLOSED' });
+      await expect(made.wait(2)).rejects.toMatchObject({ code: 'IDENTIFY_QUEUE_CLOSED' });
+    });
+
+    it('refuses bad options with a TypeError naming the option', () => {
+      const redis = client();
+      const budget = { remaining: 1, resetAfterMs: 1 };
+      expect(() => redisIdentifyQueue({ redis, prefix: '', maxConcurrency: 1, budget })).toThrow(/prefix/);
+      expect(() => redisIdentifyQueue({ redis: {} as Redis, prefix: 'p', maxConcurrency: 1, budget })).toThrow(/redis/);
+      expect(() => redisIdentifyQueue({ redis, prefix: 'p', maxConcurrency: 0, budget })).toThrow(/maxConcurrency/);
+      expect(() => redisIdentifyQueue({ redis, prefix: 'p', maxConcurrency: 1, windowMs: 0, budget })).toThrow(/windowMs/);
+      expect(() => redisIdentifyQueue({ redis, prefix: 'p', maxConcurrency: 1, budget: { remaining: -1, resetAfterMs: 1 } })).toThrow(/budget.remaining/);
+      expect(() => redisIdentifyQueue({ redis, prefix: 'p', maxConcurrency: 1, budget, timeoutMs: 0 })).toThrow(/timeoutMs/);
+    });
+  },
+  describe,
+  it,
+);
