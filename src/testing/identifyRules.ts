@@ -12,6 +12,11 @@ export interface FleetRulesOptions {
   identifyWindowMs?: number;
   /** the daily budget; default 1000 a day */
   budget?: { total?: number; remaining?: number; resetAfterMs?: number };
+  /**
+   * Whether a bucket's shards must start lowest id first (default true). One shard manager starts
+   * them so; shards spread over processes that share a Redis queue start in the order they asked.
+   */
+  startInOrder?: boolean;
 }
 
 export type ViolationKind = 'window' | 'order' | 'budget' | 'shard';
@@ -54,6 +59,7 @@ const day = 24 * 60 * 60 * 1000;
 export class IdentifyRules {
   readonly maxConcurrency: number;
   readonly windowMs: number;
+  readonly startInOrder: boolean;
   readonly violations: IdentifyViolation[] = [];
   /** accepted IDENTIFYs, in order: the shard and when */
   readonly granted: { shard: number | null; at: number }[] = [];
@@ -68,6 +74,7 @@ export class IdentifyRules {
   constructor(options: FleetRulesOptions = {}, now = Date.now()) {
     this.maxConcurrency = options.maxConcurrency ?? 1;
     this.windowMs = options.identifyWindowMs ?? 5000;
+    this.startInOrder = options.startInOrder ?? true;
     this.total = options.budget?.total ?? 1000;
     this.remaining = options.budget?.remaining ?? this.total;
     this.resetAt = now + (options.budget?.resetAfterMs ?? day);
@@ -89,7 +96,7 @@ export class IdentifyRules {
     const highest = this.highestStarted.get(bucket);
     const firstAttempt = !this.attempted.has(id);
     this.attempted.add(id);
-    if (firstAttempt && highest !== undefined && id < highest) {
+    if (this.startInOrder && firstAttempt && highest !== undefined && id < highest) {
       this.lastInBucket.set(bucket, now);
       this.remaining -= 1;
       return this.refuse('order', id, now, `shard ${id} started after shard ${highest} of bucket ${bucket}`);
