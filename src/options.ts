@@ -1,5 +1,6 @@
 import type { GatewayOptions } from './createGateway.ts';
 import { defaultOutboxOptions } from './outbox.ts';
+import { compressionOptions, resolveCompression, type CompressionOption } from './compression/transportCompression.ts';
 
 const timeoutNames = ['connect', 'hello', 'ready', 'drain', 'terminateGrace', 'stable'] as const;
 const backoffNames = ['baseMs', 'maxMs', 'invalidSessionMinMs', 'invalidSessionMaxMs'] as const;
@@ -50,4 +51,18 @@ export function validateOptions(options: GatewayOptions): void {
     fail(`socket.maxPayload must be a positive whole number of bytes, got ${String(maxPayload)}`);
   }
   if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) fail('signal must be an AbortSignal');
+  checkCompression(options.compression, url);
+}
+
+function checkCompression(compression: unknown, url: URL): void {
+  if (compression !== undefined && !compressionOptions.includes(compression as CompressionOption)) {
+    fail(`compression must be one of ${compressionOptions.map((name) => `'${name}'`).join(', ')}, got ${JSON.stringify(compression)}`);
+  }
+  // The option decides the stream; a URL that asked for one too could disagree with it.
+  if (url.searchParams.has('compress')) fail("url must not carry a compress parameter: use the compression option");
+  try {
+    if (compression !== undefined) resolveCompression(compression as CompressionOption);
+  } catch (error) {
+    fail((error as Error).message);
+  }
 }

@@ -1,0 +1,45 @@
+import type { IncomingMessage } from 'node:http';
+import zlib from 'node:zlib';
+import { NativeStream, unusedChunkSize } from '../compression/nativeStream.ts';
+
+/**
+ * The chaos gateway's side of Discord's transport compression: when a client connects with
+ * `compress=zlib-stream` or `compress=zstd-stream`, every frame to it goes through one compressor
+ * for the whole connection, flushed after each message, as binary. Compression is synchronous,
+ * so frames and faults (a kill, a close) keep the order the test gave them.
+ */
+export interface StreamCompressor {
+  readonly name: 'zlib-stream' | 'zstd-stream';
+  compress(text: string): Buffer;
+  close(): void;
+}
+
+type ZstdZlib = typeof zlib & { createZstdCompress?: (options?: { chunkSize?: number }) => object };
+
+const unbounded = Number.MAX_SAFE_INTEGER;
+
+/** The compressor a connection asked for in its URL, or none (no parameter, or one this Node cannot do). */
+export function compressorFor(request: IncomingMessage): StreamCompressor | undefined {
+  const compress = new URL(request.url ?? '/', 'ws://chaos.invalid').searchParams.get('compress');
+  const constants = zlib.constants as Record<string, number>;
+  if (compress === 'zlib-stream') {
+    return nativeCompressor('zlib-stream', new NativeStream(zlib.createDeflate({ chunkSize: unusedChunkSize }), zlib.constants.Z_SYNC_FLUSH, unbounded));
+  }
+  const createZstd = (zlib as ZstdZlib).createZstdCompress;
+  if (compress === 'zstd-stream' && createZstd) {
+    return nativeCompressor('zstd-stream', new NativeStream(createZstd({ chunkSize: unusedChunkSize }), constants.ZSTD_e_flush ?? 1, unbounded));
+  }
+  return undefined;
+}
+
+function nativeCompressor(name: StreamCompressor['name'], stream: NativeStream): StreamCompressor {
+  let closed = false;
+  return {
+    name,
+    compress: (text) => stream.writeBytes(Buffer.from(text)),
+    close: () => {
+      if (!closed) stream.close();
+      closed = true;
+    },
+  };
+}
