@@ -85,7 +85,14 @@ export class SocketLine {
       throw error;
     }
     socket.on('error', swallowLateErrors);
-    if (decompressor) socket.on('close', () => decompressor.close());
+    if (decompressor) {
+      // Freed with its socket; the listener goes too, so a closed socket keeps only the error sink.
+      const free = () => {
+        decompressor.close();
+        socket.off('close', free);
+      };
+      socket.on('close', free);
+    }
     this.#decompressor = decompressor;
     this.#socket = socket;
     this.#opened += 1;

@@ -10,3 +10,5 @@ export type {
 } from './chaosGateway.ts';
 export { CloseCode, Op } from './protocol.ts';
 export type { GatewayFrame } from './protocol.ts';
+export { createStreamCompressor } from './streamCompression.ts';
+export type { StreamCompressor } from './streamCompression.ts';

@@ -21,15 +21,20 @@ const unbounded = Number.MAX_SAFE_INTEGER;
 /** The compressor a connection asked for in its URL, or none (no parameter, or one this Node cannot do). */
 export function compressorFor(request: IncomingMessage): StreamCompressor | undefined {
   const compress = new URL(request.url ?? '/', 'ws://chaos.invalid').searchParams.get('compress');
-  const constants = zlib.constants as Record<string, number>;
-  if (compress === 'zlib-stream') {
-    return nativeCompressor('zlib-stream', new NativeStream(zlib.createDeflate({ chunkSize: unusedChunkSize }), zlib.constants.Z_SYNC_FLUSH, unbounded));
+  if (compress === 'zlib-stream') return createStreamCompressor('zlib-stream');
+  if (compress === 'zstd-stream' && (zlib as ZstdZlib).createZstdCompress) return createStreamCompressor('zstd-stream');
+  return undefined;
+}
+
+/** A server-side stream as Discord sends it; throws a TypeError for zstd on a Node without it. */
+export function createStreamCompressor(name: StreamCompressor['name']): StreamCompressor {
+  if (name === 'zlib-stream') {
+    return nativeCompressor(name, new NativeStream(zlib.createDeflate({ chunkSize: unusedChunkSize }), zlib.constants.Z_SYNC_FLUSH, unbounded));
   }
   const createZstd = (zlib as ZstdZlib).createZstdCompress;
-  if (compress === 'zstd-stream' && createZstd) {
-    return nativeCompressor('zstd-stream', new NativeStream(createZstd({ chunkSize: unusedChunkSize }), constants.ZSTD_e_flush ?? 1, unbounded));
-  }
-  return undefined;
+  if (!createZstd) throw new TypeError(`zstd-stream needs node:zlib zstd (Node ≥ 22.15 or 24); this is Node ${process.version}`);
+  const flush = (zlib.constants as Record<string, number>).ZSTD_e_flush ?? 1;
+  return nativeCompressor(name, new NativeStream(createZstd({ chunkSize: unusedChunkSize }), flush, unbounded));
 }
 
 function nativeCompressor(name: StreamCompressor['name'], stream: NativeStream): StreamCompressor {
