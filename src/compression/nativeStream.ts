@@ -6,6 +6,8 @@
  * own synchronous path makes, in a loop that stops as soon as the output passes its bound.
  */
 
+import { isUtf8 } from 'node:buffer';
+
 /** The native handle under a node:zlib stream, as node:zlib itself calls it. */
 interface NativeHandle {
   writeSync(flush: number, input: Uint8Array, inOffset: number, inLength: number, out: Uint8Array, outOffset: number, outLength: number): void;
@@ -69,10 +71,15 @@ export class NativeStream {
   writeText(input: Uint8Array): string {
     const produced = this.#run(input);
     const chunks = this.#chunks;
-    if (!chunks) return scratch.toString('utf8', 0, produced);
-    this.#chunks = undefined;
-    chunks.push(scratch.subarray(0, produced));
-    return Buffer.concat(chunks).toString('utf8');
+    let bytes = scratch.subarray(0, produced);
+    if (chunks) {
+      this.#chunks = undefined;
+      chunks.push(bytes);
+      bytes = Buffer.concat(chunks);
+    }
+    // As `ws` does for a text frame: invalid UTF-8 is refused, not read with replacement characters.
+    if (!isUtf8(bytes)) throw new DecompressionError('a message that is not valid UTF-8');
+    return bytes.toString();
   }
 
   /** As `writeText`, for output that is not text (a compressor's). */

@@ -60,11 +60,14 @@ export class ZlibStreamDecompressor implements Decompressor {
       this.#pending = [];
     }
     this.#pendingBytes = 0;
+    let text: string;
     try {
-      return { kind: 'message', text: this.#stream.writeText(message) };
+      text = this.#stream.writeText(message);
     } catch (error) {
       return this.#fail(error instanceof DecompressionError ? error.message : `inflate failed: ${String(error)}`);
     }
+    // A flush with nothing in it carries no message; zstd-stream cannot tell one apart, so neither does this.
+    return text === '' ? { kind: 'partial' } : { kind: 'message', text };
   }
 
   close(): void {

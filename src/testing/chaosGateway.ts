@@ -360,7 +360,7 @@ class ChaosGatewayServer implements ChaosGateway {
     const binary = opts.binary ?? typeof data !== 'string';
     for (const connection of this.openConnections()) {
       // Through the connection's compressor, so the stream stays intact and only the message is bad.
-      const raw = opts.compressed && connection.compressor ? connection.compressor.compress(data.toString()) : data;
+      const raw = opts.compressed && connection.compressor ? connection.compressor.compress(data) : data;
       connection.socket.send(raw, { binary: opts.compressed && connection.compressor ? true : binary });
     }
   }

@@ -10,7 +10,7 @@ import { NativeStream, unusedChunkSize } from '../compression/nativeStream.ts';
  */
 export interface StreamCompressor {
   readonly name: 'zlib-stream' | 'zstd-stream';
-  compress(text: string): Buffer;
+  compress(message: string | Uint8Array): Buffer;
   close(): void;
 }
 
@@ -41,7 +41,7 @@ function nativeCompressor(name: StreamCompressor['name'], stream: NativeStream):
   let closed = false;
   return {
     name,
-    compress: (text) => stream.writeBytes(Buffer.from(text)),
+    compress: (message) => stream.writeBytes(typeof message === 'string' ? Buffer.from(message) : message),
     close: () => {
       if (!closed) stream.close();
       closed = true;
