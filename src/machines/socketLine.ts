@@ -64,8 +64,8 @@ export class SocketLine {
 
   /**
    * Opens the next socket. On a compressed transport, `createDecompressor` gives it a context of
-   * its own: a new socket never reads with the previous one's, which is closed here (if its
-   * socket's `close` has not already freed it).
+   * its own: a new socket never reads with the previous one's, which is freed here. (Not on the
+   * old socket's `close`: a listener for that would stay on a socket that never closes.)
    */
   open(create: () => WebSocketLike, createDecompressor?: () => Decompressor): WebSocketLike {
     if (this.#sealed) throw new LineSealed('shutdown has begun: no new socket is opened');
@@ -85,14 +85,6 @@ export class SocketLine {
       throw error;
     }
     socket.on('error', swallowLateErrors);
-    if (decompressor) {
-      // Freed with its socket; the listener goes too, so a closed socket keeps only the error sink.
-      const free = () => {
-        decompressor.close();
-        socket.off('close', free);
-      };
-      socket.on('close', free);
-    }
     this.#decompressor = decompressor;
     this.#socket = socket;
     this.#opened += 1;
@@ -102,6 +94,8 @@ export class SocketLine {
   /** After this, `open` refuses: shutdown is final even if a late event tries to reconnect. */
   seal(): void {
     this.#sealed = true;
+    // Nothing reads the socket after shutdown began: its drain only waits for it to close.
+    this.#decompressor?.close();
   }
 
   toJSON(): { live: boolean; sealed: boolean; opened: number } {

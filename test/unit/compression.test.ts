@@ -211,7 +211,7 @@ describe('transport compression', () => {
     );
   });
 
-  it('gives each socket on a line its own context and closes the old one with its socket', () => {
+  it('gives each socket on a line its own context, freeing the old one when the next opens or the line is sealed', () => {
     const compression = transportCompression('zlib-stream', 64 * KiB);
     const line = new SocketLine();
     const first = line.open(() => new FakeSocket(), compression.createDecompressor) as FakeSocket;
@@ -222,13 +222,17 @@ describe('transport compression', () => {
     first.open();
     first.peerClose(1006);
     expect(first.readyState).toBe(SocketState.CLOSED);
-    expect(firstContext?.push(server.compress(event(2)), true)).toEqual({ kind: 'dropped' });
+    // No listener of the line's is left on a closed socket but the error sink.
+    expect(first.listenerCount('close')).toBe(0);
 
     line.open(() => new FakeSocket(), compression.createDecompressor);
+    expect(firstContext?.push(server.compress(event(2)), true)).toEqual({ kind: 'dropped' });
     const secondContext = line.decompressor;
     expect(secondContext).not.toBe(firstContext);
     // The new connection's server starts a new stream, which only a new context can read.
     expect(secondContext?.push(createStreamCompressor('zlib-stream').compress(event(3)), true)).toEqual({ kind: 'message', text: event(3) });
+    line.seal();
+    expect(secondContext?.push(createStreamCompressor('zlib-stream').compress(event(3)), true)).toEqual({ kind: 'dropped' });
   });
 
   it('closes the context it made when the socket cannot be created', () => {
