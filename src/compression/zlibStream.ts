@@ -66,7 +66,7 @@ export class ZlibStreamDecompressor implements Decompressor {
     } catch (error) {
       return this.#fail(error instanceof DecompressionError ? error.message : `inflate failed: ${String(error)}`);
     }
-    // A flush with nothing in it carries no message; zstd-stream cannot tell one apart, so neither does this.
+    // A sync flush with nothing before it carries no message: there is nothing to read.
     return text === '' ? { kind: 'partial' } : { kind: 'message', text };
   }
 

@@ -24,9 +24,10 @@ function windowLogFor(maxPayload: number): number {
 
 /**
  * Discord's `zstd-stream`: one zstd stream for the whole connection, flushed after each message,
- * so each frame decompresses to one whole message. A frame that yields nothing yet (part of a
- * block) is kept inside the zstd context until the rest arrives; the context buffers at most a
- * block and the window, and the window a server may ask for is bounded by `maxPayload`.
+ * so each frame decompresses to one whole message. Unlike zlib-stream there is no end marker to
+ * wait for, so a frame that yields nothing is broken: waiting for more would let a stray byte or
+ * two (part of a block header) wedge the stream while frames keep arriving. The window a server
+ * may ask for is bounded by `maxPayload`.
  */
 export class ZstdStreamDecompressor implements Decompressor {
   readonly #stream: NativeStream;
@@ -53,7 +54,7 @@ export class ZstdStreamDecompressor implements Decompressor {
     } catch (error) {
       return this.#fail(error instanceof DecompressionError ? error.message : `zstd failed: ${String(error)}`);
     }
-    return text === '' ? { kind: 'partial' } : { kind: 'message', text };
+    return text === '' ? this.#fail('a frame that completes no message') : { kind: 'message', text };
   }
 
   close(): void {

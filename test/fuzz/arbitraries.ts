@@ -200,8 +200,8 @@ function streamFaults(phase: Phase): fc.Arbitrary<FuzzCase> {
 }
 
 /**
- * An empty message is no message on a compressed stream (a zstd flush with nothing in it looks
- * like part of a message), so a compressed run does not send one.
+ * An empty message is no message on a compressed stream (zlib-stream reads an empty flush as
+ * nothing, zstd-stream refuses a frame that completes no message), so a compressed run sends none.
  */
 export function isEmptyMessage(fuzzCase: FuzzCase): boolean {
   const { body } = fuzzCase;

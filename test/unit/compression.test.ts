@@ -105,6 +105,19 @@ describe.each(streams)('%s decompressor', (name) => {
     expect(client.push(frame, true)).toEqual({ kind: 'broken', reason: expect.stringMatching(/corrupt compressed stream/) });
   });
 
+  it('a truncated message is never delivered as the message', () => {
+    const server = createStreamCompressor(name);
+    const client = decompressorFor(name);
+    expect(client.push(server.compress(event(1)), true).kind).toBe('message');
+    const frame = server.compress(event(2, 'a message long enough to cut '.repeat(10)));
+    const half = frame.subarray(0, Math.floor(frame.byteLength / 2));
+    const truncated = name === 'zlib-stream' ? Buffer.concat([half, Buffer.from([0, 0, 0xff, 0xff])]) : half;
+    const result = client.push(truncated, true);
+    // Either the decompressor sees the damage, or the text is a cut-off message the decoder rejects.
+    if (result.kind === 'message') expect(() => JSON.parse(result.text)).toThrow();
+    else expect(result.kind).toBe('broken');
+  });
+
   it('a text frame on a compressed stream is broken', () => {
     const client = decompressorFor(name);
     expect(client.push(event(1), false)).toEqual({ kind: 'broken', reason: `text frame on a ${name} connection` });
@@ -172,15 +185,15 @@ describe('zlib-stream framing', () => {
     const frame = Buffer.concat([finished, Buffer.from('garbage'), Buffer.from([0, 0, 0xff, 0xff])]);
     expect(client.push(frame, true)).toEqual({ kind: 'broken', reason: expect.stringMatching(/garbage after the end of the compressed stream/) });
   });
+});
 
-  it('a truncated message is never delivered as the message', () => {
-    const frame = createStreamCompressor('zlib-stream').compress(event(1));
-    const client = new ZlibStreamDecompressor(64 * KiB);
-    const truncated = Buffer.concat([frame.subarray(0, Math.floor(frame.byteLength / 2)), Buffer.from([0, 0, 0xff, 0xff])]);
-    const result = client.push(truncated, true);
-    // Either zlib sees the damage, or the text is a cut-off message the decoder rejects.
-    if (result.kind === 'message') expect(() => JSON.parse(result.text)).toThrow();
-    else expect(result.kind).toBe('broken');
+describe('zstd-stream framing', () => {
+  it('a frame that completes no message (a stray byte, part of a block header) breaks the stream rather than wedge it', () => {
+    if (!zstdAvailable()) return void expect(() => new ZstdStreamDecompressor(1024)).toThrow(/Node ≥ 22\.15 or 24/);
+    const server = createStreamCompressor('zstd-stream');
+    const client = new ZstdStreamDecompressor(64 * KiB);
+    expect(client.push(server.compress(event(1)), true).kind).toBe('message');
+    expect(client.push(Buffer.from([0x06]), true)).toEqual({ kind: 'broken', reason: 'a frame that completes no message' });
   });
 });
 
