@@ -106,16 +106,16 @@ export function createSocketActor(fixed?: SocketDependencies) {
       onFrame(decodeSafely(protocol, data, isBinary));
     };
     // Decompression comes before decoding, here in the socket's owner, still off the statechart.
-    // Only a whole message (or a broken stream) is proof of life: a stream wedged on a partial
-    // block must still look like the zombie it is.
-    const onCompressedMessage = (data: unknown, isBinary: boolean) => {
-      const inflated = (decompressor as Decompressor).push(data, isBinary);
+    // Only a whole message (or a broken stream) is proof of life: zlib-stream frames that never
+    // reach their end marker must still look like the zombie they are.
+    const readCompressed = (stream: Decompressor) => (data: unknown, isBinary: boolean) => {
+      const inflated = stream.push(data, isBinary);
       if (inflated.kind === 'partial' || inflated.kind === 'dropped') return;
       line.noteFrame();
       if (inflated.kind === 'broken') return onFrame({ kind: 'malformed', reason: `compressed stream: ${inflated.reason}` });
       onFrame(decodeSafely(protocol, inflated.text, false));
     };
-    const onMessage = decompressor ? onCompressedMessage : onPlainMessage;
+    const onMessage = decompressor ? readCompressed(decompressor) : onPlainMessage;
 
     socket.on('open', onOpen);
     socket.on('message', onMessage);
