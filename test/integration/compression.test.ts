@@ -1,4 +1,7 @@
+import WebSocket from 'ws';
 import { afterEach, describe, expect, it } from 'vitest';
+import { ZlibStreamDecompressor } from '../../src/compression/zlibStream.ts';
+import { startChaosGateway } from '../../src/testing/index.ts';
 import { zstdAvailable, type StreamCompression } from '../../src/compression/transportCompression.ts';
 import { closeAllHarnesses, sleep, startHarness, type Harness } from '../support/realGateway.ts';
 
@@ -86,5 +89,38 @@ describe.each(streams)('%s on real sockets against the chaos gateway', (compress
     expect(second).toBeGreaterThan(first!);
     expect(h.gateway.status).toBe('ready');
     expect(h.tracker.maxLive).toBe(1);
+  });
+});
+
+describe('the chaos gateway', () => {
+  const firstFrame = (url: string) =>
+    new Promise<{ data: Buffer; isBinary: boolean }>((resolve, reject) => {
+      const socket = new WebSocket(url, { perMessageDeflate: false });
+      socket.once('message', (data, isBinary) => {
+        resolve({ data: data as Buffer, isBinary });
+        socket.terminate();
+      });
+      socket.once('error', reject);
+    });
+
+  it('compresses its stream only for a client that asks, and sends plain JSON otherwise', async () => {
+    const server = await startChaosGateway({ heartbeatInterval: 1_234 });
+    try {
+      const plain = await firstFrame(server.url);
+      expect(plain.isBinary).toBe(false);
+      expect(JSON.parse(plain.data.toString())).toMatchObject({ op: 10, d: { heartbeat_interval: 1_234 } });
+
+      const compressed = await firstFrame(`${server.url}&compress=zlib-stream`);
+      expect(compressed.isBinary).toBe(true);
+      expect([...compressed.data.subarray(-4)]).toEqual([0, 0, 0xff, 0xff]);
+      const inflated = new ZlibStreamDecompressor(1024).push(compressed.data, true);
+      expect(inflated.kind === 'message' && JSON.parse(inflated.text)).toMatchObject({ op: 10, d: { heartbeat_interval: 1_234 } });
+
+      // A stream it does not know (or this Node cannot make) is not made: the frames stay plain JSON.
+      const unknown = await firstFrame(`${server.url}&compress=brotli-stream`);
+      expect(unknown.isBinary).toBe(false);
+    } finally {
+      await server.close();
+    }
   });
 });
