@@ -1,5 +1,5 @@
 import { contenderNames, startFleet, type ContenderName } from './contenders/index.ts';
-import type { Fleet, FleetEvents } from './contenders/fleet.ts';
+import type { BenchCompression, Fleet, FleetEvents } from './contenders/fleet.ts';
 import { serve } from './lib/ipc.ts';
 import { epochNow, sleep, within } from './lib/time.ts';
 
@@ -58,7 +58,7 @@ async function collectGarbage(): Promise<void> {
 }
 
 const handlers = {
-  async open(options: { url: string; count: number; drainMs?: number; stableMs?: number }) {
+  async open(options: { url: string; count: number; drainMs?: number; stableMs?: number; compression?: BenchCompression }) {
     if (fleet) throw new Error('a fleet is already open');
     recoveredAt = new Float64Array(options.count);
     // Marked as recovered until armRecovery, so the READYs of the initial connects count for nothing.

@@ -1,4 +1,5 @@
 import { contenderNames, type ContenderName } from './contenders/index.ts';
+import type { BenchCompression } from './contenders/fleet.ts';
 import type { ClientProcess, GatewayProcess } from './lib/processes.ts';
 import { progress, rotated, type Comparison, type PerContender } from './lib/report.ts';
 import { median } from './lib/stats.ts';
@@ -64,18 +65,25 @@ export const payloads = {
 
 export type PayloadName = keyof typeof payloads;
 
-interface Sample {
+export interface Sample {
   eventsPerSecond: number;
   cpuUsPerEvent: number;
 }
 
-async function floodOnce(gateway: GatewayProcess, client: ClientProcess, payload: PayloadName, events: number): Promise<Sample> {
+export async function floodOnce(
+  gateway: GatewayProcess,
+  client: ClientProcess,
+  payload: PayloadName,
+  events: number,
+  compression?: BenchCompression,
+  varied = false,
+): Promise<Sample> {
   const { url } = await gateway.call('start', {});
-  await client.call('open', { url, count: 1 });
+  await client.call('open', { url, count: 1, ...(compression ? { compression } : {}) });
   try {
     await client.call('armDispatches');
     await client.call('pause');
-    const flood = await gateway.call('flood', { events, d: payloads[payload] });
+    const flood = await gateway.call('flood', { events, d: payloads[payload], varied });
     if (flood.sessions !== 1) throw new Error(`the flood reached ${flood.sessions} sessions, expected 1`);
     await client.call('readBacklog', { events, timeoutMs: 60_000 });
     const totals = await client.call('dispatchTotals');

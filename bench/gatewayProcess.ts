@@ -1,6 +1,7 @@
 import { startChaosGateway, type ChaosGateway } from '../src/testing/index.ts';
 import { benchToken } from './contenders/fleet.ts';
 import { serve } from './lib/ipc.ts';
+import { messageEvents } from './lib/messages.ts';
 import { epochNow } from './lib/time.ts';
 
 /**
@@ -27,14 +28,16 @@ const handlers = {
   },
 
   /** Appends `events` dispatches to every live session as fast as it can, yielding to I/O between batches. */
-  async flood(options: { events: number; t?: string; d?: unknown; batch?: number }) {
+  async flood(options: { events: number; t?: string; d?: unknown; batch?: number; varied?: boolean }) {
     const server = current();
+    // Varied events (lib/messages.ts) for the compression comparison: identical ones compress to nothing.
+    const next = options.varied ? messageEvents() : undefined;
     const batch = options.batch ?? 500;
     const startedAt = epochNow();
     let sessions = 0;
     for (let sent = 0; sent < options.events; ) {
       const end = Math.min(options.events, sent + batch);
-      for (; sent < end; sent++) sessions = server.dispatch(options.t, options.d);
+      for (; sent < end; sent++) sessions = server.dispatch(options.t, next ? next(sent) : options.d);
       await yieldToIo();
     }
     return { startedAt, endedAt: epochNow(), sessions };

@@ -1,4 +1,5 @@
 import { writeFile } from 'node:fs/promises';
+import { runCompression } from './compression.ts';
 import { contenderNames } from './contenders/index.ts';
 import { runDispatch } from './dispatch.ts';
 import { runFreshReconnect } from './freshReconnect.ts';
@@ -22,6 +23,7 @@ const sharedClient: { name: string; run: (gateway: GatewayProcess, clients: PerC
   { name: 'dispatch-message', run: (gateway, clients) => runDispatch(gateway, clients, 'message') },
   { name: 'recovery', run: runRecovery },
   { name: 'fresh', run: runFreshReconnect },
+  { name: 'compression', run: runCompression },
 ];
 /** Fleet comparisons: each measurement starts a client process of its own. */
 const ownProcesses: { name: string; run: (gateway: GatewayProcess) => Promise<Comparison> }[] = [

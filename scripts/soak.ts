@@ -10,6 +10,7 @@
 import { parseArgs } from 'node:util';
 import type { WebSocket } from 'ws';
 import { createGateway, discordProtocol, wsSocketFactory, type Gateway, type WebSocketLike } from '../src/index.ts';
+import { testCompression } from '../test/support/compression.ts';
 import { SoakServer } from './soakControl.ts';
 import { DeliveryTally } from './soakTally.ts';
 
@@ -58,6 +59,7 @@ const gateway: Gateway = createGateway({
   timeouts: { connect: 5_000, hello: 5_000, ready: 5_000, drain: 1_000, terminateGrace: 500, stable: 1_000 },
   backoff: { baseMs: 0, maxMs: 0, invalidSessionMinMs: 0, invalidSessionMaxMs: 0 },
   createSocket,
+  compression: testCompression(),
 });
 const tally = new DeliveryTally(() => gateway.actor.getSnapshot().context.session?.sessionId);
 gateway.on('dispatch', (payload) => tally.deliver(payload));
@@ -162,7 +164,7 @@ let failure: unknown;
 let before: NodeJS.MemoryUsage | undefined;
 let after: NodeJS.MemoryUsage | undefined;
 try {
-  console.log(`soak: ${kills} kill-and-resume cycles and ${freshes} forced fresh reconnects, ${rate} events/s, server ${server.url}`);
+  console.log(`soak: ${kills} kill-and-resume cycles and ${freshes} forced fresh reconnects, ${rate} events/s, server ${server.url}, compression ${testCompression()}`);
   await server.request({ cmd: 'replayOverlap', events: 5 });
   await within(gateway.start(), 'READY after start()');
   await server.request({ cmd: 'startStream', perSecond: rate });

@@ -1,6 +1,7 @@
 import { createActor, type ActorOptions, type AnyActorLogic, type InspectionEvent } from 'xstate';
 import type { BackoffOptions, CreateSocket, DispatchPayload, GatewayProtocol, Timeouts } from './types.ts';
-import { wsSocketFactory, type WsSocketOptions } from './adapters/ws.ts';
+import { defaultMaxPayload, wsSocketFactory, type WsSocketOptions } from './adapters/ws.ts';
+import { defaultCompression, resolveCompression, transportCompression, type CompressionOption } from './compression/transportCompression.ts';
 import { createGatewayMachine } from './machines/createGatewayMachine.ts';
 import type { GatewayOutput, SessionSnapshot } from './machines/gateway.ts';
 import { describeTrigger, isFault, type RecoveryPlan } from './machines/recovery.ts';
@@ -44,6 +45,8 @@ export interface GatewayOptions {
    * The signal aborts when the attempt ends first (the socket closed, a stop).
    */
   beforeIdentify?: (signal: AbortSignal) => Promise<void>;
+  /** transport compression of the whole stream (Discord's `compress`); see README "Compression" */
+  compression?: CompressionOption;
 }
 
 export interface Gateway {
@@ -91,6 +94,11 @@ function endError(output: GatewayOutput | undefined, stopped: string): GatewayEr
   return output?.status === 'failed' ? new GatewayError('FAILED', output.failure.message) : new GatewayError('STOPPED', stopped);
 }
 
+function compressionFor(options: GatewayOptions) {
+  const stream = resolveCompression(options.compression ?? defaultCompression);
+  return stream ? transportCompression(stream, options.socket?.maxPayload ?? defaultMaxPayload) : undefined;
+}
+
 /**
  * Creates a gateway: the statechart wired to real sockets, with an event API and promises around
  * it. Dispatches reach `on('dispatch')` straight from the socket; everything else is the actor's.
@@ -131,6 +139,7 @@ export function createGateway(options: GatewayOptions): Gateway {
         onError: report,
         onSent: (id, error, retry) => link?.confirm(id, error, retry),
         ...(options.beforeIdentify ? { beforeIdentify: options.beforeIdentify } : {}),
+        compression: compressionFor(options),
       },
       session: options.session ?? null,
       url: options.url,

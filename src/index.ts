@@ -12,6 +12,8 @@ export type { Gateway, GatewayOptions, GatewayStateChange, GatewayStatus, Inspec
 export { discordProtocol, decodeDiscordFrame } from './adapters/discord.ts';
 export type { DiscordProtocol, DiscordProtocolOptions } from './adapters/discord.ts';
 export { wsSocketFactory, defaultMaxPayload } from './adapters/ws.ts';
+export { defaultCompression, resolveCompression, zstdAvailable } from './compression/transportCompression.ts';
+export type { CompressionOption, StreamCompression } from './compression/transportCompression.ts';
 export { decideRecovery, describeTrigger, retryDelayMs } from './machines/recovery.ts';
 export type { RecoveryPlan, RecoveryTrigger } from './machines/recovery.ts';
 export { checkResumeUrl } from './machines/resumeUrl.ts';

@@ -1,5 +1,6 @@
 import type { GatewayOptions } from './createGateway.ts';
 import { defaultOutboxOptions } from './outbox.ts';
+import { compressionOptions, resolveCompression, type CompressionOption } from './compression/transportCompression.ts';
 
 const timeoutNames = ['connect', 'hello', 'ready', 'drain', 'terminateGrace', 'stable'] as const;
 const backoffNames = ['baseMs', 'maxMs', 'invalidSessionMinMs', 'invalidSessionMaxMs'] as const;
@@ -54,6 +55,7 @@ export function validateOptions(options: GatewayOptions): void {
     fail('beforeIdentify must be a function (signal) => Promise<void>');
   }
   checkSession(options.session);
+  checkCompression(options.compression, url);
 }
 
 function checkSession(session: unknown): void {
@@ -65,4 +67,17 @@ function checkSession(session: unknown): void {
     fail(`session.sequence must be a whole number ≥ 0 or null, got ${String(sequence)}`);
   }
   if (resumeUrl !== null && typeof resumeUrl !== 'string') fail('session.resumeUrl must be a string or null');
+}
+
+function checkCompression(compression: unknown, url: URL): void {
+  if (compression !== undefined && !compressionOptions.includes(compression as CompressionOption)) {
+    fail(`compression must be one of ${compressionOptions.map((name) => `'${name}'`).join(', ')}, got ${JSON.stringify(compression)}`);
+  }
+  // The option decides the stream; a URL that asked for one too could disagree with it.
+  if (url.searchParams.has('compress')) fail("url must not carry a compress parameter: use the compression option");
+  try {
+    if (compression !== undefined) resolveCompression(compression as CompressionOption);
+  } catch (error) {
+    fail((error as Error).message);
+  }
 }

@@ -1,4 +1,5 @@
 import {
+  CompressionMethod,
   SimpleShardingStrategy,
   WebSocketManager,
   WebSocketShardDestroyRecovery,
@@ -55,7 +56,9 @@ function watchSockets(shard: WebSocketShard, onSocket: (socket: TrackedSocket) =
   });
 }
 
-export const startDiscordJsFleet: StartFleet = async ({ url, count, events }) => {
+export const startDiscordJsFleet: StartFleet = async ({ url, count, compression, events }) => {
+  // 2.0.4 has zlib-stream only (through node:zlib or zlib-sync); zstd is on its unreleased main.
+  if (compression === 'zstd-stream') throw new Error('@discordjs/ws 2.x has no zstd-stream');
   const counter = new SocketCounter(count);
   const sessions = new Map<number, SessionInfo>();
   const gatewayBot = {
@@ -69,7 +72,7 @@ export const startDiscordJsFleet: StartFleet = async ({ url, count, events }) =>
     intents: 0,
     rest: { get: async () => gatewayBot } as unknown as Rest,
     shardCount: count,
-    compression: null,
+    compression: compression === 'zlib-stream' ? CompressionMethod.ZlibNative : null,
     useIdentifyCompression: false,
     retrieveSessionInfo: (shardId) => sessions.get(shardId) ?? null,
     updateSessionInfo: (shardId, info) => void (info ? sessions.set(shardId, info) : sessions.delete(shardId)),

@@ -26,8 +26,12 @@ export interface FleetOptions {
   drainMs?: number;
   /** lifeline's `timeouts.stable` */
   stableMs?: number;
+  /** transport compression of the stream (lifeline, @discordjs/ws); none when absent */
+  compression?: BenchCompression;
   events: FleetEvents;
 }
+
+export type BenchCompression = 'zlib-stream' | 'zstd-stream';
 
 export interface Fleet {
   /** starts a fresh reconnect (new IDENTIFY) of one connection; READY is reported through events */

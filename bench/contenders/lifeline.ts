@@ -6,7 +6,7 @@ import { benchToken, SocketCounter, type Fleet, type StartFleet } from './fleet.
  * except the drain and stable timeouts a comparison asks for. Sockets come from the default `ws`
  * factory, wrapped only to count them.
  */
-export const startLifelineFleet: StartFleet = async ({ url, count, drainMs, stableMs, events }) => {
+export const startLifelineFleet: StartFleet = async ({ url, count, drainMs, stableMs, compression, events }) => {
   const counter = new SocketCounter(count);
   const createWsSocket = wsSocketFactory();
   const timeouts: Partial<Timeouts> = {};
@@ -18,6 +18,7 @@ export const startLifelineFleet: StartFleet = async ({ url, count, drainMs, stab
       url,
       protocol: discordProtocol({ token: benchToken, intents: 0 }),
       timeouts,
+      compression: compression ?? 'none',
       createSocket: (socketUrl) => counter.track(connection, createWsSocket(socketUrl)),
     });
     gateway.on('dispatch', () => events.dispatch(connection));

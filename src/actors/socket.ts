@@ -1,5 +1,7 @@
 import { fromCallback } from 'xstate';
 import { SocketState, type CreateSocket, type DispatchPayload, type GatewayProtocol, type InboundFrame } from '../types.ts';
+import type { Decompressor } from '../compression/decompressor.ts';
+import type { TransportCompression } from '../compression/transportCompression.ts';
 import type { SocketCommand, SocketEvent } from '../machines/events.ts';
 import type { SocketLine } from '../machines/socketLine.ts';
 import type { SequenceLedger } from '../machines/sequenceLedger.ts';
@@ -28,6 +30,8 @@ export interface SocketDependencies {
    * identify queue's turn). Never asked before a RESUME. The signal aborts when the attempt ends.
    */
   beforeIdentify?: (signal: AbortSignal) => Promise<void>;
+  /** a compressed transport: each socket gets its own decompression context and the `compress` parameter */
+  compression?: TransportCompression;
 }
 
 /** An error in what the server sent. */
@@ -47,8 +51,15 @@ export function createSocketActor(fixed?: SocketDependencies) {
     const deps = fixed ?? input.io;
     if (!deps) throw new Error('the socket actor has no I/O: pass `io` in the gateway input');
     const { line, ledger, generation, protocol } = { ...input, protocol: deps.protocol };
-    const socket = input.mode === 'open' ? line.open(() => deps.createSocket(input.url)) : line.socket;
+    const compression = deps.compression;
+    const socket =
+      input.mode === 'open'
+        ? compression
+          ? line.open(() => deps.createSocket(compression.url(input.url)), compression.createDecompressor)
+          : line.open(() => deps.createSocket(input.url))
+        : line.socket;
     if (!socket) throw new Error('no socket to adopt');
+    const decompressor = compression ? line.decompressor : undefined;
 
     const emit = (event: SocketEvent) => sendBack(event);
     // The frame is built inside the try too: a protocol binding that throws must not crash the actor.
@@ -64,9 +75,7 @@ export function createSocketActor(fixed?: SocketDependencies) {
     const onClose = (code: number, reason: unknown) =>
       emit({ type: 'socket.closed', generation, code, reason: String(reason ?? '') });
     const onError = (error: Error) => deps.onError(error);
-    const onMessage = (data: unknown, isBinary: boolean) => {
-      line.noteFrame();
-      const frame = decodeSafely(protocol, data, isBinary);
+    const onFrame = (frame: InboundFrame) => {
       switch (frame.kind) {
         case 'dispatch':
           if (ledger.accept(frame.seq)) deps.onDispatch(frame.payload);
@@ -97,6 +106,21 @@ export function createSocketActor(fixed?: SocketDependencies) {
           return emit({ type: 'gateway.malformed', generation, reason: frame.reason });
       }
     };
+    const onPlainMessage = (data: unknown, isBinary: boolean) => {
+      line.noteFrame();
+      onFrame(decodeSafely(protocol, data, isBinary));
+    };
+    // Decompression comes before decoding, here in the socket's owner, still off the statechart.
+    // Only a whole message (or a broken stream) is proof of life: zlib-stream frames that never
+    // reach their end marker must still look like the zombie they are.
+    const readCompressed = (stream: Decompressor) => (data: unknown, isBinary: boolean) => {
+      const inflated = stream.push(data, isBinary);
+      if (inflated.kind === 'partial' || inflated.kind === 'dropped') return;
+      line.noteFrame();
+      if (inflated.kind === 'broken') return onFrame({ kind: 'malformed', reason: `compressed stream: ${inflated.reason}` });
+      onFrame(decodeSafely(protocol, inflated.text, false));
+    };
+    const onMessage = decompressor ? readCompressed(decompressor) : onPlainMessage;
 
     socket.on('open', onOpen);
     socket.on('message', onMessage);

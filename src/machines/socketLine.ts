@@ -1,3 +1,4 @@
+import type { Decompressor } from '../compression/decompressor.ts';
 import { SocketState, type WebSocketLike } from '../types.ts';
 
 /** Raised when something asks for a socket while an earlier one is still live. */
@@ -20,6 +21,7 @@ const swallowLateErrors = (): void => {};
  */
 export class SocketLine {
   #socket: WebSocketLike | undefined;
+  #decompressor: Decompressor | undefined;
   #sealed = false;
   #opened = 0;
   #framesReceived = 0;
@@ -31,6 +33,15 @@ export class SocketLine {
   /** True while the current socket is connecting, open or closing. */
   get isLive(): boolean {
     return this.#socket !== undefined && this.#socket.readyState !== SocketState.CLOSED;
+  }
+
+  /**
+   * The current socket's decompression context, on a compressed transport. It belongs to the
+   * socket, not to the actor listening: a reconnect's socket actor and the one that adopts the
+   * socket afterwards read the same stream.
+   */
+  get decompressor(): Decompressor | undefined {
+    return this.#decompressor;
   }
 
   get sealed(): boolean {
@@ -51,15 +62,30 @@ export class SocketLine {
     return this.#opened;
   }
 
-  open(create: () => WebSocketLike): WebSocketLike {
+  /**
+   * Opens the next socket. On a compressed transport, `createDecompressor` gives it a context of
+   * its own: a new socket never reads with the previous one's, which is freed here. (Not on the
+   * old socket's `close`: a listener for that would stay on a socket that never closes.)
+   */
+  open(create: () => WebSocketLike, createDecompressor?: () => Decompressor): WebSocketLike {
     if (this.#sealed) throw new LineSealed('shutdown has begun: no new socket is opened');
     if (this.isLive) {
       throw new SecondSocketRefused(
         `the previous socket is still live (readyState ${this.#socket?.readyState}); refusing to open a second one`,
       );
     }
-    const socket = create();
+    this.#decompressor?.close();
+    this.#decompressor = undefined;
+    const decompressor = createDecompressor?.();
+    let socket: WebSocketLike;
+    try {
+      socket = create();
+    } catch (error) {
+      decompressor?.close();
+      throw error;
+    }
     socket.on('error', swallowLateErrors);
+    this.#decompressor = decompressor;
     this.#socket = socket;
     this.#opened += 1;
     return socket;
@@ -68,6 +94,8 @@ export class SocketLine {
   /** After this, `open` refuses: shutdown is final even if a late event tries to reconnect. */
   seal(): void {
     this.#sealed = true;
+    // Nothing reads the socket after shutdown began: its drain only waits for it to close.
+    this.#decompressor?.close();
   }
 
   toJSON(): { live: boolean; sealed: boolean; opened: number } {

@@ -17,6 +17,7 @@ import {
 import { IdentifyRules, shardField, shardOfGuild, type IdentifyViolation, type SessionStartLimit } from './identifyRules.ts';
 import { GatewaySession } from './session.ts';
 import { startSteadyTimer } from './steadyTimer.ts';
+import { compressorFor } from './streamCompression.ts';
 import { WebSocketTransport } from './transport.ts';
 import type { ChaosCounters, ChaosGateway, ChaosGatewayOptions, ReceivedFrame } from './types.ts';
 
@@ -123,6 +124,7 @@ class ChaosGatewayServer implements ChaosGateway {
       socket,
       phase: 'awaiting-handshake',
       sessionId: undefined,
+      compressor: compressorFor(request),
     };
     this.connections.set(connection.id, connection);
     this.counters.connections++;
@@ -135,6 +137,7 @@ class ChaosGatewayServer implements ChaosGateway {
     socket.on('error', () => tap.stop());
     socket.on('message', (data) => this.onRawMessage(connection, data));
     socket.on('close', (code) => this.onSocketClosed(connection, code));
+    if (connection.compressor) socket.on('close', () => connection.compressor?.close());
 
     this.listeners.emit('connection', { connection: connection.id });
     if (this.faults.helloStallsLeft > 0) {
@@ -383,9 +386,13 @@ class ChaosGatewayServer implements ChaosGateway {
     this.broadcast(controlFrame(Op.Heartbeat, null));
   }
 
-  sendRaw(data: string | Buffer, opts: { binary?: boolean } = {}): void {
+  sendRaw(data: string | Buffer, opts: { binary?: boolean; compressed?: boolean } = {}): void {
     const binary = opts.binary ?? typeof data !== 'string';
-    for (const connection of this.openConnections()) connection.socket.send(data, { binary });
+    for (const connection of this.openConnections()) {
+      // Through the connection's compressor, so the stream stays intact and only the message is bad.
+      const raw = opts.compressed && connection.compressor ? connection.compressor.compress(data) : data;
+      connection.socket.send(raw, { binary: opts.compressed && connection.compressor ? true : binary });
+    }
   }
 
   // ---- plumbing ----

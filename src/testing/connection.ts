@@ -1,5 +1,6 @@
 import { WebSocket, type RawData } from 'ws';
 import type { GatewayFrame } from './protocol.ts';
+import type { StreamCompressor } from './streamCompression.ts';
 
 /** 'stalled' means a handshake arrived but its READY/RESUMED is being withheld. */
 export type HandshakePhase = 'awaiting-handshake' | 'stalled' | 'ready';
@@ -11,6 +12,8 @@ export interface ClientConnection {
   sessionId: string | undefined;
   /** the server started the close, so its code says nothing about the client giving up */
   closedByServer?: boolean;
+  /** set when the client asked for a compressed stream (`compress` in its URL) */
+  compressor?: StreamCompressor;
 }
 
 export function isOpen(connection: ClientConnection): boolean {
@@ -19,7 +22,9 @@ export function isOpen(connection: ClientConnection): boolean {
 
 /** Frames to a socket that is already going away are dropped, as on a real network. */
 export function send(connection: ClientConnection, frame: GatewayFrame): void {
-  if (isOpen(connection)) connection.socket.send(JSON.stringify(frame));
+  if (!isOpen(connection)) return;
+  const text = JSON.stringify(frame);
+  connection.socket.send(connection.compressor ? connection.compressor.compress(text) : text);
 }
 
 export function whenClosed(socket: WebSocket): Promise<void> {

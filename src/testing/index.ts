@@ -12,3 +12,5 @@ export { CloseCode, Op } from './protocol.ts';
 export type { GatewayFrame } from './protocol.ts';
 export { IdentifyRules, shardOfGuild } from './identifyRules.ts';
 export type { FleetRulesOptions, IdentifyViolation, SessionStartLimit, ViolationKind } from './identifyRules.ts';
+export { createStreamCompressor } from './streamCompression.ts';
+export type { StreamCompressor } from './streamCompression.ts';

@@ -86,8 +86,12 @@ export interface ChaosGateway {
   invalidateSession(resumable: boolean): void;
   /** Sends op 1 HEARTBEAT to every open client. */
   requestHeartbeat(): void;
-  /** Sends arbitrary data to every open client, for malformed-input tests. */
-  sendRaw(data: string | Buffer, opts?: { binary?: boolean }): void;
+  /**
+   * Sends arbitrary data to every open client, for malformed-input tests. On a compressed
+   * connection it goes out as given, past the stream (a hostile frame), unless `compressed` asks
+   * for it to go through the connection's compressor like any other message.
+   */
+  sendRaw(data: string | Buffer, opts?: { binary?: boolean; compressed?: boolean }): void;
 
   /**
    * Appends one dispatch to every live session it routes to and delivers it where a socket is

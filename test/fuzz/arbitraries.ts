@@ -184,6 +184,33 @@ function garbage(phase: Phase): fc.Arbitrary<FuzzCase>[] {
 export interface CaseOptions {
   /** the client's max payload in bytes: frames are generated around it */
   maxPayload: number;
+  /** a compressed run: faults of the stream itself are generated too */
+  compressed?: boolean;
+}
+
+/**
+ * Faults of a compressed stream. Another stream's first message is a fault only once this stream
+ * has begun: in place of HELLO it is simply the stream's start.
+ */
+function streamFaults(phase: Phase): fc.Arbitrary<FuzzCase> {
+  const faults = phase === 'hello' ? (['garbage', 'text'] as const) : (['garbage', 'text', 'foreign'] as const);
+  return fc
+    .record({ fault: fc.constantFrom(...faults), bytes: fc.uint8Array({ maxLength: 64 }) })
+    .map(({ fault, bytes }) => ({ label: `compressed stream: ${fault}`, phase, body: { as: 'stream' as const, fault, bytes: [...bytes] } }));
+}
+
+/**
+ * An empty message is no message on a compressed stream (zlib-stream reads an empty flush as
+ * nothing, zstd-stream refuses a frame that completes no message), so a compressed run sends none.
+ */
+export function isEmptyMessage(fuzzCase: FuzzCase): boolean {
+  const { body } = fuzzCase;
+  return (body.as === 'text' && body.text === '') || (body.as === 'bytes' && body.bytes.length === 0);
+}
+
+/** Cases about the frame type of a JSON connection: on a compressed stream every frame is binary. */
+export function isAboutFrameType(fuzzCase: FuzzCase): boolean {
+  return fuzzCase.label === 'a valid HELLO sent as binary';
 }
 
 /** Frames on a ready session: anything at all. */
@@ -200,9 +227,15 @@ function readyCases({ maxPayload }: CaseOptions): fc.Arbitrary<FuzzCase> {
 
 /** All generated cases: mostly on a ready session, some in place of HELLO or READY. */
 export function fuzzCase(options: CaseOptions): fc.Arbitrary<FuzzCase> {
-  return fc.oneof(
+  const cases = fc.oneof(
     { weight: 16, arbitrary: readyCases(options) },
     { weight: 2, arbitrary: fc.oneof({ weight: 3, arbitrary: structured('HELLO', 'hello') }, ...garbage('hello')) },
     { weight: 2, arbitrary: fc.oneof({ weight: 3, arbitrary: structured('READY', 'identify') }, ...garbage('identify')) },
+  );
+  if (!options.compressed) return cases;
+  return fc.oneof(
+    { weight: 16, arbitrary: cases.filter((c) => !isEmptyMessage(c) && !isAboutFrameType(c)) },
+    { weight: 3, arbitrary: streamFaults('ready') },
+    { weight: 1, arbitrary: fc.constantFrom('hello' as const, 'identify' as const).chain(streamFaults) },
   );
 }

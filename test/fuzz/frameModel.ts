@@ -4,6 +4,9 @@
  * sequence number relative to the client's ledger at send time (backwards, duplicate, jump).
  */
 
+import type { StreamCompression } from '../../src/compression/transportCompression.ts';
+import { createStreamCompressor } from '../../src/testing/streamCompression.ts';
+
 export type Node =
   | { json: unknown }
   | { raw: string }
@@ -23,7 +26,14 @@ export type Body =
   /** bytes: a binary frame, or a text frame that is not UTF-8 */
   | { as: 'bytes'; bytes: number[]; binary: boolean }
   /** valid JSON padded to this many bytes over the client's max payload */
-  | { as: 'oversize'; excess: number };
+  | { as: 'oversize'; excess: number }
+  /**
+   * A fault of the compressed stream itself, sent past the server's compressor: `garbage` (a
+   * block of the reserved type 3, then random bytes), `text` (a text frame), `foreign` (the first
+   * message of another stream, header and all, in the middle of this one). Generated only for
+   * compressed runs.
+   */
+  | { as: 'stream'; fault: 'garbage' | 'text' | 'foreign'; bytes: number[] };
 
 export interface FuzzCase {
   /** what was generated, for reports: e.g. `HELLO d.heartbeat_interval := "NaN"` */
@@ -35,6 +45,8 @@ export interface FuzzCase {
 export interface Rendered {
   data: string | Buffer;
   binary: boolean;
+  /** on a compressed connection: sent as it is, past the stream, rather than as a message in it */
+  streamFault?: 'garbage' | 'text' | 'foreign';
 }
 
 export const json = (value: unknown): Node => ({ json: value });
@@ -64,8 +76,12 @@ export function setPath(node: Node, path: readonly string[], value: Node | undef
 export const deepArray = (depth: number) => '['.repeat(depth) + ']'.repeat(depth);
 export const deepObject = (depth: number) => '{"a":'.repeat(depth) + '0' + '}'.repeat(depth);
 
-export function render(body: Body, ledgerSeq: number, maxPayload: number): Rendered {
+const syncFlushSuffix = [0x00, 0x00, 0xff, 0xff];
+
+export function render(body: Body, ledgerSeq: number, maxPayload: number, compression?: StreamCompression): Rendered {
   switch (body.as) {
+    case 'stream':
+      return renderStreamFault(body, compression ?? 'zlib-stream');
     case 'node':
       return { data: nodeText(body.node, ledgerSeq), binary: false };
     case 'text':
@@ -76,6 +92,20 @@ export function render(body: Body, ledgerSeq: number, maxPayload: number): Rende
       const head = `{"op":0,"t":"HUGE","s":${ledgerSeq + 1},"d":"`;
       return { data: head + 'x'.repeat(maxPayload + body.excess - head.length - 2) + '"}', binary: false };
     }
+  }
+}
+
+function renderStreamFault(body: Extract<Body, { as: 'stream' }>, compression: StreamCompression): Rendered {
+  // A zlib-stream client waits for the suffix before it inflates anything: give it one.
+  const suffix = compression === 'zlib-stream' ? syncFlushSuffix : [];
+  switch (body.fault) {
+    case 'garbage':
+      // 0x06 opens a block of the reserved type 3, in deflate and in zstd alike.
+      return { data: Buffer.from([0x06, ...body.bytes, ...suffix]), binary: true, streamFault: 'garbage' };
+    case 'text':
+      return { data: '{"op":11,"d":null}', binary: false, streamFault: 'text' };
+    case 'foreign':
+      return { data: createStreamCompressor(compression).compress('{"op":11,"d":null}'), binary: true, streamFault: 'foreign' };
   }
 }
 

@@ -1,5 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { checkResumeUrl } from '../../src/index.ts';
+import { zstdAvailable, type StreamCompression } from '../../src/compression/transportCompression.ts';
+import { isAboutFrameType, isEmptyMessage } from './arbitraries.ts';
+import type { FuzzCase } from './frameModel.ts';
 import { namedCases } from './namedCases.ts';
 import { FuzzRig } from './rig.ts';
 import { maxErrorMessageLength } from './verdicts.ts';
@@ -54,6 +57,48 @@ describe('hostile frames over a real socket', () => {
       const [, afterWarmUp = 0] = summary.heapSamples;
       expect(Math.max(...summary.heapSamples) - afterWarmUp, 'heap growth after the first 250 cases').toBeLessThan(32 * 1024 * 1024);
     }
+  }, 120_000);
+});
+
+const streamFaultCases: FuzzCase[] = [
+  { label: 'garbage in the stream', phase: 'ready', body: { as: 'stream', fault: 'garbage', bytes: [1, 2, 3] } },
+  { label: 'a text frame on the stream', phase: 'ready', body: { as: 'stream', fault: 'text', bytes: [] } },
+  { label: "another stream's start", phase: 'ready', body: { as: 'stream', fault: 'foreign', bytes: [] } },
+  { label: 'garbage in place of HELLO', phase: 'hello', body: { as: 'stream', fault: 'garbage', bytes: [] } },
+  { label: 'a text frame in place of READY', phase: 'identify', body: { as: 'stream', fault: 'text', bytes: [] } },
+];
+const compressedCases = Math.max(100, Math.floor(cases / 4));
+const streams: StreamCompression[] = ['zlib-stream', 'zstd-stream'];
+
+describe.each(streams)('hostile frames over a real %s connection', (compression) => {
+  if (compression === 'zstd-stream' && !zstdAvailable()) {
+    it('is not available on this Node: asking for it fails at once', async () => {
+      console.log(`fuzz: zstd-stream cases did not run: Node ${process.version} has no node:zlib zstd (Node ≥ 22.15 or 24)`);
+      await expect(FuzzRig.start({ maxPayload, token: 'tok-zstd', compression })).rejects.toThrow(/Node ≥ 22\.15 or 24/);
+    });
+    return;
+  }
+
+  it('every named kind as a message of the stream, and every fault of the stream itself', async () => {
+    rig = await FuzzRig.start({ maxPayload, token: `tok-named-${compression}`, compression });
+    const outcomes: string[] = [];
+    const named = namedCases.filter((c) => !isEmptyMessage(c) && !isAboutFrameType(c));
+    for (const fuzzCase of [...named, ...streamFaultCases]) outcomes.push(`${fuzzCase.label}: ${(await rig.runCase(fuzzCase)).outcome}`);
+    expect(outcomes).toContain('invalid JSON: recovered');
+    // Past maxPayload once inflated: a bomb, stopped at the limit.
+    expect(outcomes).toContain('one byte over the max payload: recovered');
+    expect(outcomes).toContain('text that is not UTF-8: recovered');
+    expect(outcomes).toContain('DISPATCH jumping ahead: stayed');
+    for (const { label } of streamFaultCases) expect(outcomes).toContain(`${label}: recovered`);
+  }, 60_000);
+
+  it(`${compressedCases} generated cases (seed ${seed}), stream faults among them`, async () => {
+    const summary = await runFuzz({ seed, cases: compressedCases, maxPayload, casesPerRig: compressedCases, progressEvery: 50, stopOnFailure: true, compression });
+    expect(summary.failures, `replay with FUZZ_SEED=${seed}`).toEqual([]);
+    expect(summary.unhandled).toEqual([]);
+    expect(summary.cases).toBe(compressedCases);
+    expect(summary.outcomes.recovered).toBeGreaterThan(compressedCases / 4);
+    if (collector()) expect(summary.retained.alive, 'errors or payloads the engine still holds after a GC').toBe(0);
   }, 120_000);
 });
 

@@ -23,12 +23,32 @@ const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 const isSequence = (value: unknown): value is number => Number.isSafeInteger(value) && (value as number) >= 0;
 
-export function expectationFor(rendered: Rendered, phase: Phase, ledger: number | null, maxPayload: number): Expectation {
+/**
+ * `compressed`: the connection reads a compressed stream. A frame then goes through the server's
+ * compressor as one message (or, a stream fault, past it), and what the message inflates to is
+ * read as text whatever its frame type.
+ */
+export function expectationFor(rendered: Rendered, phase: Phase, ledger: number | null, maxPayload: number, compressed = false): Expectation {
   const bytes = typeof rendered.data === 'string' ? Buffer.from(rendered.data) : rendered.data;
-  // Transport-level faults are `ws`'s to report; the socket then closes (1006/1009) and resumes.
-  if (bytes.length > maxPayload) return recovers(/Max payload size exceeded/);
-  if (rendered.binary) return recovers(/binary frame/);
-  if (!isUtf8(bytes)) return recovers(/invalid UTF-8/);
+  if (compressed) {
+    switch (rendered.streamFault) {
+      case 'garbage':
+        // A byte or two is not yet a whole zstd block header: zstd-stream refuses the frame for that.
+        return recovers(/compressed stream: (corrupt|a frame that completes no message)/);
+      case 'text':
+        return recovers(/compressed stream: text frame on a/);
+      case 'foreign':
+        // The start of another stream, read mid-stream: zlib or zstd refuses it as corrupt.
+        return recovers(/compressed stream: corrupt/);
+    }
+    if (bytes.length > maxPayload) return recovers(/compressed stream: a message inflates past maxPayload/);
+    if (!isUtf8(bytes)) return recovers(/compressed stream: a message that is not valid UTF-8/);
+  } else {
+    // Transport-level faults are `ws`'s to report; the socket then closes (1006/1009) and resumes.
+    if (bytes.length > maxPayload) return recovers(/Max payload size exceeded/);
+    if (rendered.binary) return recovers(/binary frame/);
+    if (!isUtf8(bytes)) return recovers(/invalid UTF-8/);
+  }
   let frame: unknown;
   try {
     frame = JSON.parse(bytes.toString('utf8'));

@@ -1,4 +1,5 @@
 import { createGateway, discordProtocol, type Gateway, type GatewayStateChange } from '../../src/index.ts';
+import type { StreamCompression } from '../../src/compression/transportCompression.ts';
 import type { DispatchPayload } from '../../src/types.ts';
 import { startChaosGateway, type ChaosGateway } from '../../src/testing/index.ts';
 import { render, type FuzzCase, type Rendered } from './frameModel.ts';
@@ -16,6 +17,8 @@ import { Waiter } from './waiter.ts';
 export interface RigOptions {
   /** the client's `ws` maxPayload, in bytes */
   maxPayload: number;
+  /** the stream the client asks for; every case's frame then goes through the server's compressor */
+  compression?: StreamCompression;
   /** longest wait for any one step before the case counts as a hang */
   stepTimeoutMs?: number;
 }
@@ -44,7 +47,7 @@ export class FuzzRig {
   private constructor(
     readonly server: ChaosGateway,
     readonly gateway: Gateway,
-    private readonly options: Required<RigOptions>,
+    private readonly options: RigOptions & { stepTimeoutMs: number },
   ) {
     this.waiter = new Waiter(options.stepTimeoutMs);
     gateway.on('error', (error) => this.note(() => this.errors.push(error)));
@@ -63,6 +66,7 @@ export class FuzzRig {
       url: server.url,
       protocol: discordProtocol({ token: options.token, intents: 513 }),
       socket: { maxPayload: options.maxPayload },
+      compression: options.compression ?? 'none',
       timeouts: { connect: 2_000, hello: 2_000, ready: 2_000, drain: 500, terminateGrace: 200, stable: 0 },
       backoff: { baseMs: 1, maxMs: 4, invalidSessionMinMs: 0, invalidSessionMaxMs: 2 },
     });
@@ -92,8 +96,8 @@ export class FuzzRig {
     this.states.length = 0;
     this.server.resetCounters();
     const ledger = this.ledgerSeq;
-    const rendered = render(fuzzCase.body, ledger ?? 0, this.options.maxPayload);
-    const expected = expectationFor(rendered, fuzzCase.phase, ledger, this.options.maxPayload);
+    const rendered = render(fuzzCase.body, ledger ?? 0, this.options.maxPayload, this.options.compression);
+    const expected = expectationFor(rendered, fuzzCase.phase, ledger, this.options.maxPayload, this.options.compression !== undefined);
     const fail = (what: string): never => {
       const trace = { fuzzCase, rendered, expected, ledger, errors: this.errors, states: this.statesSummary(), status: this.gateway.status };
       throw new FuzzFailure(describeFailure(what, trace));
@@ -116,12 +120,12 @@ export class FuzzRig {
 
   private async onReadySession(rendered: Rendered, expected: Expectation, fail: (what: string) => never): Promise<CaseResult> {
     const generation = this.readyGeneration;
-    this.server.sendRaw(rendered.data, { binary: rendered.binary });
+    this.send(rendered);
     if (expected.outcome === 'stays') {
       // Frames are handled in order: once a dispatch sent after the case arrives, the case's frame
       // was handled. Its sequence is one past where the ledger must be, so a wrong ledger drops it.
       const barrierSeq = (expected.ledger ?? -1) + 1;
-      this.server.sendRaw(JSON.stringify({ op: 0, t: barrierEvent, s: barrierSeq, d: {} }));
+      this.send({ data: JSON.stringify({ op: 0, t: barrierEvent, s: barrierSeq, d: {} }), binary: false });
       await this.until(
         () => this.dispatches.some((d) => d.t === barrierEvent) || this.readyGeneration !== generation || this.gateway.status !== 'ready' || this.errors.length > 0,
         'the frame to be handled (a dispatch sent after it to arrive)',
@@ -151,7 +155,7 @@ export class FuzzRig {
   /** Puts the frame where HELLO (`hello`) or READY (`identify`) would have been. */
   private async inHandshake(phase: 'hello' | 'identify', rendered: Rendered, expected: Expectation, fail: (what: string) => never): Promise<CaseResult> {
     const generation = this.readyGeneration;
-    const inject = () => this.server.sendRaw(rendered.data, { binary: rendered.binary });
+    const inject = () => this.send(rendered);
     let off: () => void;
     if (phase === 'hello') {
       this.server.stallHello(1);
@@ -180,6 +184,12 @@ export class FuzzRig {
     if (expected.outcome !== 'recovers') return fail('a phase mix-up in the oracle');
     this.checkErrors(expected.error, fail);
     return { outcome: 'recovered', errors: this.errors.length, knownIssues: [] };
+  }
+
+  /** On a compressed connection a case's frame is one message of the stream, unless it is a fault of the stream. */
+  private send(rendered: Rendered) {
+    const compressed = this.options.compression !== undefined && rendered.streamFault === undefined;
+    this.server.sendRaw(rendered.data, compressed ? { compressed: true } : { binary: rendered.binary });
   }
 
   private checkErrors(expected: RegExp | null, fail: (what: string) => never) {

@@ -4,6 +4,7 @@ import vm from 'node:vm';
 import fc from 'fast-check';
 import { fuzzCase } from './arbitraries.ts';
 import { FuzzRig, type CaseOutcome } from './rig.ts';
+import type { StreamCompression } from '../../src/compression/transportCompression.ts';
 
 /**
  * The fuzz loop shared by the test and `npm run fuzz`: cases come from one seed in chunks (so
@@ -21,6 +22,8 @@ export interface FuzzOptions {
   onProgress?: (summary: FuzzSummary) => void;
   /** stop at the first failure (the test) or go on and count them (the CLI) */
   stopOnFailure?: boolean;
+  /** run over a compressed stream: the cases include faults of the stream itself */
+  compression?: StreamCompression;
 }
 
 export interface FuzzSummary {
@@ -84,7 +87,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzSummary> {
     await old.close();
   };
   const startedAt = performance.now();
-  const arbitrary = fuzzCase({ maxPayload });
+  const arbitrary = fuzzCase({ maxPayload, compressed: options.compression !== undefined });
   const chunk = 500;
   let rig: FuzzRig | undefined;
   try {
@@ -98,7 +101,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzSummary> {
           await retire(rig);
           rig = undefined;
         }
-        rig ??= await FuzzRig.start({ maxPayload, token });
+        rig ??= await FuzzRig.start({ maxPayload, token, compression: options.compression });
         try {
           const result = await rig.runCase(fuzzCase);
           summary.outcomes[result.outcome] += 1;

@@ -1,6 +1,7 @@
 import { createActor, setup } from 'xstate';
 import { createSocketActor } from '../../src/actors/socket.ts';
 import { discordProtocol } from '../../src/adapters/discord.ts';
+import type { TransportCompression } from '../../src/compression/transportCompression.ts';
 import type { SocketEvent } from '../../src/machines/events.ts';
 import { SequenceLedger } from '../../src/machines/sequenceLedger.ts';
 import { SocketLine } from '../../src/machines/socketLine.ts';
@@ -19,13 +20,15 @@ export class SocketActorHarness {
   readonly socket: FakeSocket;
   private readonly actor;
 
-  constructor(token: string) {
+  /** `compression`: the socket reads a compressed stream, as with createGateway({ compression }) */
+  constructor(token: string, compression?: TransportCompression) {
     let created: FakeSocket | undefined;
     const socketLogic = createSocketActor({
       createSocket: (url) => (created = new FakeSocket(url)),
       protocol: discordProtocol({ token, intents: 513 }),
       onDispatch: (payload) => this.dispatched.push(payload),
       onError: (error) => this.errors.push(error),
+      compression,
     });
     // As in the engine: one socket actor opens the socket for the handshake, and once the session
     // is ready another one adopts it; the frames under test meet the one of a ready session.
@@ -53,7 +56,7 @@ export class SocketActorHarness {
   }
 
   /** Delivers one frame and returns what the actor did with it. */
-  receive(data: string | Buffer, binary: boolean) {
+  receive(data: string | Uint8Array, binary: boolean) {
     this.events.length = 0;
     this.errors.length = 0;
     this.dispatched.length = 0;

@@ -11,6 +11,7 @@ import { discordProtocol } from '../../src/adapters/discord.ts';
 import { gatewayMachine } from '../../src/machines/gateway.ts';
 import type { Timeouts, WebSocketLike } from '../../src/types.ts';
 import { startChaosGateway, type ChaosGateway } from '../../src/testing/index.ts';
+import { testTransportCompression } from '../support/compression.ts';
 import { CoverageRecorder } from './coverage.ts';
 import { valueKey } from './modelPaths.ts';
 
@@ -118,6 +119,7 @@ export class World {
       protocol: discordProtocol({ token, intents: 1 }),
       onDispatch: () => {},
       onError: () => {},
+      compression: testTransportCompression(),
     });
     const reconnectSocket = socketActor;
     const reconnectDrain = this.crashable(drainMachine, 'reconnectDrain');

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import WebSocket from 'ws';
 import { createGateway, discordProtocol, type Gateway } from '../../src/index.ts';
 import { startChaosGateway, type ChaosGateway } from '../../src/testing/index.ts';
+import { testCompression } from '../support/compression.ts';
 import { fatalCodes, freshCodes, resumableCodes, describeStep, type Step } from './schedule.ts';
 import { CountingClock, RealSocketTracker } from './realSockets.ts';
 import { SendTracker } from './sends.ts';
@@ -73,6 +74,7 @@ export class RealWorld {
       backoff,
       createSocket: world.tracker.createSocket,
       clock: world.clock,
+      compression: testCompression(),
     });
     world.gateway = gateway;
     gateway.on('dispatch', (payload) => world.#onDispatch(payload.s, payload.d));

@@ -2,6 +2,9 @@ import WebSocket from 'ws';
 import { createGateway, discordProtocol, type Gateway, type GatewayOptions, type GatewayStateChange } from '../../src/index.ts';
 import type { DispatchPayload, Timeouts, WebSocketLike } from '../../src/types.ts';
 import { startChaosGateway, type ChaosGateway, type ChaosGatewayOptions } from '../../src/testing/index.ts';
+import { testCompression, testConnectUrl } from './compression.ts';
+
+export { testConnectUrl };
 
 export const token = 'test-token-3f9a1c';
 
@@ -93,6 +96,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     timeouts: shortTimeouts,
     backoff: { baseMs: 10, maxMs: 40, invalidSessionMinMs: 20, invalidSessionMaxMs: 40 },
     createSocket: tracker.createSocket,
+    compression: testCompression(),
     ...options.gateway,
   });
   const states: GatewayStateChange[] = [];

@@ -1,0 +1,126 @@
+import WebSocket from 'ws';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ZlibStreamDecompressor } from '../../src/compression/zlibStream.ts';
+import { startChaosGateway } from '../../src/testing/index.ts';
+import { zstdAvailable, type StreamCompression } from '../../src/compression/transportCompression.ts';
+import { closeAllHarnesses, sleep, startHarness, type Harness } from '../support/realGateway.ts';
+
+afterEach(closeAllHarnesses);
+
+const KiB = 1024;
+const streams: StreamCompression[] = ['zlib-stream', 'zstd-stream'];
+
+if (!zstdAvailable()) {
+  console.log(`integration/compression: zstd-stream did not run on real sockets: Node ${process.version} has no node:zlib zstd (Node ≥ 22.15 or 24); the creation error is asserted instead`);
+}
+
+async function readyOn(compression: StreamCompression, maxPayload = 256 * KiB): Promise<Harness & { frames: boolean[] }> {
+  const h = await startHarness({ gateway: { compression, socket: { maxPayload } } });
+  await h.gateway.start();
+  // Whether each frame the client received was binary: a compressed stream sends nothing else.
+  const frames: boolean[] = [];
+  const watch = () => h.tracker.last().on('message', (_data, isBinary) => frames.push(isBinary));
+  watch();
+  h.gateway.on('state', (change) => change.state === 'connecting' && change.phase === 'opening' && setImmediate(watch));
+  return Object.assign(h, { frames });
+}
+
+async function recoverFrom(h: Harness, act: () => void) {
+  const mark = h.states.length;
+  act();
+  await h.waitForState((s) => s.state === 'connecting', 'a reconnect to begin', mark);
+  return h.waitForState((s) => s.state === 'ready', 'ready again', mark);
+}
+
+describe.each(streams)('%s on real sockets against the chaos gateway', (compression) => {
+  if (compression === 'zstd-stream' && !zstdAvailable()) {
+    it('is refused at creation, naming the Node version needed', async () => {
+      await expect(startHarness({ gateway: { compression } })).rejects.toThrow(
+        /createGateway: compression 'zstd-stream' needs node:zlib zstd, in Node ≥ 22\.15 or 24/,
+      );
+      await closeAllHarnesses();
+    });
+    return;
+  }
+
+  it('asks for the stream on every URL, main and resume, and delivers every event once through kills', async () => {
+    const h = await readyOn(compression);
+    h.server.startStream(2_000);
+    for (let kill = 0; kill < 5; kill += 1) {
+      await sleep(20);
+      await recoverFrom(h, () => h.server.kill());
+    }
+    h.server.stopStream();
+    const sent = h.server.counters.dispatched;
+    await h.waitFor(() => h.dispatches.length >= sent, `${sent} dispatches`);
+
+    expect(sent).toBeGreaterThan(20);
+    const seqs = h.dispatches.map((d) => d.s);
+    expect(new Set(seqs).size).toBe(seqs.length);
+    expect(seqs.every((seq, i) => i === 0 || seq > seqs[i - 1]!)).toBe(true);
+    expect(h.handshakes()).toEqual(['IDENTIFY', ...Array(5).fill('RESUME')]);
+    // Each new socket read a new stream from its first byte: no context outlived its socket.
+    expect(h.tracker.sockets).toHaveLength(6);
+    for (const { url } of h.tracker.sockets) expect(new URL(url).searchParams.get('compress')).toBe(compression);
+    // The resume URL (READY's, on the same host here) got the parameter too.
+    expect(new URL(h.tracker.sockets.at(-1)!.url).search).toBe(`?v=10&encoding=json&compress=${compression}`);
+    expect(h.frames.length).toBeGreaterThan(0);
+    expect(h.frames.every((binary) => binary)).toBe(true);
+    expect(h.errors).toEqual([]);
+    expect(h.tracker.maxLive).toBe(1);
+  });
+
+  it.each([
+    // 0x06 starts a block of the reserved type 3 in a deflate stream and in a zstd frame alike.
+    ['garbage bytes in the stream', (h: Harness) => h.server.sendRaw(Buffer.from([0x06, 0, 0, 0xde, 0xad, 0, 0, 0xff, 0xff]), { binary: true })],
+    ['a text frame', (h: Harness) => h.server.sendRaw(JSON.stringify({ op: 11 }), { binary: false })],
+    ['a bomb past maxPayload', (h: Harness) => h.server.sendRaw('{"op":0,"t":"X","s":99,"d":"' + 'z'.repeat(4 * 1024 * KiB) + '"}', { compressed: true })],
+    ['a message that is not JSON', (h: Harness) => h.server.sendRaw('{"op":0,"t":', { compressed: true })],
+  ] as const)('%s is a protocol error, reported, and the session resumes on a new stream', async (_what, hostile) => {
+    const h = await readyOn(compression);
+    h.server.dispatch();
+    await h.waitFor(() => h.dispatches.length === 1, 'a first dispatch');
+    const ready = await recoverFrom(h, () => hostile(h));
+    expect(ready.handshake).toBe('resume');
+    expect(h.errors.filter((e) => e.name === 'GatewayProtocolError')).toHaveLength(1);
+    h.server.dispatch();
+    await h.waitFor(() => h.dispatches.length === 2, 'a dispatch on the new stream');
+    const [first, second] = h.dispatches.map((d) => d.s);
+    expect(second).toBeGreaterThan(first!);
+    expect(h.gateway.status).toBe('ready');
+    expect(h.tracker.maxLive).toBe(1);
+  });
+});
+
+describe('the chaos gateway', () => {
+  const firstFrame = (url: string) =>
+    new Promise<{ data: Buffer; isBinary: boolean }>((resolve, reject) => {
+      const socket = new WebSocket(url, { perMessageDeflate: false });
+      socket.once('message', (data, isBinary) => {
+        resolve({ data: data as Buffer, isBinary });
+        socket.terminate();
+      });
+      socket.once('error', reject);
+    });
+
+  it('compresses its stream only for a client that asks, and sends plain JSON otherwise', async () => {
+    const server = await startChaosGateway({ heartbeatInterval: 1_234 });
+    try {
+      const plain = await firstFrame(server.url);
+      expect(plain.isBinary).toBe(false);
+      expect(JSON.parse(plain.data.toString())).toMatchObject({ op: 10, d: { heartbeat_interval: 1_234 } });
+
+      const compressed = await firstFrame(`${server.url}&compress=zlib-stream`);
+      expect(compressed.isBinary).toBe(true);
+      expect([...compressed.data.subarray(-4)]).toEqual([0, 0, 0xff, 0xff]);
+      const inflated = new ZlibStreamDecompressor(1024).push(compressed.data, true);
+      expect(inflated.kind === 'message' && JSON.parse(inflated.text)).toMatchObject({ op: 10, d: { heartbeat_interval: 1_234 } });
+
+      // A stream it does not know (or this Node cannot make) is not made: the frames stay plain JSON.
+      const unknown = await firstFrame(`${server.url}&compress=brotli-stream`);
+      expect(unknown.isBinary).toBe(false);
+    } finally {
+      await server.close();
+    }
+  });
+});
