@@ -47,7 +47,7 @@ describe('a fleet in one process, on real sockets', () => {
 
   it('routes each guild to its shard; shardFor agrees with the server', async () => {
     const server = await startFleetServer({ maxConcurrency: 2, identifyWindowMs: 20 });
-    const h = startFleet(server, { shardCount: 4, identifyWindowMs: 20 });
+    const h = startFleet(server, { shardCount: 4, identifyWindowMs: 60 });
     await h.fleet.start();
     for (let shardId = 0; shardId < 4; shardId++) {
       const guild = guildOf(shardId, 4);
@@ -65,7 +65,7 @@ describe('a fleet in one process, on real sockets', () => {
 
   it('every socket killed at once: every shard RESUMEs, no IDENTIFY, no event lost or repeated', async () => {
     const server = await startFleetServer({ maxConcurrency: 4, identifyWindowMs: 20 });
-    const h = startFleet(server, { shardCount: 16, identifyWindowMs: 20 });
+    const h = startFleet(server, { shardCount: 16, identifyWindowMs: 60 });
     await h.fleet.start();
     const identifies = server.counters.identifies;
     server.startStream(400);
@@ -123,7 +123,7 @@ describe('a fleet in one process, on real sockets', () => {
   it('stop({ keepSessions }) then a new manager on the same store: every shard RESUMEs, no IDENTIFY, every event once', async () => {
     const server = await startFleetServer({ maxConcurrency: 2, identifyWindowMs: 20 });
     const store = memorySessionStore();
-    const first = startFleet(server, { shardCount: 6, identifyWindowMs: 20, sessionStore: store });
+    const first = startFleet(server, { shardCount: 6, identifyWindowMs: 60, sessionStore: store });
     await first.fleet.start();
     for (let shardId = 0; shardId < 6; shardId++) server.dispatch('MESSAGE_CREATE', { guild_id: guildOf(shardId, 6) });
     await first.waitFor(() => first.dispatches.length === 6, 'six events');
@@ -133,7 +133,7 @@ describe('a fleet in one process, on real sockets', () => {
     for (let shardId = 0; shardId < 6; shardId++) server.dispatch('MESSAGE_CREATE', { guild_id: guildOf(shardId, 6, 2) });
 
     const identifies = server.counters.identifies;
-    const second = startFleet(server, { shardCount: 6, identifyWindowMs: 20, sessionStore: store });
+    const second = startFleet(server, { shardCount: 6, identifyWindowMs: 60, sessionStore: store });
     await second.fleet.start();
     expect(server.counters.identifies).toBe(identifies);
     expect(Object.values(second.fleet.shards()).every((shard) => shard.handshake === 'resume')).toBe(true);
@@ -145,7 +145,7 @@ describe('a fleet in one process, on real sockets', () => {
   it('a plain stop forgets the stored sessions', async () => {
     const server = await startFleetServer({ maxConcurrency: 2, identifyWindowMs: 20 });
     const store = memorySessionStore();
-    const h = startFleet(server, { shardCount: 2, identifyWindowMs: 20, sessionStore: store });
+    const h = startFleet(server, { shardCount: 2, identifyWindowMs: 60, sessionStore: store });
     await h.fleet.start();
     expect(await store.get(0)).not.toBeNull();
     await h.fleet.stop();
@@ -155,7 +155,7 @@ describe('a fleet in one process, on real sockets', () => {
 
   it('runs only its shardIds, and refuses to send on a shard it does not run', async () => {
     const server = await startFleetServer({ maxConcurrency: 1, identifyWindowMs: 20 });
-    const h = startFleet(server, { shardCount: 4, shardIds: [1, 3], identifyWindowMs: 20 });
+    const h = startFleet(server, { shardCount: 4, shardIds: [1, 3], identifyWindowMs: 60 });
     await h.fleet.start();
     expect(Object.keys(h.fleet.shards())).toEqual(['1', '3']);
     expect(server.identified.map((entry) => entry.shard)).toEqual([1, 3]);
