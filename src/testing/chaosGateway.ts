@@ -16,6 +16,7 @@ import {
 } from './protocol.ts';
 import { GatewaySession } from './session.ts';
 import { startSteadyTimer } from './steadyTimer.ts';
+import { answerGatewayBot, checkGatewayBotOptions } from './gatewayBotApi.ts';
 import { WebSocketTransport } from './transport.ts';
 import type { ChaosCounters, ChaosGateway, ChaosGatewayOptions, ReceivedFrame } from './types.ts';
 
@@ -36,6 +37,7 @@ interface FaultState {
 }
 
 export async function startChaosGateway(options: ChaosGatewayOptions = {}): Promise<ChaosGateway> {
+  checkGatewayBotOptions(options.gatewayBot);
   const gateway = new ChaosGatewayServer(options);
   try {
     await gateway.transport.listen(options.host ?? DEFAULT_HOST, options.port ?? 0);
@@ -57,7 +59,10 @@ class ChaosGatewayServer implements ChaosGateway {
     dispatched: 0,
   };
   private readonly receivedFrames: ReceivedFrame[] = [];
-  readonly transport = new WebSocketTransport((socket, request) => this.accept(socket, request));
+  readonly transport: WebSocketTransport = new WebSocketTransport(
+    (socket, request) => this.accept(socket, request),
+    (request, response) => answerGatewayBot(request, response, this.options, this.transport.baseUrl),
+  );
   private readonly connections = new Map<number, ClientConnection>();
   private readonly sessions = new Map<string, GatewaySession>();
   private readonly listeners = new ListenerRegistry();
@@ -80,6 +85,10 @@ class ChaosGatewayServer implements ChaosGateway {
 
   get url(): string {
     return `${this.transport.baseUrl}/?v=10&encoding=json`;
+  }
+
+  get apiUrl(): string {
+    return `${this.transport.baseUrl.replace(/^ws:/, 'http:')}/api/v10`;
   }
 
   get received(): ReadonlyArray<ReceivedFrame> {

@@ -10,3 +10,5 @@ export type {
 } from './chaosGateway.ts';
 export { CloseCode, Op } from './protocol.ts';
 export type { GatewayFrame } from './protocol.ts';
+export { defaultSessionStartLimit } from './gatewayBotApi.ts';
+export type { GatewayBotOptions, SessionStartLimit } from './gatewayBotApi.ts';

@@ -1,3 +1,4 @@
+import type { GatewayBotOptions } from './gatewayBotApi.ts';
 import type { ChaosEventName, ChaosListener } from './listeners.ts';
 
 export interface ChaosGatewayOptions {
@@ -11,6 +12,8 @@ export interface ChaosGatewayOptions {
   token?: string;
   /** Overrides `resume_gateway_url` in READY. */
   resumeUrl?: string;
+  /** What `GET /api/v10/gateway/bot` on the same port answers besides the URL (see gatewayBotApi.ts). */
+  gatewayBot?: GatewayBotOptions;
 }
 
 export interface ChaosCounters {
@@ -42,6 +45,8 @@ export interface ReceivedFrame {
 export interface ChaosGateway {
   /** `ws://HOST:PORT/?v=10&encoding=json` */
   readonly url: string;
+  /** `http://HOST:PORT/api/v10`: a REST base URL whose `GET /gateway/bot` points at this gateway */
+  readonly apiUrl: string;
   readonly port: number;
   /** Live object: it changes as the server works. */
   readonly counters: ChaosCounters;
