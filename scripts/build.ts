@@ -35,4 +35,4 @@ export function loadPageAssets() {
 }
 `,
 );
-console.log(`dist/ built; ${files.length} inspector page files inlined`);
+console.error(`dist/ built; ${files.length} inspector page files inlined`);
