@@ -86,6 +86,10 @@ describe('npm install lifeline-gateway, in a fresh project', () => {
     await node([tsc, '-p', `tsconfig.${resolution}.json`]);
   });
 
+  it('(c) tsc --noEmit of a CommonJS TypeScript consumer (.cts) under module nodenext, which models require(esm)', async () => {
+    await node([tsc, '-p', 'tsconfig.nodenext-cjs.json']);
+  });
+
   it('(d) the inspector names elkjs when it is missing, then serves its page from the install and from an esbuild bundle', async () => {
     expect(lastJsonLine((await node(['inspector.mjs'])).stdout)).toEqual({
       error: 'lifeline-gateway/inspector needs elkjs to lay out its charts: npm install elkjs',
