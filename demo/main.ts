@@ -1,7 +1,7 @@
-import { parseArgs } from 'node:util';
 import type { Gateway } from '../src/index.ts';
 import { startChaosGateway } from '../src/testing/index.ts';
 import { serveInspector, type Inspector, type InspectorOptions } from '../visualizer/server.ts';
+import { parseDemoArgs, usage } from './args.ts';
 import { faults, streamRate } from './faults.ts';
 import { bold, dim, stamp } from './output.ts';
 import { FaultRunner } from './runner.ts';
@@ -13,18 +13,16 @@ import { DemoSession } from './session.ts';
  * script round and round until Ctrl-C; `--once` runs it once and exits (CI).
  */
 
-const { values: args } = parseArgs({
-  options: {
-    once: { type: 'boolean', default: false },
-    port: { type: 'string', default: process.env.LIFELINE_INSPECTOR_PORT ?? '4777' },
-  },
-});
-const once = args.once === true;
-const port = Number(args.port);
-if (!Number.isInteger(port) || port < 0 || port > 65_535) {
-  console.error(`--port must be a port number (0 for any free one), not ${JSON.stringify(args.port)}`);
+const args = parseDemoArgs(process.argv.slice(2), process.env);
+if (args.kind === 'help') {
+  process.stdout.write(usage);
+  process.exit(0);
+}
+if (args.kind === 'error') {
+  process.stderr.write(`${args.message}\n\n${usage}`);
   process.exit(2);
 }
+const { once, port } = args;
 
 const token = 'demo-token-not-a-secret';
 const server = await startChaosGateway({ heartbeatInterval: 400, token });

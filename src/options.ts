@@ -1,3 +1,4 @@
+import { socketOptionsProblem } from './adapters/ws.ts';
 import type { GatewayOptions } from './createGateway.ts';
 import { defaultOutboxOptions } from './outbox.ts';
 import { compressionOptions, resolveCompression, type CompressionOption } from './compression/transportCompression.ts';
@@ -46,6 +47,8 @@ export function validateOptions(options: GatewayOptions): void {
   if (options.createSocket !== undefined && typeof options.createSocket !== 'function') {
     fail('createSocket must be a function (url) => WebSocket');
   }
+  const socketProblem = socketOptionsProblem(options.socket);
+  if (socketProblem) fail(socketProblem);
   const maxPayload = options.socket?.maxPayload;
   if (maxPayload !== undefined && (!Number.isSafeInteger(maxPayload) || maxPayload <= 0)) {
     fail(`socket.maxPayload must be a positive whole number of bytes, got ${String(maxPayload)}`);

@@ -1,4 +1,3 @@
-import elkBundle from 'elkjs/lib/elk.bundled.js';
 import type { ElkExtendedEdge, ElkLabel, ElkNode } from 'elkjs/lib/elk-api.js';
 import type { MachineGraph, StateKind, StateVertex, TransitionEdge, TransitionKind } from './graph.ts';
 import { textWidth, metrics as m } from './metrics.ts';
@@ -72,9 +71,35 @@ export interface LaidOutGraph {
   initials: DrawnInitial[];
 }
 
-// The bundled build runs the layout in-process (no worker); it is CommonJS, whose class Node's
-// ESM loader and TypeScript's NodeNext types both reach as `.default`.
-const elk = new elkBundle.default();
+interface Elk {
+  layout(graph: ElkNode): Promise<ElkNode>;
+}
+
+let elk: Promise<Elk> | undefined;
+
+/**
+ * elkjs is an optional peer dependency: only the inspector needs it, so it is loaded on the first
+ * layout, and a missing one is named in the error. The bundled build runs the layout in-process
+ * (no worker); it is CommonJS, and its class is its own `default`, so `.default` reaches it through
+ * Node's ESM loader and through a bundler's interop alike.
+ */
+function loadElk(): Promise<Elk> {
+  elk ??= import('elkjs/lib/elk.bundled.js').then(
+    (bundle) => new bundle.default.default(),
+    (error: unknown) => {
+      elk = undefined;
+      throw isModuleNotFound(error)
+        ? new Error('lifeline-gateway/inspector needs elkjs to lay out its charts: npm install elkjs', { cause: error })
+        : error;
+    },
+  );
+  return elk;
+}
+
+function isModuleNotFound(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND';
+}
 
 
 const stateId = (path: string) => `s:${path}`;
@@ -202,7 +227,7 @@ export async function layoutGraph(graph: MachineGraph): Promise<LaidOutGraph> {
     edges: [],
   };
 
-  const laid = await elk.layout(root);
+  const laid = await (await loadElk()).layout(root);
   return collect(graph, laid, rows, [...bundles.values()]);
 }
 

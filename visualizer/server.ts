@@ -1,12 +1,12 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Gateway, ShardManager } from '../src/index.ts';
 import { InspectorHub, isFleet } from './hub.ts';
 import type { FaultInfo, FaultStatus, ServerMessage } from './protocol.ts';
 import { createRedactor } from './redact.ts';
-import { loadAssets, type Asset } from './static.ts';
+import { loadPageAssets } from './pageAssets.ts';
+import type { Asset } from './static.ts';
 
 export interface InspectorFaults {
   /** the buttons the page shows */
@@ -42,7 +42,6 @@ export interface Inspector {
   close(): Promise<void>;
 }
 
-const pageDirectory = fileURLToPath(new URL('./page/', import.meta.url));
 const loopback = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
 /** A page that cannot keep up is dropped rather than buffered without bound. */
 const maxBuffered = 8 * 1024 * 1024;
@@ -56,7 +55,7 @@ export const faultHeader = 'x-lifeline-inspector';
 export async function serveInspector(gateway: Gateway | ShardManager, options: InspectorOptions = {}): Promise<Inspector> {
   const host = options.host ?? '127.0.0.1';
   const faults = options.faults;
-  const assets = await loadAssets(pageDirectory);
+  const assets = await loadPageAssets();
   const pages = new Set<WebSocket>();
 
   const broadcast = (message: ServerMessage) => {

@@ -14,10 +14,11 @@ import {
   type ClientFrame,
   type GatewayFrame,
 } from './protocol.ts';
-import { IdentifyRules, shardField, shardOfGuild, type IdentifyViolation, type SessionStartLimit } from './identifyRules.ts';
+import { IdentifyRules, shardField, shardOfGuild, type IdentifyViolation } from './identifyRules.ts';
 import { GatewaySession } from './session.ts';
 import { startSteadyTimer } from './steadyTimer.ts';
 import { compressorFor } from './streamCompression.ts';
+import { answerGatewayBot, checkGatewayBotOptions, type SessionStartLimit } from './gatewayBotApi.ts';
 import { WebSocketTransport } from './transport.ts';
 import type { ChaosCounters, ChaosGateway, ChaosGatewayOptions, ReceivedFrame } from './types.ts';
 
@@ -38,6 +39,7 @@ interface FaultState {
 }
 
 export async function startChaosGateway(options: ChaosGatewayOptions = {}): Promise<ChaosGateway> {
+  checkGatewayBotOptions(options.gatewayBot);
   const gateway = new ChaosGatewayServer(options);
   try {
     await gateway.transport.listen(options.host ?? DEFAULT_HOST, options.port ?? 0);
@@ -59,7 +61,10 @@ class ChaosGatewayServer implements ChaosGateway {
     dispatched: 0,
   };
   private readonly receivedFrames: ReceivedFrame[] = [];
-  readonly transport = new WebSocketTransport((socket, request) => this.accept(socket, request));
+  readonly transport: WebSocketTransport = new WebSocketTransport(
+    (socket, request) => this.accept(socket, request),
+    (request, response) => answerGatewayBot(request, response, this.apiOptions(), this.transport.baseUrl),
+  );
   private readonly connections = new Map<number, ClientConnection>();
   private readonly sessions = new Map<string, GatewaySession>();
   private readonly listeners = new ListenerRegistry();
@@ -87,6 +92,12 @@ class ChaosGatewayServer implements ChaosGateway {
     return this.rules?.granted ?? [];
   }
 
+  /** With fleet rules, GET /gateway/bot reports their budget unless told otherwise. */
+  private apiOptions(): ChaosGatewayOptions {
+    if (!this.rules || this.options.gatewayBot?.sessionStartLimit) return this.options;
+    return { ...this.options, gatewayBot: { ...this.options.gatewayBot, sessionStartLimit: () => this.sessionStartLimit() } };
+  }
+
   sessionStartLimit(): SessionStartLimit {
     const rules = this.rules ?? new IdentifyRules();
     return rules.sessionStartLimit();
@@ -98,6 +109,10 @@ class ChaosGatewayServer implements ChaosGateway {
 
   get url(): string {
     return `${this.transport.baseUrl}/?v=10&encoding=json`;
+  }
+
+  get apiUrl(): string {
+    return `${this.transport.baseUrl.replace(/^ws:/, 'http:')}/api/v10`;
   }
 
   get received(): ReadonlyArray<ReceivedFrame> {

@@ -1,3 +1,5 @@
+import type { SessionStartLimit } from './gatewayBotApi.ts';
+
 /**
  * Discord's rules for starting sessions, as the chaos gateway enforces them: one IDENTIFY per
  * bucket (`shard_id % max_concurrency`) per window, shards of a bucket started in order, and a
@@ -27,14 +29,6 @@ export interface IdentifyViolation {
   shard: number | null;
   at: number;
   detail: string;
-}
-
-/** `session_start_limit` as GET /gateway/bot reports it. */
-export interface SessionStartLimit {
-  total: number;
-  remaining: number;
-  reset_after: number;
-  max_concurrency: number;
 }
 
 export type ShardField = [number, number];

@@ -11,6 +11,8 @@ export type {
 export { CloseCode, Op } from './protocol.ts';
 export type { GatewayFrame } from './protocol.ts';
 export { IdentifyRules, shardOfGuild } from './identifyRules.ts';
-export type { FleetRulesOptions, IdentifyViolation, SessionStartLimit, ViolationKind } from './identifyRules.ts';
+export type { FleetRulesOptions, IdentifyViolation, ViolationKind } from './identifyRules.ts';
 export { createStreamCompressor } from './streamCompression.ts';
 export type { StreamCompressor } from './streamCompression.ts';
+export { defaultSessionStartLimit } from './gatewayBotApi.ts';
+export type { GatewayBotOptions, SessionStartLimit } from './gatewayBotApi.ts';

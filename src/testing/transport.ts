@@ -11,8 +11,14 @@ export class WebSocketTransport {
   private host = LOOPBACK;
   private boundPort = 0;
 
-  constructor(onConnection: (socket: WebSocket, request: IncomingMessage) => void) {
-    this.httpServer = createServer(rejectPlainHttp);
+  /** `onRequest` answers plain HTTP requests it knows (returning true); the rest are refused. */
+  constructor(
+    onConnection: (socket: WebSocket, request: IncomingMessage) => void,
+    onRequest: (request: IncomingMessage, response: ServerResponse) => boolean = () => false,
+  ) {
+    this.httpServer = createServer((request, response) => {
+      if (!onRequest(request, response)) rejectPlainHttp(request, response);
+    });
     // Client tracking is off because the gateway keeps its own connection table.
     this.wss = new WebSocketServer({ server: this.httpServer, clientTracking: false, perMessageDeflate: false });
     // ws re-emits the HTTP server's errors here; listen() already reports the

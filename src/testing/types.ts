@@ -1,4 +1,5 @@
-import type { FleetRulesOptions, IdentifyViolation, SessionStartLimit } from './identifyRules.ts';
+import type { FleetRulesOptions, IdentifyViolation } from './identifyRules.ts';
+import type { GatewayBotOptions, SessionStartLimit } from './gatewayBotApi.ts';
 import type { ChaosEventName, ChaosListener } from './listeners.ts';
 
 export interface ChaosGatewayOptions {
@@ -17,6 +18,8 @@ export interface ChaosGatewayOptions {
    * started in order, a daily budget. A breach gets op 9 and is recorded in `violations`.
    */
   fleet?: FleetRulesOptions;
+  /** What `GET /api/v10/gateway/bot` on the same port answers besides the URL (see gatewayBotApi.ts). */
+  gatewayBot?: GatewayBotOptions;
 }
 
 export interface ChaosCounters {
@@ -48,6 +51,8 @@ export interface ReceivedFrame {
 export interface ChaosGateway {
   /** `ws://HOST:PORT/?v=10&encoding=json` */
   readonly url: string;
+  /** `http://HOST:PORT/api/v10`: a REST base URL whose `GET /gateway/bot` points at this gateway */
+  readonly apiUrl: string;
   readonly port: number;
   /** Live object: it changes as the server works. */
   readonly counters: ChaosCounters;
