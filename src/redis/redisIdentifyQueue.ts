@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { checkShardId } from '../fleet/storedSession.ts';
 import { abortError, IdentifyQueueClosedError, type IdentifyNotice, type IdentifyQueue } from '../fleet/types.ts';
 import { bounded, checkMs, checkRedisOptions, runScript, sleep, type RedisClient } from './commands.ts';
@@ -79,6 +80,8 @@ export function redisIdentifyQueue(options: RedisIdentifyQueueOptions): Identify
   const processTag = randomBytes(6).toString('hex');
   let nextTicket = 0;
   const closing = new AbortController();
+  // Every pending wait listens for the close: as many listeners as shards waiting, not a leak.
+  setMaxListeners(0, closing.signal);
 
   const jittered = (ms: number) => ms * (0.75 + Math.random() * 0.5);
 
@@ -142,7 +145,12 @@ export function redisIdentifyQueue(options: RedisIdentifyQueueOptions): Identify
       checkShardId(shardId, 'IdentifyQueue.wait');
       if (closing.signal.aborted) throw new IdentifyQueueClosedError();
       if (signal?.aborted) throw abortError(signal);
-      const both = signal ? AbortSignal.any([signal, closing.signal]) : closing.signal;
+      // One signal for both ends of a wait (its caller's abort, the queue's close), unlinked after.
+      const ended = new AbortController();
+      const end = () => ended.abort();
+      signal?.addEventListener('abort', end, { once: true });
+      closing.signal.addEventListener('abort', end, { once: true });
+      const both = ended.signal;
       const safeReport = (notice: IdentifyNotice) => {
         try {
           report?.(notice);
@@ -156,6 +164,9 @@ export function redisIdentifyQueue(options: RedisIdentifyQueueOptions): Identify
         if (closing.signal.aborted && !signal?.aborted) throw new IdentifyQueueClosedError();
         if (signal?.aborted) throw abortError(signal);
         throw error;
+      } finally {
+        signal?.removeEventListener('abort', end);
+        closing.signal.removeEventListener('abort', end);
       }
     },
     close() {
