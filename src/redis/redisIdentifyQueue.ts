@@ -85,9 +85,9 @@ export function redisIdentifyQueue(options: RedisIdentifyQueueOptions): Identify
 
   const jittered = (ms: number) => ms * (0.75 + Math.random() * 0.5);
 
-  const giveBack = (ticket: string, bucket: number) => {
+  const giveBack = (attemptId: string, bucket: number) => {
     const [, , , lease] = bucketKeys(bucket);
-    bounded(runScript(redis, refund, [lease!, budgetKeys[0]!], [ticket]), timeoutMs).catch(() => {
+    bounded(runScript(redis, refund, [lease!, budgetKeys[0]!], [attemptId]), timeoutMs).catch(() => {
       // Redis is away: the lease expires by itself and the budget stays spent (never overspent).
     });
   };
@@ -96,15 +96,17 @@ export function redisIdentifyQueue(options: RedisIdentifyQueueOptions): Identify
     const bucket = shardId % maxConcurrency;
     const keys = bucketKeys(bucket);
     const ticket = `${processTag}:${++nextTicket}`;
-    const args = [ticket, windowMs, budget.remaining, resetAfterMs, total, resetIntervalMs, ticketTtlMs];
+    let attempts = 0;
     let failures = 0;
     let spentReported = false;
     while (!signal.aborted) {
       let reply: [number, number, number, number];
+      const attemptId = `${ticket}#${++attempts}`;
+      const args = [ticket, windowMs, budget.remaining, resetAfterMs, total, resetIntervalMs, ticketTtlMs, attemptId];
       try {
         reply = (await bounded(runScript(redis, attempt, [...keys.slice(0, 4), ...budgetKeys], args), timeoutMs, (late) => {
           // A grant that came back after its timeout is nobody's: give it back.
-          if ((late as number[])[0] === Reply.Granted) giveBack(ticket, bucket);
+          if ((late as number[])[0] === Reply.Granted) giveBack(attemptId, bucket);
         })) as [number, number, number, number];
       } catch (error) {
         failures += 1;
@@ -117,7 +119,7 @@ export function redisIdentifyQueue(options: RedisIdentifyQueueOptions): Identify
       const [code, value, now, spentFor] = reply;
       if (code === Reply.Granted) {
         if (signal.aborted) {
-          giveBack(ticket, bucket);
+          giveBack(attemptId, bucket);
           break;
         }
         onGrant?.({ shardId, bucket, grantedAt: now, budgetLeft: value });
