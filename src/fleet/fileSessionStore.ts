@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { open, readFile, rename } from 'node:fs/promises';
 import { checkShardId, checkStoredSession, parseStoredSession } from './storedSession.ts';
 import type { SessionStore, StoredSession } from './types.ts';
@@ -13,7 +14,8 @@ const fileVersion = 1;
  */
 export function fileSessionStore(path: string): SessionStore {
   if (typeof path !== 'string' || path.length === 0) throw new TypeError('fileSessionStore: path must be a non-empty string');
-  const temporary = `${path}.${process.pid}.tmp`;
+  // Unique per store, so two stores on one path in one process never share a temporary file.
+  const temporary = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   let sessions: Promise<Map<number, StoredSession>> | undefined;
   /** bumped by every set; `written` is the last change known to be on disk */
   let changes = 0;

@@ -167,7 +167,7 @@ export function identifyQueueOverActor(actor: QueueActorRef, clock: { now(): num
       });
     },
     close() {
-      actor.send({ type: 'close' });
+      if (actor.getSnapshot().status === 'active') actor.send({ type: 'close' });
       for (const waiterId of [...pending.keys()]) settle(waiterId, (wait) => wait.reject(new IdentifyQueueClosedError()));
     },
   };

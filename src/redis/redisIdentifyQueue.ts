@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { checkShardId } from '../fleet/storedSession.ts';
 import { abortError, IdentifyQueueClosedError, type IdentifyNotice, type IdentifyQueue } from '../fleet/types.ts';
 import { bounded, checkMs, checkRedisOptions, runScript, sleep, type RedisClient } from './commands.ts';
@@ -79,12 +80,14 @@ export function redisIdentifyQueue(options: RedisIdentifyQueueOptions): Identify
   const processTag = randomBytes(6).toString('hex');
   let nextTicket = 0;
   const closing = new AbortController();
+  // Every pending wait listens for the close: as many listeners as shards waiting, not a leak.
+  setMaxListeners(0, closing.signal);
 
   const jittered = (ms: number) => ms * (0.75 + Math.random() * 0.5);
 
-  const giveBack = (ticket: string, bucket: number) => {
+  const giveBack = (attemptId: string, bucket: number) => {
     const [, , , lease] = bucketKeys(bucket);
-    bounded(runScript(redis, refund, [lease!, budgetKeys[0]!], [ticket]), timeoutMs).catch(() => {
+    bounded(runScript(redis, refund, [lease!, budgetKeys[0]!], [attemptId]), timeoutMs).catch(() => {
       // Redis is away: the lease expires by itself and the budget stays spent (never overspent).
     });
   };
@@ -93,15 +96,17 @@ export function redisIdentifyQueue(options: RedisIdentifyQueueOptions): Identify
     const bucket = shardId % maxConcurrency;
     const keys = bucketKeys(bucket);
     const ticket = `${processTag}:${++nextTicket}`;
-    const args = [ticket, windowMs, budget.remaining, resetAfterMs, total, resetIntervalMs, ticketTtlMs];
+    let attempts = 0;
     let failures = 0;
     let spentReported = false;
     while (!signal.aborted) {
       let reply: [number, number, number, number];
+      const attemptId = `${ticket}#${++attempts}`;
+      const args = [ticket, windowMs, budget.remaining, resetAfterMs, total, resetIntervalMs, ticketTtlMs, attemptId];
       try {
         reply = (await bounded(runScript(redis, attempt, [...keys.slice(0, 4), ...budgetKeys], args), timeoutMs, (late) => {
           // A grant that came back after its timeout is nobody's: give it back.
-          if ((late as number[])[0] === Reply.Granted) giveBack(ticket, bucket);
+          if ((late as number[])[0] === Reply.Granted) giveBack(attemptId, bucket);
         })) as [number, number, number, number];
       } catch (error) {
         failures += 1;
@@ -114,7 +119,7 @@ export function redisIdentifyQueue(options: RedisIdentifyQueueOptions): Identify
       const [code, value, now, spentFor] = reply;
       if (code === Reply.Granted) {
         if (signal.aborted) {
-          giveBack(ticket, bucket);
+          giveBack(attemptId, bucket);
           break;
         }
         onGrant?.({ shardId, bucket, grantedAt: now, budgetLeft: value });
@@ -142,7 +147,12 @@ export function redisIdentifyQueue(options: RedisIdentifyQueueOptions): Identify
       checkShardId(shardId, 'IdentifyQueue.wait');
       if (closing.signal.aborted) throw new IdentifyQueueClosedError();
       if (signal?.aborted) throw abortError(signal);
-      const both = signal ? AbortSignal.any([signal, closing.signal]) : closing.signal;
+      // One signal for both ends of a wait (its caller's abort, the queue's close), unlinked after.
+      const ended = new AbortController();
+      const end = () => ended.abort();
+      signal?.addEventListener('abort', end, { once: true });
+      closing.signal.addEventListener('abort', end, { once: true });
+      const both = ended.signal;
       const safeReport = (notice: IdentifyNotice) => {
         try {
           report?.(notice);
@@ -156,6 +166,9 @@ export function redisIdentifyQueue(options: RedisIdentifyQueueOptions): Identify
         if (closing.signal.aborted && !signal?.aborted) throw new IdentifyQueueClosedError();
         if (signal?.aborted) throw abortError(signal);
         throw error;
+      } finally {
+        signal?.removeEventListener('abort', end);
+        closing.signal.removeEventListener('abort', end);
       }
     },
     close() {

@@ -16,7 +16,7 @@ import { createHash } from 'node:crypto';
  *                   that expired (a reset) is refilled to `total`, not to the stale `remaining`
  */
 
-/** ARGV: ticket, windowMs, remaining, resetAfterMs, total, resetIntervalMs, ticketTtlMs */
+/** ARGV: ticket, windowMs, remaining, resetAfterMs, total, resetIntervalMs, ticketTtlMs, attempt (unique per call) */
 export const attemptScript = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -71,8 +71,8 @@ if tonumber(budget) <= 0 then
 end
 
 local left = redis.call('DECR', KEYS[5])
--- The lease names its grant and the budget period it was paid from (for a refund).
-redis.call('SET', KEYS[4], ticket .. '|' .. (now + redis.call('PTTL', KEYS[5])), 'PX', window)
+-- The lease names the call that won it and the budget period it was paid from (for a refund).
+redis.call('SET', KEYS[4], ARGV[8] .. '|' .. (now + redis.call('PTTL', KEYS[5])), 'PX', window)
 redis.call('ZREM', KEYS[1], ticket)
 redis.call('HDEL', KEYS[2], ticket)
 return {3, left, now, -1}
@@ -88,7 +88,8 @@ return 1
 /**
  * A grant nobody will use (its wait was aborted while the grant was on its way): the bucket is
  * freed, and the budget given back only if it is still the same budget period (a counter that
- * was reset meanwhile owes nothing). KEYS[1] lease, KEYS[2] budget; ARGV: ticket
+ * was reset meanwhile owes nothing). Only that call's own lease is touched, never a later grant's.
+ * KEYS[1] lease, KEYS[2] budget; ARGV: the attempt that was granted
  */
 export const refundScript = `
 local lease = redis.call('GET', KEYS[1])

@@ -1,6 +1,7 @@
-import { SimulatedClock } from 'xstate';
+import { createActor, setup, SimulatedClock, type ActorRefFrom } from 'xstate';
+import { identifyQueueMachine, identifyQueueStatus } from '../../src/fleet/identifyQueueMachine.ts';
 import { describe, expect, it } from 'vitest';
-import { memoryIdentifyQueue, type MemoryIdentifyQueueOptions } from '../../src/fleet/memoryIdentifyQueue.ts';
+import { identifyQueueInput, identifyQueueOverActor, memoryIdentifyQueue, type MemoryIdentifyQueueOptions } from '../../src/fleet/memoryIdentifyQueue.ts';
 import { IdentifyQueueClosedError, type IdentifyNotice } from '../../src/fleet/types.ts';
 
 /**
@@ -176,5 +177,35 @@ describe('memoryIdentifyQueue', () => {
     await expect(queue.wait(-1)).rejects.toThrow(/shardId/);
     await expect(queue.wait(1.5)).rejects.toThrow(TypeError);
     queue.close();
+  });
+});
+
+describe('identifyQueueMachine spawned inside another statechart', () => {
+  it('serves waits through identifyQueueOverActor on the child, and shows its budget and waiters in the snapshot', async () => {
+    const clock = new SimulatedClock();
+    const parent = setup({ actors: { identifyQueue: identifyQueueMachine } }).createMachine({
+      id: 'fleet',
+      invoke: {
+        id: 'identifyQueue',
+        src: 'identifyQueue',
+        input: identifyQueueInput({ maxConcurrency: 1, windowMs: 1000, budget: { remaining: 5, resetAfterMs: 60_000 } }, clock.now()),
+        onError: '.failed',
+      },
+      initial: 'running',
+      states: { running: {}, failed: {} },
+    });
+    const fleet = createActor(parent, { clock }).start();
+    const child = fleet.getSnapshot().children.identifyQueue as ActorRefFrom<typeof identifyQueueMachine>;
+    const queue = identifyQueueOverActor(child, clock);
+    await queue.wait(0);
+    const second = queue.wait(1);
+    const status = identifyQueueStatus(child.getSnapshot());
+    expect(status).toMatchObject({ state: 'serving', budgetLeft: 4, coolingBuckets: [0], granted: 1 });
+    expect(status.waiting.map((w) => w.shardId)).toEqual([1]);
+    clock.increment(1000);
+    await second;
+    expect(identifyQueueStatus(child.getSnapshot()).budgetLeft).toBe(3);
+    queue.close();
+    fleet.stop();
   });
 });

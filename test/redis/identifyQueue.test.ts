@@ -153,6 +153,30 @@ describeWithRedis(
       await expect(made.wait(3, AbortSignal.abort())).rejects.toMatchObject({ name: 'AbortError' });
     });
 
+    it('a grant that comes back after its call timed out is given back: one IDENTIFY, one unit of budget spent', { timeout: 30_000 }, async () => {
+      const prefix = `late${++prefixCount}`;
+      const grants: Grant[] = [];
+      const redis = client();
+      const made = queue({ redis, prefix, maxConcurrency: 1, windowMs: 5000, budget: { remaining: 10, total: 10, resetAfterMs: 60_000 }, pollMs: 10, timeoutMs: 100, maxBackoffMs: 50 }, grants);
+      // Another client keeps Redis busy for 400 ms: every attempt meanwhile times out, and runs late.
+      const blocker = client();
+      const busy = blocker.eval(
+        "local t = redis.call('TIME') local start = t[1] * 1000000 + t[2] repeat t = redis.call('TIME') until t[1] * 1000000 + t[2] - start > 400000 return 1",
+        0,
+      );
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      const notices: IdentifyNotice[] = [];
+      await made.wait(0, undefined, (notice) => notices.push(notice));
+      await busy;
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(notices.length).toBeGreaterThan(0);
+      expect(notices.every((notice) => notice.code === 'COORDINATOR_UNAVAILABLE')).toBe(true);
+      expect(grants).toHaveLength(1);
+      // The late grants were refunded: exactly one unit of the budget is spent, and the lease is the live grant's.
+      expect(await redis.get(`{${prefix}}:identify:budget`)).toBe('9');
+      expect(await redis.pttl(`{${prefix}}:identify:0:lease`)).toBeGreaterThan(4000);
+    });
+
     it('close rejects pending waits', async () => {
       const prefix = `close${++prefixCount}`;
       const made = queue({ prefix, maxConcurrency: 1, windowMs: 10_000, budget: { remaining: 5, resetAfterMs: 60_000 }, pollMs: 10 });

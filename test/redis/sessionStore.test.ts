@@ -1,0 +1,81 @@
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { redisSessionStore } from '../../src/redis/index.ts';
+import { describeWithRedis, RedisServer } from '../support/redisServer.ts';
+
+let server: RedisServer;
+let redis: Redis;
+const session = { sessionId: 'abc', sequence: 42, resumeUrl: 'wss://resume.example/?v=10', shardCount: 16 };
+
+describeWithRedis(
+  'redisSessionStore',
+  () => {
+    beforeAll(async () => {
+      server = await RedisServer.start();
+      redis = new Redis(server.url, { maxRetriesPerRequest: 1 });
+      redis.on('error', () => {});
+    });
+    afterAll(async () => {
+      await redis?.quit();
+      await server?.stop();
+    });
+
+    it('round-trips sessions between clients (another process reads what one wrote), and null forgets', async () => {
+      const writer = redisSessionStore({ redis, prefix: 'bot' });
+      const other = new Redis(server.url);
+      try {
+        const reader = redisSessionStore({ redis: other, prefix: 'bot' });
+        expect(await reader.get(3)).toBeNull();
+        await writer.set(3, session);
+        await writer.set(4, { ...session, resumeUrl: null, sequence: 0 });
+        expect(await reader.get(3)).toEqual(session);
+        expect(await reader.get(4)).toEqual({ ...session, resumeUrl: null, sequence: 0 });
+        // Another prefix is another bot.
+        expect(await redisSessionStore({ redis: other, prefix: 'otherbot' }).get(3)).toBeNull();
+        await writer.set(3, null);
+        expect(await reader.get(3)).toBeNull();
+      } finally {
+        await other.quit();
+      }
+    });
+
+    it('expires a session ttlMs after its last write, and each write renews it', async () => {
+      const store = redisSessionStore({ redis, prefix: 'ttl', ttlMs: 1000 });
+      await store.set(0, session);
+      const ttl = await redis.pttl('{ttl}:session:0');
+      expect(ttl).toBeGreaterThan(800);
+      expect(ttl).toBeLessThanOrEqual(1000);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      await store.set(0, { ...session, sequence: 43 });
+      await new Promise((resolve) => setTimeout(resolve, 600));
+      // 1.1 s after the first write: alive only because the second renewed it.
+      expect((await store.get(0))?.sequence).toBe(43);
+      await new Promise((resolve) => setTimeout(resolve, 600));
+      expect(await store.get(0)).toBeNull();
+    });
+
+    it('reads a corrupt entry as null', async () => {
+      const store = redisSessionStore({ redis, prefix: 'corrupt' });
+      await redis.set('{corrupt}:session:0', '{"sessionId":');
+      await redis.set('{corrupt}:session:1', JSON.stringify({ ...session, sequence: -4 }));
+      await redis.set('{corrupt}:session:2', '"just a string"');
+      for (const shardId of [0, 1, 2]) expect(await store.get(shardId)).toBeNull();
+    });
+
+    it('rejects (bounded in time) while Redis is away, and refuses bad input with a TypeError', async () => {
+      const store = redisSessionStore({ redis, prefix: 'bad' });
+      await expect(store.set(-1, session)).rejects.toThrow(/shardId/);
+      await expect(store.set(0, { ...session, sessionId: '' })).rejects.toThrow(TypeError);
+      expect(() => redisSessionStore({ redis, prefix: 'x', ttlMs: 0 })).toThrow(/ttlMs/);
+      const nowhere = new Redis({ port: 1, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+      nowhere.on('error', () => {});
+      const away = redisSessionStore({ redis: nowhere, prefix: 'away', timeoutMs: 500 });
+      const started = Date.now();
+      await expect(away.get(0)).rejects.toBeInstanceOf(Error);
+      expect(Date.now() - started).toBeLessThan(2000);
+      nowhere.disconnect();
+    });
+  },
+  describe,
+  it,
+);
