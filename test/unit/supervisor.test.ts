@@ -120,4 +120,35 @@ describe('supervisor statechart', () => {
     expect(states.slice(-4)).toEqual(['open', 'running.active', 'running.stopping', 'stopped']);
     expect(clock.pending).toBe(0);
   });
+
+  it('with maxRestarts 0, retry() starts a new gateway once the stuck socket has closed', () => {
+    const { actor, clock, runs, terminated, states } = supervised({ maxRestarts: 0, windowMs: 10_000, cooldownBaseMs: 100, cooldownMaxMs: 100 });
+    actor.send({ type: 'start' });
+    let live = true;
+    runs[0]!.end(drainFailed, () => live);
+    clock.advance(100);
+    expect(actor.getSnapshot().value).toBe('open');
+    actor.send({ type: 'retry' });
+    expect(terminated).toEqual([1]);
+    live = false;
+    clock.advance(100);
+    expect(runs).toHaveLength(2);
+    expect(actor.getSnapshot().value).toEqual({ running: 'active' });
+    expect(states).toEqual(['idle', 'running.active', 'coolingDown', 'open', 'coolingDown', 'running.active']);
+    actor.stop();
+  });
+
+  it('after retry(), a socket that still does not close is terminated once more, then the breaker opens again', () => {
+    const { actor, clock, runs, terminated } = supervised({ maxRestarts: 0, windowMs: 10_000, cooldownBaseMs: 100, cooldownMaxMs: 100 });
+    actor.send({ type: 'start' });
+    runs[0]!.end(drainFailed, () => true);
+    clock.advance(100);
+    actor.send({ type: 'retry' });
+    clock.advance(1_000);
+    expect(runs).toHaveLength(1);
+    expect(terminated).toEqual([1, 1]);
+    expect(actor.getSnapshot().value).toBe('open');
+    expect(clock.pending).toBe(0);
+    actor.stop();
+  });
 });
