@@ -62,7 +62,17 @@ export type GatewayEmitted =
 
 export type GatewayEvent = UserEvent | SocketEvent | HeartbeatEvent;
 
-type ReconnectDone = { output: ReconnectOutput };
+/**
+ * The output of a reconnect actor's done event, or undefined for any other event. Guards and
+ * actions read it through here, so they hold for events they were not written for (xstate/graph
+ * and hand-made events among them) instead of crashing on a missing field.
+ */
+function reconnectOutput(event: { type: string }): ReconnectOutput | undefined {
+  const output = (event as { output?: unknown }).output;
+  return typeof output === 'object' && output !== null && typeof (output as { ok?: unknown }).ok === 'boolean'
+    ? (output as ReconnectOutput)
+    : undefined;
+}
 
 function reconnectInput(context: GatewayContext, url: string): ReconnectInput {
   const plan = context.plan;
@@ -123,7 +133,7 @@ export const gatewayMachine = setup({
   },
   guards: {
     fromCurrentSocket: ({ context, event }) => 'generation' in event && event.generation === context.generation,
-    reconnectSucceeded: ({ event }) => (event as unknown as ReconnectDone).output.ok,
+    reconnectSucceeded: ({ event }) => reconnectOutput(event)?.ok === true,
     wantsFresh: ({ event }) => event.type === 'reconnect' && event.fresh,
     planFailsClosed: ({ context }) => context.plan?.action === 'failClosed',
     planIsFatal: ({ context }) => context.plan?.action === 'fatal',
@@ -134,8 +144,9 @@ export const gatewayMachine = setup({
     planRecovery: assign(({ context }, trigger: RecoveryTrigger) => planned(context, trigger)),
     // A reconnect that ended without a session, or crashed, is one more trigger for the table.
     planAfterReconnect: assign(({ context, event }) => {
-      const { output } = event as unknown as ReconnectDone;
-      return planned(context, output.ok ? { type: 'start' } : output.trigger);
+      const output = reconnectOutput(event);
+      const trigger: RecoveryTrigger = output && !output.ok ? output.trigger : { type: 'socketFailure', message: 'a reconnect ended without an outcome' };
+      return planned(context, trigger);
     }),
     planAfterCrash: assign(({ context, event }) => {
       const actor = event.type.replace('xstate.error.actor.', '');
@@ -156,8 +167,8 @@ export const gatewayMachine = setup({
       attempt: ({ context }) => context.attempt + 1,
     }),
     adoptSession: enqueueActions(({ context, event, enqueue }) => {
-      const output = (event as unknown as ReconnectDone).output;
-      if (!output.ok) return;
+      const output = reconnectOutput(event);
+      if (!output?.ok) return;
       let session = context.session;
       if (output.session) {
         const { sessionId, resumeUrl } = output.session;
