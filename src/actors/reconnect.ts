@@ -4,7 +4,7 @@ import { retryDelayMs, type RecoveryTrigger, type RetryDelay } from '../machines
 import type { SocketLine } from '../machines/socketLine.ts';
 import type { SequenceLedger } from '../machines/sequenceLedger.ts';
 import type { DrainInput, DrainOutput } from './drain.ts';
-import type { SocketDependencies } from './socket.ts';
+import { SocketCreateError, type SocketDependencies } from './socket.ts';
 
 /**
  * What the fresh and resume reconnect actors have in common: their input, their result, their
@@ -19,6 +19,8 @@ export interface ReconnectInput {
   generation: number;
   url: string;
   delay: RetryDelay;
+  /** the wait, when the gateway already drew it; otherwise drawn here from `delay` */
+  delayMs?: number;
   drain: 'close' | 'terminate';
   /** reconnects since the session was last stable, for backoff */
   attempt: number;
@@ -60,7 +62,8 @@ export function drainInput(context: ReconnectContext, code: number): DrainInput 
 }
 
 export const reconnectDelays = {
-  retryDelay: ({ context }: { context: ReconnectContext }) => retryDelayMs(context.delay, context.attempt, context.backoff),
+  retryDelay: ({ context }: { context: ReconnectContext }) =>
+    context.delayMs ?? retryDelayMs(context.delay, context.attempt, context.backoff),
   connectTimeout: ({ context }: { context: ReconnectContext }) => context.timeouts.connect,
   helloTimeout: ({ context }: { context: ReconnectContext }) => context.timeouts.hello,
   readyTimeout: ({ context }: { context: ReconnectContext }) => context.timeouts.ready,
@@ -74,9 +77,15 @@ export const reconnectGuards = {
 };
 
 /** The recovery trigger for a socket event that ends a handshake early. */
-export function triggerFor(event: SocketEvent): RecoveryTrigger {
+export function triggerFor(event: SocketEvent, context?: ReconnectContext): RecoveryTrigger {
   switch (event.type) {
     case 'socket.closed':
+      // A socket that never opened says why in its error (ECONNREFUSED, ENOTFOUND...), not its code.
+      if (event.opened === false) {
+        return { type: 'connectFailed', stage: 'connect', cause: event.error ?? { message: `closed (${event.code}) before it opened` } };
+      }
+      // The heartbeat interval comes with HELLO: none yet means the server closed before HELLO.
+      if (context && context.heartbeatInterval === 0) return { type: 'close', code: event.code, reason: event.reason, beforeHello: true };
       return { type: 'close', code: event.code, reason: event.reason };
     case 'gateway.malformed':
       return { type: 'protocolError', reason: event.reason };
@@ -91,6 +100,12 @@ export function triggerFor(event: SocketEvent): RecoveryTrigger {
 
 export function failure(trigger: RecoveryTrigger): ReconnectOutput {
   return { ok: false, trigger };
+}
+
+/** The trigger for a socket actor that failed: a socket that could not be created is a failed connection. */
+export function triggerForSocketError(error: unknown): RecoveryTrigger {
+  if (error instanceof SocketCreateError) return { type: 'connectFailed', stage: 'create', cause: { message: error.message } };
+  return { type: 'socketFailure', message: errorMessage(error) };
 }
 
 export function errorMessage(error: unknown): string {

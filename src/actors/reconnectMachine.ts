@@ -4,12 +4,12 @@ import { drainMachine } from './drain.ts';
 import { socketNotProvided } from './socket.ts';
 import {
   drainInput,
-  errorMessage,
   failure,
   reconnectContext,
   reconnectDelays,
   reconnectGuards,
   triggerFor,
+  triggerForSocketError,
   type ReconnectContext,
   type ReconnectInput,
   type ReconnectOutput,
@@ -48,7 +48,7 @@ export function reconnectMachine(kind: ReconnectKind) {
     delays: reconnectDelays,
     guards: reconnectGuards,
     actions: {
-      failOn: assign({ outcome: ({ event }) => failure(triggerFor(event)) }),
+      failOn: assign({ outcome: ({ context: c, event }) => failure(triggerFor(event, c)) }),
       sendHandshake: sendTo('socket', ({ context: c }) => kind.command(c)),
       succeed: assign({ outcome: ({ context: c, event }) => kind.outcome(c, event) }),
     },
@@ -87,7 +87,7 @@ export function reconnectMachine(kind: ReconnectKind) {
           onError: {
             target: 'failed',
             actions: assign({
-              outcome: ({ event }) => failure({ type: 'socketFailure', message: errorMessage(event.error) }),
+              outcome: ({ event }) => failure(triggerForSocketError(event.error)),
             }),
           },
         },

@@ -25,6 +25,11 @@ export interface SocketDependencies {
   onSent?: (id: number, error?: Error, retry?: boolean) => void;
 }
 
+/** `createSocket` threw for a URL (`ws` refuses some URLs outright): no socket was made. */
+export class SocketCreateError extends Error {
+  override readonly name = 'SocketCreateError';
+}
+
 /** An error in what the server sent. */
 export class GatewayProtocolError extends Error {
   override readonly name = 'GatewayProtocolError';
@@ -42,7 +47,14 @@ export function createSocketActor(fixed?: SocketDependencies) {
     const deps = fixed ?? input.io;
     if (!deps) throw new Error('the socket actor has no I/O: pass `io` in the gateway input');
     const { line, ledger, generation, protocol } = { ...input, protocol: deps.protocol };
-    const socket = input.mode === 'open' ? line.open(() => deps.createSocket(input.url)) : line.socket;
+    const create = () => {
+      try {
+        return deps.createSocket(input.url);
+      } catch (error) {
+        throw new SocketCreateError(`createSocket(${JSON.stringify(input.url)}) threw: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    };
+    const socket = input.mode === 'open' ? line.open(create) : line.socket;
     if (!socket) throw new Error('no socket to adopt');
 
     const emit = (event: SocketEvent) => sendBack(event);
@@ -55,10 +67,24 @@ export function createSocketActor(fixed?: SocketDependencies) {
       }
     };
 
-    const onOpen = () => emit({ type: 'socket.open', generation });
+    // Until the socket opens, its error is the cause of the failed connection, reported with it.
+    let opened = input.mode === 'adopt';
+    let connectError: { message: string; code?: string } | undefined;
+    const onOpen = () => {
+      opened = true;
+      emit({ type: 'socket.open', generation });
+    };
     const onClose = (code: number, reason: unknown) =>
-      emit({ type: 'socket.closed', generation, code, reason: String(reason ?? '') });
-    const onError = (error: Error) => deps.onError(error);
+      emit(
+        opened
+          ? { type: 'socket.closed', generation, code, reason: String(reason ?? '') }
+          : { type: 'socket.closed', generation, code, reason: String(reason ?? ''), opened, error: connectError },
+      );
+    const onError = (error: Error) => {
+      if (opened) return deps.onError(error);
+      const code = (error as { code?: unknown }).code;
+      connectError = typeof code === 'string' ? { message: error.message, code } : { message: error.message };
+    };
     const onMessage = (data: unknown, isBinary: boolean) => {
       line.noteFrame();
       const frame = decodeSafely(protocol, data, isBinary);

@@ -7,7 +7,14 @@ import { errorMessage, type ReconnectInput, type ReconnectOutput } from '../acto
 import { resumeReconnectMachine } from '../actors/resumeReconnect.ts';
 import { socketNotProvided, type SocketDependencies, type SocketInput } from '../actors/socket.ts';
 import type { HeartbeatEvent, SocketEvent, UserEvent } from './events.ts';
-import { decideRecovery, type RecoveryPlan, type RecoveryTrigger } from './recovery.ts';
+import {
+  decideRecovery,
+  isConnectionFailure,
+  resumeUrlFailuresBeforeMain,
+  retryDelayMs,
+  type RecoveryPlan,
+  type RecoveryTrigger,
+} from './recovery.ts';
 import { checkResumeUrl } from './resumeUrl.ts';
 import { SequenceLedger } from './sequenceLedger.ts';
 import { SocketLine } from './socketLine.ts';
@@ -49,6 +56,8 @@ export interface GatewayContext {
   attempt: number;
   helloStalls: number;
   readyFailures: number;
+  /** failed connections in a row of resumes aimed at the resume URL (see the recovery table) */
+  resumeUrlFailures: number;
   plan: RecoveryPlan | null;
   lastHandshake: 'identify' | 'resume' | null;
   failure: GatewayFailure | null;
@@ -58,7 +67,7 @@ export type GatewayOutput = { status: 'stopped' } | { status: 'failed'; failure:
 
 export type GatewayEmitted =
   | { type: 'recovery'; plan: RecoveryPlan }
-  | { type: 'warning'; message: string };
+  | { type: 'warning'; message: string; code?: 'RESUME_URL_REJECTED' };
 
 export type GatewayEvent = UserEvent | SocketEvent | HeartbeatEvent;
 
@@ -83,6 +92,7 @@ function reconnectInput(context: GatewayContext, url: string): ReconnectInput {
     generation: context.generation,
     url,
     delay: reconnecting?.delay ?? 'none',
+    delayMs: reconnecting?.delayMs,
     drain: reconnecting?.drain ?? 'close',
     attempt: context.attempt,
     timeouts: context.timeouts,
@@ -93,17 +103,40 @@ function reconnectInput(context: GatewayContext, url: string): ReconnectInput {
 
 /** The context after deciding how to recover from `trigger`, with the counters the table reads. */
 function planned(context: GatewayContext, trigger: RecoveryTrigger): Partial<GatewayContext> {
-  const plan = decideRecovery(trigger, {
-    hasSession: context.session !== null,
+  const { session } = context;
+  const hasResumeUrl = session !== null && session.resumeUrl !== null && session.resumeUrl !== context.url;
+  // Whether the attempt that just ended was a resume aimed at the resume URL (or at the main URL
+  // after falling back from it): only those count towards giving the resume URL up.
+  const resumeUrlAttempt = context.plan?.action === 'resume' && (hasResumeUrl || context.resumeUrlFailures > 0);
+  const priorFailures = resumeUrlAttempt ? context.resumeUrlFailures : 0;
+  let plan = decideRecovery(trigger, {
+    hasSession: session !== null,
     helloStalls: context.helloStalls,
     readyFailures: context.readyFailures,
+    hasResumeUrl,
+    resumeUrlFailures: priorFailures,
   });
-  const failed = plan.action === 'fatal' || plan.action === 'failClosed';
+  const failure = plan.action === 'fatal' || plan.action === 'failClosed' ? { message: plan.message, trigger } : context.failure;
+  let resumeUrlFailures = resumeUrlAttempt && isConnectionFailure(trigger) ? priorFailures + 1 : 0;
+  let nextSession = session;
+  if (plan.action === 'resume' && plan.url === 'main') {
+    // The resume URL stopped working: this session resumes on the main URL from now on.
+    resumeUrlFailures = Math.max(resumeUrlFailures, resumeUrlFailuresBeforeMain);
+    if (session) nextSession = { ...session, resumeUrl: null };
+  }
+  if (plan.action === 'fresh') resumeUrlFailures = 0;
+  if (plan.action === 'fresh' || plan.action === 'resume') {
+    // The wait is drawn here, not in the reconnect, so that the error event can say how long it is.
+    const attempt = context.attempt + 1;
+    plan = { ...plan, attempt, delayMs: retryDelayMs(plan.delay, attempt, context.backoff) };
+  }
   return {
     plan,
+    session: nextSession,
     helloStalls: trigger.type === 'helloTimeout' ? context.helloStalls + 1 : context.helloStalls,
     readyFailures: trigger.type === 'readyTimeout' ? context.readyFailures + 1 : context.readyFailures,
-    failure: failed ? { message: plan.message, trigger } : context.failure,
+    resumeUrlFailures,
+    failure,
   };
 }
 
@@ -176,7 +209,7 @@ export const gatewayMachine = setup({
         if (resumeUrl !== null) {
           const verdict = checkResumeUrl(resumeUrl, context.url, context.allowedResumeHosts);
           if (verdict.ok) checked = verdict.url;
-          else enqueue.emit({ type: 'warning', message: `${verdict.reason}; resuming on the main URL instead` });
+          else enqueue.emit({ type: 'warning', code: 'RESUME_URL_REJECTED', message: `${verdict.reason}; resuming on the main URL instead` });
         }
         session = { sessionId, resumeUrl: checked };
       }
@@ -186,6 +219,7 @@ export const gatewayMachine = setup({
         lastHandshake: output.handshake,
         helloStalls: 0,
         readyFailures: 0,
+        resumeUrlFailures: 0,
       });
     }),
     markStable: assign({ attempt: 0 }),
@@ -212,6 +246,7 @@ export const gatewayMachine = setup({
     attempt: 0,
     helloStalls: 0,
     readyFailures: 0,
+    resumeUrlFailures: 0,
     plan: null,
     lastHandshake: null,
     failure: null,

@@ -87,7 +87,7 @@ describe('createGateway', () => {
     sockets.latest.peerClose(4004, 'Authentication failed.');
 
     await expect(started).rejects.toMatchObject({ name: 'GatewayError', code: 'FAILED' });
-    expect(errors).toEqual([expect.objectContaining({ code: 'FATAL_CLOSE' })]);
+    expect(errors).toEqual([expect.objectContaining({ code: 'AUTH_FAILED', closeCode: 4004, closeReason: 'Authentication failed.' })]);
     await expect(gateway.stop()).resolves.toMatchObject({ status: 'failed' });
     expect(gateway.status).toBe('failed');
     expect(sockets.sockets).toHaveLength(1);

@@ -163,7 +163,7 @@ describe('freshReconnect', () => {
   });
 
   it.each([
-    [{ type: 'socket.closed', generation: GEN, code: 4004, reason: 'auth' }, { type: 'close', code: 4004, reason: 'auth' }],
+    [{ type: 'socket.closed', generation: GEN, code: 4004, reason: 'auth' }, { type: 'close', code: 4004, reason: 'auth', beforeHello: true }],
     [{ type: 'gateway.invalidSession', generation: GEN, resumable: false }, { type: 'invalidSession', resumable: false }],
     [{ type: 'gateway.reconnect', generation: GEN }, { type: 'reconnectRequested' }],
     [{ type: 'gateway.malformed', generation: GEN, reason: 'bad' }, { type: 'protocolError', reason: 'bad' }],
