@@ -3,6 +3,7 @@ import { SocketState, type CreateSocket, type DispatchPayload, type GatewayProto
 import type { SocketCommand, SocketEvent } from '../machines/events.ts';
 import type { SocketLine } from '../machines/socketLine.ts';
 import type { SequenceLedger } from '../machines/sequenceLedger.ts';
+import { GatewayError } from '../gateway/errors.ts';
 
 export interface SocketInput {
   line: SocketLine;
@@ -89,9 +90,16 @@ export function createSocketActor(fixed?: SocketDependencies) {
       line.noteFrame();
       const frame = decodeSafely(protocol, data, isBinary);
       switch (frame.kind) {
-        case 'dispatch':
-          if (ledger.accept(frame.seq)) deps.onDispatch(frame.payload);
+        case 'dispatch': {
+          const last = ledger.seq;
+          if (ledger.accept(frame.seq)) {
+            if (last !== null && frame.seq > last + 1) deps.onError(sequenceGap(last, frame.seq));
+            return deps.onDispatch(frame.payload);
+          }
+          // A resume replays what may already have been delivered: dropping that is the rule, not news.
+          if (input.mode === 'adopt' && last !== null) deps.onError(sequenceDropped(frame.payload, last));
           return;
+        }
         case 'heartbeatRequest':
           send(() => protocol.heartbeat(ledger.seq));
           return;
@@ -156,6 +164,17 @@ export function createSocketActor(fixed?: SocketDependencies) {
       socket.off('error', onError);
     };
   });
+}
+
+/** The server skipped sequence numbers: the events in between never arrived (a warning; nothing stops). */
+function sequenceGap(last: number, seq: number): GatewayError {
+  const missing = seq - last - 1 === 1 ? `event ${last + 1} is` : `events ${last + 1}–${seq - 1} are`;
+  return new GatewayError('SEQUENCE_GAP', `sequence jumped from ${last} to ${seq}: ${missing} missing`);
+}
+
+/** An event came after a later one: delivering it now would break the order, so it is dropped. */
+function sequenceDropped(payload: DispatchPayload, last: number): GatewayError {
+  return new GatewayError('SEQUENCE_DROPPED', `event ${payload.s} (${payload.t}) arrived after ${last} and was dropped`);
 }
 
 function decodeSafely(protocol: GatewayProtocol, data: unknown, isBinary: boolean): InboundFrame {
