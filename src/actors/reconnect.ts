@@ -1,5 +1,5 @@
 import type { BackoffOptions, Timeouts } from '../types.ts';
-import type { SocketEvent } from '../machines/events.ts';
+import type { HeartbeatEvent, SocketEvent } from '../machines/events.ts';
 import { retryDelayMs, type RecoveryTrigger, type RetryDelay } from '../machines/recovery.ts';
 import type { SocketLine } from '../machines/socketLine.ts';
 import type { SequenceLedger } from '../machines/sequenceLedger.ts';
@@ -39,16 +39,34 @@ export type ReconnectOutput =
       heartbeatInterval: number;
       /** set by a fresh session; a resume keeps the session it had */
       session?: { sessionId: string; resumeUrl: string | null };
+      /**
+       * Heartbeats began at HELLO: the next one is due within this many ms, so that the beats go
+       * on across the hand-over to ready without a gap longer than an interval.
+       */
+      firstBeatWithin?: number;
     }
   | { ok: false; trigger: RecoveryTrigger };
 
 export interface ReconnectContext extends ReconnectInput {
   outcome: ReconnectOutput;
   heartbeatInterval: number;
+  /** when the first heartbeat after HELLO goes out, drawn at HELLO */
+  firstBeatDelay: number;
+  /** heartbeats sent during the handshake */
+  beats: number;
+  /** the line's progress frames when the handshake's silence was last checked */
+  progressAtCheck: number;
 }
 
 export function reconnectContext(input: ReconnectInput): ReconnectContext {
-  return { ...input, heartbeatInterval: 0, outcome: { ok: false, trigger: { type: 'socketFailure', message: 'unfinished' } } };
+  return {
+    ...input,
+    heartbeatInterval: 0,
+    firstBeatDelay: 0,
+    beats: 0,
+    progressAtCheck: 0,
+    outcome: { ok: false, trigger: { type: 'socketFailure', message: 'unfinished' } },
+  };
 }
 
 export function drainInput(context: ReconnectContext, code: number): DrainInput {
@@ -74,10 +92,15 @@ export const reconnectGuards = {
     'generation' in event && event.generation === context.generation,
   drained: ({ event }: { event: { type: string } }) =>
     'output' in event && (event.output as DrainOutput | undefined)?.drained === true,
+  // Any frame but a heartbeat ACK since the last check: a replay in progress is not a stall.
+  heardSinceCheck: ({ context }: { context: ReconnectContext }) => context.line.progressFrames !== context.progressAtCheck,
 };
 
+/** What a reconnect receives: its socket's events, its heartbeat's beats, its own silence checks. */
+export type ReconnectEvent = SocketEvent | HeartbeatEvent | { type: 'handshake.silenceCheck' };
+
 /** The recovery trigger for a socket event that ends a handshake early. */
-export function triggerFor(event: SocketEvent, context?: ReconnectContext): RecoveryTrigger {
+export function triggerFor(event: ReconnectEvent, context?: ReconnectContext): RecoveryTrigger {
   switch (event.type) {
     case 'socket.closed':
       // A socket that never opened says why in its error (ECONNREFUSED, ENOTFOUND...), not its code.

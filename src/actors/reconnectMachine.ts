@@ -1,6 +1,7 @@
-import { assign, sendTo, setup } from 'xstate';
-import type { SocketCommand, SocketEvent } from '../machines/events.ts';
+import { assign, cancel, raise, sendTo, setup } from 'xstate';
+import type { SocketCommand } from '../machines/events.ts';
 import { drainMachine } from './drain.ts';
+import { heartbeatMachine } from './heartbeat.ts';
 import { socketNotProvided } from './socket.ts';
 import {
   drainInput,
@@ -11,6 +12,7 @@ import {
   triggerFor,
   triggerForSocketError,
   type ReconnectContext,
+  type ReconnectEvent,
   type ReconnectInput,
   type ReconnectOutput,
 } from './reconnect.ts';
@@ -27,13 +29,15 @@ export interface ReconnectKind {
   command: (context: ReconnectContext) => SocketCommand;
   /** the server event that completes the handshake, and the result it gives */
   completes: 'gateway.ready' | 'gateway.resumed';
-  outcome: (context: ReconnectContext, event: SocketEvent) => ReconnectOutput;
+  outcome: (context: ReconnectContext, event: ReconnectEvent) => ReconnectOutput;
 }
 
 /**
  * The course every reconnect takes: drain the old socket; wait the retry delay; open a socket;
  * wait for HELLO; run the handshake. Any event that ends it early becomes a recovery trigger in
- * the output, so the gateway's recovery table decides what follows. Each step has its own timeout.
+ * the output, so the gateway's recovery table decides what follows. Each step has its own timeout;
+ * the handshake's measures silence, so a long replay before READY/RESUMED is not cut short.
+ * Heartbeats start at HELLO, as the server expects, and go on during the handshake.
  */
 export function reconnectMachine(kind: ReconnectKind) {
   const failed = `#${kind.id}.failed`;
@@ -41,16 +45,31 @@ export function reconnectMachine(kind: ReconnectKind) {
     types: {
       input: {} as ReconnectInput,
       context: {} as ReconnectContext,
-      events: {} as SocketEvent,
+      // `handshake.silenceCheck` is raised after `timeouts.ready` in the handshake: anything since?
+      events: {} as ReconnectEvent,
       output: {} as ReconnectOutput,
     },
-    actors: { drain: drainMachine, socket: socketNotProvided },
+    actors: { drain: drainMachine, socket: socketNotProvided, heartbeat: heartbeatMachine },
     delays: reconnectDelays,
     guards: reconnectGuards,
     actions: {
       failOn: assign({ outcome: ({ context: c, event }) => failure(triggerFor(event, c)) }),
       sendHandshake: sendTo('socket', ({ context: c }) => kind.command(c)),
-      succeed: assign({ outcome: ({ context: c, event }) => kind.outcome(c, event) }),
+      sendHeartbeat: sendTo('socket', { type: 'heartbeat' }),
+      countBeat: assign({ beats: ({ context: c }) => c.beats + 1 }),
+      // Drawn here rather than inside the heartbeat, so that the hand-over to ready knows it.
+      drawFirstBeat: assign({ firstBeatDelay: ({ context: c }) => c.heartbeatInterval * Math.random() }),
+      noteProgress: assign({ progressAtCheck: ({ context: c }) => c.line.progressFrames }),
+      armSilenceCheck: raise({ type: 'handshake.silenceCheck' } as const, { delay: 'readyTimeout', id: 'silenceCheck' }),
+      disarmSilenceCheck: cancel('silenceCheck'),
+      succeed: assign({
+        outcome: ({ context: c, event }) => {
+          const outcome = kind.outcome(c, event);
+          // No beat yet: the first is still due within what is left of its delay; otherwise at once.
+          const firstBeatWithin = c.beats > 0 ? 0 : Math.max(0, c.heartbeatInterval - c.firstBeatDelay);
+          return outcome.ok ? { ...outcome, firstBeatWithin } : outcome;
+        },
+      }),
     },
   }).createMachine({
     id: kind.id,
@@ -110,6 +129,7 @@ export function reconnectMachine(kind: ReconnectKind) {
                 target: kind.state,
                 actions: [
                   assign({ heartbeatInterval: ({ event }) => (event.type === 'gateway.hello' ? event.heartbeatInterval : 0) }),
+                  'drawFirstBeat',
                   'sendHandshake',
                 ],
               },
@@ -117,20 +137,37 @@ export function reconnectMachine(kind: ReconnectKind) {
             after: { helloTimeout: { target: failed, actions: assign({ outcome: failure({ type: 'helloTimeout' }) }) } },
           },
           [kind.state]: {
+            entry: ['noteProgress', 'armSilenceCheck'],
+            exit: 'disarmSilenceCheck',
+            invoke: {
+              // Its own id: the gateway's heartbeat of the ready session is a different actor.
+              id: 'handshakeHeartbeat',
+              src: 'heartbeat',
+              input: ({ context: c }) => ({ interval: c.heartbeatInterval, liveness: c.line, firstBeatAfter: c.firstBeatDelay }),
+              onDone: { target: failed, actions: assign({ outcome: failure({ type: 'zombie' }) }) },
+              onError: {
+                target: failed,
+                actions: assign({ outcome: ({ event }) => failure({ type: 'socketFailure', message: `heartbeat crashed: ${String(event.error)}` }) }),
+              },
+            },
             on: {
               [kind.completes]: {
                 guard: 'fromThisSocket',
                 target: `#${kind.id}.${kind.succeeded}`,
                 actions: 'succeed',
               },
-            },
-            after: {
-              readyTimeout: {
-                target: failed,
-                actions: assign({
-                  outcome: failure({ type: 'readyTimeout', handshake: kind.state === 'identifying' ? 'identify' : 'resume' }),
-                }),
-              },
+              'heartbeat.beat': { actions: ['sendHeartbeat', 'countBeat'] },
+              // A whole `ready` window with nothing received ends the handshake; anything received
+              // (a replayed event, a heartbeat request) starts another window.
+              'handshake.silenceCheck': [
+                { guard: 'heardSinceCheck', actions: ['noteProgress', 'armSilenceCheck'] },
+                {
+                  target: failed,
+                  actions: assign({
+                    outcome: failure({ type: 'readyTimeout', handshake: kind.state === 'identifying' ? 'identify' : 'resume' }),
+                  }),
+                },
+              ],
             },
           },
         },

@@ -87,8 +87,8 @@ export function createSocketActor(fixed?: SocketDependencies) {
       connectError = typeof code === 'string' ? { message: error.message, code } : { message: error.message };
     };
     const onMessage = (data: unknown, isBinary: boolean) => {
-      line.noteFrame();
       const frame = decodeSafely(protocol, data, isBinary);
+      line.noteFrame(frame.kind !== 'heartbeatAck');
       switch (frame.kind) {
         case 'dispatch': {
           const last = ledger.seq;

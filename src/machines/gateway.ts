@@ -52,6 +52,8 @@ export interface GatewayContext {
   generation: number;
   session: Session | null;
   heartbeatInterval: number;
+  /** the first heartbeat of the ready session is due within this (heartbeats began at HELLO) */
+  firstBeatWithin: number;
   /** reconnects since the session was last stable */
   attempt: number;
   helloStalls: number;
@@ -216,6 +218,7 @@ export const gatewayMachine = setup({
       enqueue.assign({
         session,
         heartbeatInterval: output.heartbeatInterval,
+        firstBeatWithin: output.firstBeatWithin ?? Math.max(0, output.heartbeatInterval - context.timeouts.ready),
         lastHandshake: output.handshake,
         helloStalls: 0,
         readyFailures: 0,
@@ -243,6 +246,7 @@ export const gatewayMachine = setup({
     generation: 0,
     session: null,
     heartbeatInterval: 0,
+    firstBeatWithin: 0,
     attempt: 0,
     helloStalls: 0,
     readyFailures: 0,
@@ -340,8 +344,8 @@ export const gatewayMachine = setup({
           input: ({ context }) => ({
             interval: context.heartbeatInterval,
             liveness: context.line,
-            // HELLO came at most `ready` ms ago: the first beat must still land within one interval of it.
-            firstBeatWithin: Math.max(0, context.heartbeatInterval - context.timeouts.ready),
+            // Heartbeats began at HELLO, in the reconnect: the next one is due within this.
+            firstBeatWithin: context.firstBeatWithin,
           }),
           onDone: { target: 'routing', actions: { type: 'planRecovery', params: { type: 'zombie' } } },
           onError: { target: 'routing', actions: 'planAfterCrash' },

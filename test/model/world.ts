@@ -24,7 +24,14 @@ export const heartbeatInterval = 40;
 const token = 'model-token-5d1e';
 
 export type SocketCall = 'normal' | 'ignore' | 'throw';
-export type CrashKind = 'freshReconnect' | 'resumeReconnect' | 'gatewaySocket' | 'heartbeat' | 'reconnectDrain' | 'closingDrain';
+export type CrashKind =
+  | 'freshReconnect'
+  | 'resumeReconnect'
+  | 'gatewaySocket'
+  | 'heartbeat'
+  | 'handshakeHeartbeat'
+  | 'reconnectDrain'
+  | 'closingDrain';
 export type ServerAct = (server: ChaosGateway) => void;
 
 export interface Arrangement {
@@ -38,8 +45,10 @@ export interface Arrangement {
   crash?: Set<CrashKind>;
   /** server acts fired when this generation's reconnect actor enters a phase */
   reactions?: { phase: string; act: ServerAct; fired?: boolean }[];
-  /** stop acknowledging heartbeats from this beat of the generation's ready socket on */
+  /** stop acknowledging heartbeats from this beat of the generation's socket on */
   dropAcksFromBeat?: number;
+  /** while this generation's handshake waits for READY/RESUMED, the server keeps sending op 1 */
+  chatterInHandshake?: boolean;
 }
 
 /** Records the ops a client socket sent, so the test can tell IDENTIFY from RESUME per socket. */
@@ -111,17 +120,18 @@ export class World {
     });
     const reconnectSocket = socketActor;
     const reconnectDrain = this.crashable(drainMachine, 'reconnectDrain');
+    const handshakeHeartbeat = this.crashable(heartbeatMachine, 'handshakeHeartbeat');
     const machine = gatewayMachine.provide({
       actors: {
         socket: this.crashable(socketActor, 'gatewaySocket'),
         drain: this.crashable(drainMachine, 'closingDrain'),
         heartbeat: this.crashable(heartbeatMachine, 'heartbeat'),
         freshReconnect: this.crashable(
-          freshReconnectMachine.provide({ actors: { socket: reconnectSocket, drain: reconnectDrain } }),
+          freshReconnectMachine.provide({ actors: { socket: reconnectSocket, drain: reconnectDrain, heartbeat: handshakeHeartbeat } }),
           'freshReconnect',
         ),
         resumeReconnect: this.crashable(
-          resumeReconnectMachine.provide({ actors: { socket: reconnectSocket, drain: reconnectDrain } }),
+          resumeReconnectMachine.provide({ actors: { socket: reconnectSocket, drain: reconnectDrain, heartbeat: handshakeHeartbeat } }),
           'resumeReconnect',
         ),
       },
@@ -175,6 +185,7 @@ export class World {
       if (history.at(-1) !== value) history.push(value);
       this.children.set(key, history);
       if (actorId === 'freshReconnect' || actorId === 'resumeReconnect') {
+        if (this.arrangements.get(generation)?.chatterInHandshake) this.chatter(value === 'handshake.identifying' || value === 'handshake.resuming');
         for (const reaction of this.arrangements.get(generation)?.reactions ?? []) {
           if (!reaction.fired && reaction.phase === value) {
             reaction.fired = true;
@@ -246,6 +257,17 @@ export class World {
     }) as unknown as WebSocketLike;
   }
 
+  private chatterTimer: NodeJS.Timeout | undefined;
+
+  /** While on, the server sends a heartbeat request (op 1, a frame that is not an ACK) every 20 ms. */
+  private chatter(on: boolean) {
+    if (on && !this.chatterTimer) this.chatterTimer = setInterval(() => this.server.sendRaw('{"op":1,"d":null}'), 20);
+    if (!on && this.chatterTimer) {
+      clearInterval(this.chatterTimer);
+      this.chatterTimer = undefined;
+    }
+  }
+
   /** Sends a HELLO by hand to a connection whose HELLO was held back. */
   releaseHello(): void {
     this.server.sendRaw(JSON.stringify({ op: 10, d: { heartbeat_interval: heartbeatInterval } }));
@@ -271,6 +293,7 @@ export class World {
   }
 
   async close(): Promise<void> {
+    this.chatter(false);
     if (this.actor.getSnapshot().status === 'active') this.actor.send({ type: 'stop' });
     const deadline = Date.now() + worldTimeouts.drain + worldTimeouts.terminateGrace + 500;
     while (this.actor.getSnapshot().status === 'active' && Date.now() < deadline) await sleep(2);

@@ -193,7 +193,8 @@ describe('createGateway', () => {
     const { gateway, clock, sockets, handshake, errors } = fakeGateway();
     void gateway.start();
     handshake();
-    clock.advance(41_250 * 1.5);
+    // Heartbeats began at HELLO: the first of the ready session at (interval − interval × 0.5) × 0.5.
+    clock.advance(41_250 * 1.25);
     expect(errors.map((error) => (error as GatewayError).code)).toEqual(['ZOMBIE']);
     expect(sockets.sockets[0]!.calls).toEqual([{ method: 'terminate' }]);
     expect(gateway.status).toBe('connecting');

@@ -487,8 +487,9 @@ describe('gateway: stalls, timeouts and zombies', () => {
   it('heartbeats every interval with the last sequence while acked, the first within one interval of HELLO', () => {
     const h = startGatewayHarness();
     const socket = h.startReady('session-1', 1);
-    // Beats start at READY; HELLO may have come up to the READY timeout earlier.
-    const firstBeat = (HEARTBEAT_INTERVAL - defaultTimeouts.ready) * RANDOM;
+    // Beats start at HELLO (first after interval × random); READY came before it, so the ready
+    // session's first beat is due within what is left of that delay: (interval − interval × r) × r.
+    const firstBeat = (HEARTBEAT_INTERVAL - HEARTBEAT_INTERVAL * RANDOM) * RANDOM;
     h.clock.advance(firstBeat - 1);
     expect(socket.sentOps()).toEqual([ClientOp.IDENTIFY]);
     h.clock.advance(1);
@@ -514,7 +515,7 @@ describe('gateway: stalls, timeouts and zombies', () => {
     const h = startGatewayHarness();
     const first = h.startReady('session-1', 1);
     h.clock.advance(5_000);
-    const zombieAt = (HEARTBEAT_INTERVAL - defaultTimeouts.ready) * RANDOM + HEARTBEAT_INTERVAL;
+    const zombieAt = (HEARTBEAT_INTERVAL - HEARTBEAT_INTERVAL * RANDOM) * RANDOM + HEARTBEAT_INTERVAL;
     h.clock.advance(zombieAt - 5_000 - 1);
     expect(first.calls).toEqual([]);
     h.clock.advance(1);
