@@ -151,4 +151,21 @@ describe('supervisor statechart', () => {
     expect(clock.pending).toBe(0);
     actor.stop();
   });
+
+  it('a gateway run that throws as it starts ends the supervisor in failed, with the reason, instead of crashing', () => {
+    const clock = new ManualClock();
+    const throwing = fromCallback<{ type: 'stop' }, { run: number }>(() => {
+      throw new TypeError('createGateway: timeouts.hello must be a finite number ≥ 0 (ms), got -5');
+    });
+    const actor = createActor(supervisorMachine.provide({ actors: { gatewayRun: throwing } }), { input: {}, clock });
+    const errors: unknown[] = [];
+    actor.subscribe({ error: (error) => errors.push(error) });
+    actor.start();
+    actor.send({ type: 'start' });
+    expect(errors).toEqual([]);
+    expect(actor.getSnapshot().value).toBe('failed');
+    expect(actor.getSnapshot().context.lastFailure?.message).toContain('timeouts.hello');
+    clock.advance(60_000);
+    expect(clock.pending).toBe(0);
+  });
 });
