@@ -106,6 +106,8 @@ export function isConnectionFailure(trigger: RecoveryTrigger): boolean {
 function resumeUrlRule(trigger: RecoveryTrigger, history: RecoveryHistory): RecoveryPlan | null {
   const resumeUrlFailures = history.resumeUrlFailures ?? 0;
   if (!history.hasSession || !isConnectionFailure(trigger)) return null;
+  // A close code that decides by itself (fatal, or fresh) keeps its own row of the table.
+  if (trigger.type === 'close' && (fatalCloseCodes.has(trigger.code) || freshCloseCodes.has(trigger.code))) return null;
   if (!history.hasResumeUrl && resumeUrlFailures === 0) return null;
   const failures = trigger.type === 'connectFailed' && trigger.stage === 'create' ? Math.max(resumeUrlFailures + 1, resumeUrlFailuresBeforeMain) : resumeUrlFailures + 1;
   if (failures >= resumeUrlFailuresBeforeFresh) return { action: 'fresh', delay: 'backoff', drain: 'close', trigger };

@@ -270,6 +270,13 @@ describe('decideRecovery: a resume URL that fails', () => {
     expect(decideRecovery(create, withSession)).toMatchObject({ action: 'fatal' });
   });
 
+  it('a fatal or fresh close code before HELLO keeps its own row, even on the resume URL', () => {
+    for (const failures of [0, 1, 2]) {
+      expect(decideRecovery({ type: 'close', code: 4004, beforeHello: true }, onResumeUrl(failures))).toMatchObject({ action: 'fatal' });
+      expect(decideRecovery({ type: 'close', code: 4007, beforeHello: true }, onResumeUrl(failures))).toMatchObject({ action: 'fresh' });
+    }
+  });
+
   it('a close after HELLO is not a failed connection: the rule does not apply', () => {
     expect(decideRecovery({ type: 'close', code: 1006 }, onResumeUrl(5))).toMatchObject({ action: 'resume' });
     expect(decideRecovery({ type: 'close', code: 1006 }, onResumeUrl(5))).not.toHaveProperty('url');
