@@ -52,7 +52,8 @@ export function createSocketActor(fixed?: SocketDependencies) {
       try {
         return deps.createSocket(input.url);
       } catch (error) {
-        throw new SocketCreateError(`createSocket(${JSON.stringify(input.url)}) threw: ${error instanceof Error ? error.message : String(error)}`);
+        // The URL stays out of the message: a resume URL comes from the network.
+        throw new SocketCreateError(`createSocket threw: ${error instanceof Error ? error.message : String(error)}`);
       }
     };
     const socket = input.mode === 'open' ? line.open(create) : line.socket;

@@ -16,7 +16,7 @@ const refused = (candidate: string, main = MAIN, allowed: readonly string[] = DI
 };
 
 describe('checkResumeUrl', () => {
-  it('refuses what ws would refuse to connect to: a fragment, userinfo', async () => {
+  it('refuses a fragment (ws refuses to connect to one) and userinfo (credentials ws would send on)', async () => {
     const { default: WebSocket } = await import('ws');
     for (const candidate of ['wss://r.discord.gg/#frag', 'wss://r.discord.gg/?v=10#', 'wss://user:pw@r.discord.gg/', 'wss://user@r.discord.gg/']) {
       expect(refused(candidate), candidate).toMatch(/fragment|user/);
