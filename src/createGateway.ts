@@ -4,7 +4,8 @@ import { defaultMaxPayload, wsSocketFactory, type WsSocketOptions } from './adap
 import { defaultCompression, resolveCompression, transportCompression, type CompressionOption } from './compression/transportCompression.ts';
 import { createGatewayMachine } from './machines/createGatewayMachine.ts';
 import type { GatewayOutput, SessionSnapshot } from './machines/gateway.ts';
-import { describeTrigger, isFault, type RecoveryPlan } from './machines/recovery.ts';
+import type { RecoveryPlan } from './machines/recovery.ts';
+import { recoveryError } from './gateway/recoveryErrors.ts';
 import { validateOptions } from './options.ts';
 import type { OutboxOptions } from './outbox.ts';
 import { GatewayError, messageOf, observed } from './gateway/errors.ts';
@@ -14,7 +15,7 @@ import { linkOutbox, type TimerClock } from './gateway/outboxLink.ts';
 import { ReadyWaiters } from './gateway/readyWaiters.ts';
 import { StateReporter, statusOf, type GatewayStateChange, type GatewayStatus } from './gateway/stateReporter.ts';
 
-export { GatewayError } from './gateway/errors.ts';
+export { GatewayError, type GatewayErrorCode, type GatewayErrorDetails } from './gateway/errors.ts';
 export type { InspectOption } from './gateway/inspectors.ts';
 export type { GatewayStateChange, GatewayStatus } from './gateway/stateReporter.ts';
 export type { SessionSnapshot } from './machines/gateway.ts';
@@ -162,14 +163,10 @@ export function createGateway(options: GatewayOptions): Gateway {
     states.plan(plan);
     if (plan.action === 'fresh') sessionLive = false;
     link?.onPlan(plan);
-    // Closes and bad frames are reported where they are seen; requests to reconnect are not errors.
-    if (isFault(plan.trigger) && plan.trigger.type !== 'protocolError' && plan.trigger.type !== 'close') {
-      report(new GatewayError(plan.trigger.type.toUpperCase(), 'message' in plan ? plan.message : describeTrigger(plan.trigger)));
-    } else if (plan.action === 'fatal') {
-      report(new GatewayError('FATAL_CLOSE', plan.message));
-    }
+    const error = recoveryError(plan);
+    if (error) report(error);
   });
-  actor.on('warning', ({ message }: { message: string }) => report(new GatewayError('WARNING', message)));
+  actor.on('warning', ({ message, code }) => report(new GatewayError(code ?? 'RESUME_URL_REJECTED', message)));
 
   let resolveStopped: (output: GatewayOutput) => void = () => {};
   const stopped = new Promise<GatewayOutput>((resolve) => (resolveStopped = resolve));

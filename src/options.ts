@@ -1,30 +1,59 @@
 import { socketOptionsProblem } from './adapters/ws.ts';
 import type { GatewayOptions } from './createGateway.ts';
+import type { SupervisorOptions } from './machines/supervisor.ts';
 import { defaultOutboxOptions } from './outbox.ts';
 import { compressionOptions, resolveCompression, type CompressionOption } from './compression/transportCompression.ts';
 
 const timeoutNames = ['connect', 'hello', 'ready', 'drain', 'terminateGrace', 'stable'] as const;
 const backoffNames = ['baseMs', 'maxMs', 'invalidSessionMinMs', 'invalidSessionMaxMs'] as const;
 const outboxNames = ['maxQueued', 'maxPayloadBytes', 'sendsPerWindow', 'reservedSends', 'windowMs'] as const;
+/** outbox options that count things rather than measure time */
+const outboxCounts = new Set(['maxQueued', 'maxPayloadBytes', 'sendsPerWindow', 'reservedSends']);
+const supervisorNames = ['maxRestarts', 'windowMs', 'cooldownBaseMs', 'cooldownMaxMs'] as const;
 
-function fail(message: string): never {
-  throw new TypeError(`createGateway: ${message}`);
-}
+/**
+ * The longest delay a timer can have: Node (and browsers) fire a longer one after 1 ms, with only a
+ * warning, so a duration past it would turn "wait a month" into "at once".
+ */
+export const maxTimerMs = 2 ** 31 - 1;
 
-function checkDurations(group: string, values: Record<string, unknown> | undefined, names: readonly string[]) {
+type Fail = (message: string) => never;
+
+const failFor =
+  (entry: string): Fail =>
+  (message) => {
+    throw new TypeError(`${entry}: ${message}`);
+  };
+
+function checkGroup(fail: Fail, group: string, values: unknown, names: readonly string[], check: (name: string, value: unknown) => void) {
   if (values === undefined) return;
   if (typeof values !== 'object' || values === null) fail(`${group} must be an object`);
   for (const [name, value] of Object.entries(values)) {
     if (!names.includes(name)) fail(`unknown ${group} option ${JSON.stringify(name)} (known: ${names.join(', ')})`);
-    if (value === undefined) continue;
-    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-      fail(`${group}.${name} must be a finite number ≥ 0, got ${String(value)}`);
-    }
+    if (value !== undefined) check(name, value);
   }
 }
 
+function checkDuration(fail: Fail, option: string, value: unknown, min = 0) {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min) {
+    fail(`${option} must be a finite number ${min === 0 ? '≥ 0' : `≥ ${min}`} (ms), got ${String(value)}`);
+  }
+  if (value > maxTimerMs) fail(`${option} must be at most ${maxTimerMs} ms (the longest timer), got ${String(value)}`);
+}
+
+function checkCount(fail: Fail, option: string, value: unknown, min: number) {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
+    fail(`${option} must be a whole number ≥ ${min}, got ${String(value)}`);
+  }
+}
+
+function checkDurations(fail: Fail, group: string, values: unknown, names: readonly string[]) {
+  checkGroup(fail, group, values, names, (name, value) => checkDuration(fail, `${group}.${name}`, value));
+}
+
 /** Rejects bad options at once, with a message that names the option. */
-export function validateOptions(options: GatewayOptions): void {
+export function validateOptions(options: GatewayOptions, entry = 'createGateway'): void {
+  const fail: Fail = failFor(entry);
   if (typeof options !== 'object' || options === null) fail('options must be an object');
   let url: URL;
   try {
@@ -37,9 +66,14 @@ export function validateOptions(options: GatewayOptions): void {
   if (!protocol || typeof protocol.decode !== 'function' || typeof protocol.identify !== 'function') {
     fail('protocol is required, e.g. discordProtocol({ token, intents })');
   }
-  checkDurations('timeouts', options.timeouts as Record<string, unknown> | undefined, timeoutNames);
-  checkDurations('backoff', options.backoff as Record<string, unknown> | undefined, backoffNames);
-  checkDurations('outbox', options.outbox as Record<string, unknown> | undefined, outboxNames);
+  checkDurations(fail, 'timeouts', options.timeouts, timeoutNames);
+  checkDurations(fail, 'backoff', options.backoff, backoffNames);
+  // maxQueued 0 would refuse every payload, even while ready: a queue holds at least one.
+  checkGroup(fail, 'outbox', options.outbox, outboxNames, (name, value) =>
+    outboxCounts.has(name)
+      ? checkCount(fail, `outbox.${name}`, value, name === 'reservedSends' ? 0 : 1)
+      : checkDuration(fail, `outbox.${name}`, value),
+  );
   const outbox = { ...defaultOutboxOptions, ...options.outbox };
   if (outbox.reservedSends >= outbox.sendsPerWindow) {
     fail('outbox.reservedSends must be smaller than outbox.sendsPerWindow, or no user payload could ever be sent');
@@ -57,11 +91,11 @@ export function validateOptions(options: GatewayOptions): void {
   if (options.beforeIdentify !== undefined && typeof options.beforeIdentify !== 'function') {
     fail('beforeIdentify must be a function (signal) => Promise<void>');
   }
-  checkSession(options.session);
-  checkCompression(options.compression, url);
+  checkSession(fail, options.session);
+  checkCompression(fail, options.compression, url);
 }
 
-function checkSession(session: unknown): void {
+function checkSession(fail: Fail, session: unknown): void {
   if (session === undefined || session === null) return;
   if (typeof session !== 'object') fail('session must be { sessionId, sequence, resumeUrl } or null');
   const { sessionId, sequence, resumeUrl } = session as Record<string, unknown>;
@@ -72,7 +106,7 @@ function checkSession(session: unknown): void {
   if (resumeUrl !== null && typeof resumeUrl !== 'string') fail('session.resumeUrl must be a string or null');
 }
 
-function checkCompression(compression: unknown, url: URL): void {
+function checkCompression(fail: Fail, compression: unknown, url: URL): void {
   if (compression !== undefined && !compressionOptions.includes(compression as CompressionOption)) {
     fail(`compression must be one of ${compressionOptions.map((name) => `'${name}'`).join(', ')}, got ${JSON.stringify(compression)}`);
   }
@@ -83,4 +117,15 @@ function checkCompression(compression: unknown, url: URL): void {
   } catch (error) {
     fail((error as Error).message);
   }
+}
+
+/** Rejects bad supervisor options at once, as validateOptions does for the gateway's. */
+export function validateSupervisorOptions(options: Partial<SupervisorOptions> | undefined): void {
+  const fail: Fail = failFor('superviseGateway');
+  checkGroup(fail, 'supervisor', options, supervisorNames, (name, value) => {
+    const option = `supervisor.${name}`;
+    if (name === 'maxRestarts') return checkCount(fail, option, value, 0);
+    // A window of 0 would refill the budget at once, and the breaker would never open.
+    checkDuration(fail, option, value, name === 'windowMs' ? 1 : 0);
+  });
 }

@@ -27,10 +27,12 @@ export const defaultOutboxOptions: OutboxOptions = {
   windowMs: 60_000,
 };
 
+export type OutboxErrorCode = 'PAYLOAD_TOO_LARGE' | 'QUEUE_FULL' | 'SESSION_RESET' | 'STOPPED' | 'FAILED' | 'SEND_FAILED';
+
 export class OutboxError extends Error {
   override readonly name = 'OutboxError';
   constructor(
-    readonly code: 'PAYLOAD_TOO_LARGE' | 'QUEUE_FULL' | 'SESSION_RESET' | 'STOPPED' | 'FAILED' | 'SEND_FAILED',
+    readonly code: OutboxErrorCode,
     message: string,
   ) {
     super(message);

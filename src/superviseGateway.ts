@@ -4,6 +4,7 @@ import type { GatewayFailure, GatewayOutput } from './machines/gateway.ts';
 import { supervisorMachine, type RunEnded, type SupervisorOptions } from './machines/supervisor.ts';
 import type { DispatchPayload } from './types.ts';
 import { Listeners } from './gateway/listeners.ts';
+import { validateOptions, validateSupervisorOptions } from './options.ts';
 
 export type SupervisorStatus = 'idle' | 'running' | 'coolingDown' | 'open' | 'stopped' | 'failed';
 
@@ -45,7 +46,10 @@ type SupervisorEvents = {
  * `createGateway(options)`; listeners given here follow the gateway from run to run.
  */
 export function superviseGateway(options: GatewayOptions & { supervisor?: Partial<SupervisorOptions> }): SupervisedGateway {
+  // Checked here, synchronously: inside a run the same error could only end the supervisor later.
+  validateOptions(options, 'superviseGateway');
   const { supervisor: supervisorOptions, ...gatewayOptions } = options;
+  validateSupervisorOptions(supervisorOptions);
   const listeners = new Listeners<SupervisorEvents>(['dispatch', 'state', 'error', 'supervisor']);
   const emit = <K extends keyof SupervisorEvents>(event: K, value: SupervisorEvents[K]) => listeners.emit(event, value);
   let current: Gateway | undefined;
@@ -90,7 +94,7 @@ export function superviseGateway(options: GatewayOptions & { supervisor?: Partia
 
   const actor = createActor(supervisorMachine.provide({ actors: { gatewayRun } }), { input: supervisorOptions });
   let lastKey = '';
-  actor.subscribe((snapshot) => {
+  const onSnapshot = (snapshot: ReturnType<typeof actor.getSnapshot>) => {
     const state = (typeof snapshot.value === 'string' ? snapshot.value : Object.keys(snapshot.value)[0]) as SupervisorStatus;
     const { restarts, runs, lastFailure } = snapshot.context;
     const key = `${state}|${restarts}|${runs}`;
@@ -109,6 +113,17 @@ export function superviseGateway(options: GatewayOptions & { supervisor?: Partia
       for (const waiter of readyWaiters) waiter.reject(error);
       readyWaiters = [];
     }
+  };
+  // Every observer has an error handler: XState rethrows an actor's error (asynchronously, out of
+  // reach of any try/catch) when one of its observers has none.
+  actor.subscribe({
+    next: onSnapshot,
+    error: (error) => {
+      emit('error', new GatewayError('ACTOR_FAILED', `the supervisor failed: ${error instanceof Error ? error.message : String(error)}`));
+      const failed = new GatewayError('FAILED', 'the supervisor failed');
+      for (const waiter of readyWaiters) waiter.reject(failed);
+      readyWaiters = [];
+    },
   });
   const finished = new Promise<void>((resolve) => actor.subscribe({ complete: () => resolve(), error: () => resolve() }));
   actor.start();

@@ -10,6 +10,8 @@ export interface HeartbeatInput {
    * still comes within one interval of HELLO, as the server expects.
    */
   firstBeatWithin?: number;
+  /** the exact delay of the first beat, when the caller drew it (overrides `firstBeatWithin`) */
+  firstBeatAfter?: number;
 }
 
 export type HeartbeatControl = { type: 'ack' };
@@ -28,7 +30,7 @@ export const heartbeatMachine = setup({
     events: {} as HeartbeatControl,
   },
   delays: {
-    firstBeat: ({ context }) => (context.firstBeatWithin ?? context.interval) * Math.random(),
+    firstBeat: ({ context }) => context.firstBeatAfter ?? (context.firstBeatWithin ?? context.interval) * Math.random(),
     interval: ({ context }) => context.interval,
   },
   guards: {

@@ -1,10 +1,11 @@
 import type { BackoffOptions, Timeouts } from '../types.ts';
-import type { SocketEvent } from '../machines/events.ts';
+import type { HeartbeatEvent, SocketEvent } from '../machines/events.ts';
 import { retryDelayMs, type RecoveryTrigger, type RetryDelay } from '../machines/recovery.ts';
 import type { SocketLine } from '../machines/socketLine.ts';
 import type { SequenceLedger } from '../machines/sequenceLedger.ts';
 import type { DrainInput, DrainOutput } from './drain.ts';
-import type { SocketDependencies } from './socket.ts';
+import type { IdentifyTurnEvent } from './identifyTurn.ts';
+import { SocketCreateError, type SocketDependencies } from './socket.ts';
 
 /**
  * What the fresh and resume reconnect actors have in common: their input, their result, their
@@ -19,6 +20,8 @@ export interface ReconnectInput {
   generation: number;
   url: string;
   delay: RetryDelay;
+  /** the wait, when the gateway already drew it; otherwise drawn here from `delay` */
+  delayMs?: number;
   drain: 'close' | 'terminate';
   /** reconnects since the session was last stable, for backoff */
   attempt: number;
@@ -37,16 +40,34 @@ export type ReconnectOutput =
       heartbeatInterval: number;
       /** set by a fresh session; a resume keeps the session it had */
       session?: { sessionId: string; resumeUrl: string | null };
+      /**
+       * Heartbeats began at HELLO: the next one is due within this many ms, so that the beats go
+       * on across the hand-over to ready without a gap longer than an interval.
+       */
+      firstBeatWithin?: number;
     }
   | { ok: false; trigger: RecoveryTrigger };
 
 export interface ReconnectContext extends ReconnectInput {
   outcome: ReconnectOutput;
   heartbeatInterval: number;
+  /** when the first heartbeat after HELLO goes out, drawn at HELLO */
+  firstBeatDelay: number;
+  /** heartbeats sent during the handshake */
+  beats: number;
+  /** the line's progress frames when the handshake's silence was last checked */
+  progressAtCheck: number;
 }
 
 export function reconnectContext(input: ReconnectInput): ReconnectContext {
-  return { ...input, heartbeatInterval: 0, outcome: { ok: false, trigger: { type: 'socketFailure', message: 'unfinished' } } };
+  return {
+    ...input,
+    heartbeatInterval: 0,
+    firstBeatDelay: 0,
+    beats: 0,
+    progressAtCheck: 0,
+    outcome: { ok: false, trigger: { type: 'socketFailure', message: 'unfinished' } },
+  };
 }
 
 export function drainInput(context: ReconnectContext, code: number): DrainInput {
@@ -60,7 +81,8 @@ export function drainInput(context: ReconnectContext, code: number): DrainInput 
 }
 
 export const reconnectDelays = {
-  retryDelay: ({ context }: { context: ReconnectContext }) => retryDelayMs(context.delay, context.attempt, context.backoff),
+  retryDelay: ({ context }: { context: ReconnectContext }) =>
+    context.delayMs ?? retryDelayMs(context.delay, context.attempt, context.backoff),
   connectTimeout: ({ context }: { context: ReconnectContext }) => context.timeouts.connect,
   helloTimeout: ({ context }: { context: ReconnectContext }) => context.timeouts.hello,
   readyTimeout: ({ context }: { context: ReconnectContext }) => context.timeouts.ready,
@@ -71,12 +93,30 @@ export const reconnectGuards = {
     'generation' in event && event.generation === context.generation,
   drained: ({ event }: { event: { type: string } }) =>
     'output' in event && (event.output as DrainOutput | undefined)?.drained === true,
+  // Any frame but a heartbeat ACK since the last check: a replay in progress is not a stall.
+  heardSinceCheck: ({ context }: { context: ReconnectContext }) => context.line.progressFrames !== context.progressAtCheck,
 };
 
+/** What a reconnect receives: its socket's events, its heartbeat's beats, its own silence checks. */
+export type ReconnectEvent =
+  | SocketEvent
+  | HeartbeatEvent
+  | IdentifyTurnEvent
+  | { type: 'handshake.silenceCheck' }
+  // the handshake's heartbeat (spawned at HELLO) ending: a zombie, or a crash
+  | { type: 'xstate.done.actor.handshakeHeartbeat' }
+  | { type: 'xstate.error.actor.handshakeHeartbeat'; error: unknown };
+
 /** The recovery trigger for a socket event that ends a handshake early. */
-export function triggerFor(event: SocketEvent | { type: `identify.${string}` }): RecoveryTrigger {
+export function triggerFor(event: ReconnectEvent, context?: ReconnectContext): RecoveryTrigger {
   switch (event.type) {
     case 'socket.closed':
+      // A socket that never opened says why in its error (ECONNREFUSED, ENOTFOUND...), not its code.
+      if (event.opened === false) {
+        return { type: 'connectFailed', stage: 'connect', cause: event.error ?? { message: `closed (${event.code}) before it opened` } };
+      }
+      // The heartbeat interval comes with HELLO: none yet means the server closed before HELLO.
+      if (context && context.heartbeatInterval === 0) return { type: 'close', code: event.code, reason: event.reason, beforeHello: true };
       return { type: 'close', code: event.code, reason: event.reason };
     case 'gateway.malformed':
       return { type: 'protocolError', reason: event.reason };
@@ -91,6 +131,12 @@ export function triggerFor(event: SocketEvent | { type: `identify.${string}` }):
 
 export function failure(trigger: RecoveryTrigger): ReconnectOutput {
   return { ok: false, trigger };
+}
+
+/** The trigger for a socket actor that failed: a socket that could not be created is a failed connection. */
+export function triggerForSocketError(error: unknown): RecoveryTrigger {
+  if (error instanceof SocketCreateError) return { type: 'connectFailed', stage: 'create', cause: { message: error.message } };
+  return { type: 'socketFailure', message: errorMessage(error) };
 }
 
 export function errorMessage(error: unknown): string {

@@ -1,7 +1,8 @@
-import { assign, sendTo, setup } from 'xstate';
-import type { SocketCommand, SocketEvent } from '../machines/events.ts';
+import { assign, cancel, raise, sendTo, setup, spawnChild } from 'xstate';
+import type { SocketCommand } from '../machines/events.ts';
 import { drainMachine } from './drain.ts';
-import { identifyTurnActor, type IdentifyTurnEvent } from './identifyTurn.ts';
+import { identifyTurnActor } from './identifyTurn.ts';
+import { heartbeatMachine } from './heartbeat.ts';
 import { socketNotProvided } from './socket.ts';
 import {
   drainInput,
@@ -11,7 +12,9 @@ import {
   reconnectDelays,
   reconnectGuards,
   triggerFor,
+  triggerForSocketError,
   type ReconnectContext,
+  type ReconnectEvent,
   type ReconnectInput,
   type ReconnectOutput,
 } from './reconnect.ts';
@@ -30,13 +33,15 @@ export interface ReconnectKind {
   command: (context: ReconnectContext) => SocketCommand;
   /** the server event that completes the handshake, and the result it gives */
   completes: 'gateway.ready' | 'gateway.resumed';
-  outcome: (context: ReconnectContext, event: SocketEvent | IdentifyTurnEvent) => ReconnectOutput;
+  outcome: (context: ReconnectContext, event: ReconnectEvent) => ReconnectOutput;
 }
 
 /**
  * The course every reconnect takes: drain the old socket; wait the retry delay; open a socket;
  * wait for HELLO; run the handshake. Any event that ends it early becomes a recovery trigger in
- * the output, so the gateway's recovery table decides what follows. Each step has its own timeout.
+ * the output, so the gateway's recovery table decides what follows. Each step has its own timeout;
+ * the handshake's measures silence, so a long replay before READY/RESUMED is not cut short.
+ * Heartbeats start at HELLO, as the server expects, and go on during the handshake.
  */
 export function reconnectMachine(kind: ReconnectKind) {
   const failed = `#${kind.id}.failed`;
@@ -45,16 +50,35 @@ export function reconnectMachine(kind: ReconnectKind) {
     types: {
       input: {} as ReconnectInput,
       context: {} as ReconnectContext,
-      events: {} as SocketEvent | IdentifyTurnEvent,
+      // `handshake.silenceCheck` is raised after `timeouts.ready` in the handshake: anything since?
+      events: {} as ReconnectEvent,
       output: {} as ReconnectOutput,
     },
-    actors: { drain: drainMachine, socket: socketNotProvided, identifyTurn: identifyTurnActor },
+    actors: { drain: drainMachine, socket: socketNotProvided, heartbeat: heartbeatMachine, identifyTurn: identifyTurnActor },
     delays: reconnectDelays,
     guards: reconnectGuards,
     actions: {
-      failOn: assign({ outcome: ({ event }) => failure(triggerFor(event)) }),
+      failOn: assign({ outcome: ({ context: c, event }) => failure(triggerFor(event, c)) }),
       sendHandshake: sendTo('socket', ({ context: c }) => kind.command(c)),
-      succeed: assign({ outcome: ({ context: c, event }) => kind.outcome(c, event) }),
+      sendHeartbeat: sendTo('socket', { type: 'heartbeat' }),
+      countBeat: assign({ beats: ({ context: c }) => c.beats + 1 }),
+      // Drawn here rather than inside the heartbeat, so that the hand-over to ready knows it.
+      drawFirstBeat: assign({ firstBeatDelay: ({ context: c }) => c.heartbeatInterval * Math.random() }),
+      noteProgress: assign({ progressAtCheck: ({ context: c }) => c.line.progressFrames }),
+      armSilenceCheck: raise({ type: 'handshake.silenceCheck' } as const, { delay: 'readyTimeout', id: 'silenceCheck' }),
+      disarmSilenceCheck: cancel('silenceCheck'),
+      startHandshakeHeartbeat: spawnChild('heartbeat', {
+        id: 'handshakeHeartbeat',
+        input: ({ context: c }) => ({ interval: c.heartbeatInterval, liveness: c.line, firstBeatAfter: c.firstBeatDelay }),
+      }),
+      succeed: assign({
+        outcome: ({ context: c, event }) => {
+          const outcome = kind.outcome(c, event);
+          // No beat yet: the first is still due within what is left of its delay; otherwise at once.
+          const firstBeatWithin = c.beats > 0 ? 0 : Math.max(0, c.heartbeatInterval - c.firstBeatDelay);
+          return outcome.ok ? { ...outcome, firstBeatWithin } : outcome;
+        },
+      }),
     },
   }).createMachine({
     id: kind.id,
@@ -91,11 +115,22 @@ export function reconnectMachine(kind: ReconnectKind) {
           onError: {
             target: 'failed',
             actions: assign({
-              outcome: ({ event }) => failure({ type: 'socketFailure', message: errorMessage(event.error) }),
+              outcome: ({ event }) => failure(triggerForSocketError(event.error)),
             }),
           },
         },
         on: {
+          // The handshake's heartbeat runs from HELLO (through an identify turn too) until the
+          // reconnect ends; its own id, as the ready session's heartbeat is a different actor.
+          'heartbeat.beat': { actions: ['sendHeartbeat', 'countBeat'] },
+          'xstate.done.actor.handshakeHeartbeat': { target: 'failed', actions: assign({ outcome: failure({ type: 'zombie' }) }) },
+          'xstate.error.actor.handshakeHeartbeat': {
+            target: 'failed',
+            actions: assign({
+              outcome: ({ event }) =>
+                failure({ type: 'socketFailure', message: `heartbeat crashed: ${errorMessage(event.error)}` }),
+            }),
+          },
           'socket.closed': { guard: 'fromThisSocket', target: 'failed', actions: 'failOn' },
           'gateway.malformed': { guard: 'fromThisSocket', target: 'failed', actions: 'failOn' },
           'gateway.reconnect': { guard: 'fromThisSocket', target: 'failed', actions: 'failOn' },
@@ -114,6 +149,8 @@ export function reconnectMachine(kind: ReconnectKind) {
                 target: helloTarget,
                 actions: [
                   assign({ heartbeatInterval: ({ event }) => (event.type === 'gateway.hello' ? event.heartbeatInterval : 0) }),
+                  'drawFirstBeat',
+                  'startHandshakeHeartbeat',
                   ...(kind.waitsForTurn ? [] : ['sendHandshake' as const]),
                 ],
               },
@@ -150,20 +187,25 @@ export function reconnectMachine(kind: ReconnectKind) {
               }
             : {}),
           [kind.state]: {
+            entry: ['noteProgress', 'armSilenceCheck'],
+            exit: 'disarmSilenceCheck',
             on: {
               [kind.completes]: {
                 guard: 'fromThisSocket',
                 target: `#${kind.id}.${kind.succeeded}`,
                 actions: 'succeed',
               },
-            },
-            after: {
-              readyTimeout: {
-                target: failed,
-                actions: assign({
-                  outcome: failure({ type: 'readyTimeout', handshake: kind.state === 'identifying' ? 'identify' : 'resume' }),
-                }),
-              },
+              // A whole `ready` window with nothing received ends the handshake; anything received
+              // (a replayed event, a heartbeat request) starts another window.
+              'handshake.silenceCheck': [
+                { guard: 'heardSinceCheck', actions: ['noteProgress', 'armSilenceCheck'] },
+                {
+                  target: failed,
+                  actions: assign({
+                    outcome: failure({ type: 'readyTimeout', handshake: kind.state === 'identifying' ? 'identify' : 'resume' }),
+                  }),
+                },
+              ],
             },
           },
         },

@@ -5,6 +5,7 @@ import type { TransportCompression } from '../compression/transportCompression.t
 import type { SocketCommand, SocketEvent } from '../machines/events.ts';
 import type { SocketLine } from '../machines/socketLine.ts';
 import type { SequenceLedger } from '../machines/sequenceLedger.ts';
+import { GatewayError } from '../gateway/errors.ts';
 
 export interface SocketInput {
   line: SocketLine;
@@ -34,6 +35,11 @@ export interface SocketDependencies {
   compression?: TransportCompression;
 }
 
+/** `createSocket` threw for a URL (`ws` refuses some URLs outright): no socket was made. */
+export class SocketCreateError extends Error {
+  override readonly name = 'SocketCreateError';
+}
+
 /** An error in what the server sent. */
 export class GatewayProtocolError extends Error {
   override readonly name = 'GatewayProtocolError';
@@ -52,12 +58,16 @@ export function createSocketActor(fixed?: SocketDependencies) {
     if (!deps) throw new Error('the socket actor has no I/O: pass `io` in the gateway input');
     const { line, ledger, generation, protocol } = { ...input, protocol: deps.protocol };
     const compression = deps.compression;
+    const create = () => {
+      try {
+        return deps.createSocket(compression ? compression.url(input.url) : input.url);
+      } catch (error) {
+        // The URL stays out of the message: a resume URL comes from the network.
+        throw new SocketCreateError(`createSocket threw: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    };
     const socket =
-      input.mode === 'open'
-        ? compression
-          ? line.open(() => deps.createSocket(compression.url(input.url)), compression.createDecompressor)
-          : line.open(() => deps.createSocket(input.url))
-        : line.socket;
+      input.mode === 'open' ? (compression ? line.open(create, compression.createDecompressor) : line.open(create)) : line.socket;
     if (!socket) throw new Error('no socket to adopt');
     const decompressor = compression ? line.decompressor : undefined;
 
@@ -71,15 +81,38 @@ export function createSocketActor(fixed?: SocketDependencies) {
       }
     };
 
-    const onOpen = () => emit({ type: 'socket.open', generation });
+    // Until the socket opens, its error is the cause of the failed connection, reported with it.
+    let opened = input.mode === 'adopt';
+    let connectError: { message: string; code?: string } | undefined;
+    const onOpen = () => {
+      opened = true;
+      emit({ type: 'socket.open', generation });
+    };
     const onClose = (code: number, reason: unknown) =>
-      emit({ type: 'socket.closed', generation, code, reason: String(reason ?? '') });
-    const onError = (error: Error) => deps.onError(error);
+      emit(
+        opened
+          ? { type: 'socket.closed', generation, code, reason: String(reason ?? '') }
+          : { type: 'socket.closed', generation, code, reason: String(reason ?? ''), opened, error: connectError },
+      );
+    const onError = (error: Error) => {
+      if (opened) return deps.onError(error);
+      const code = (error as { code?: unknown }).code;
+      connectError = typeof code === 'string' ? { message: error.message, code } : { message: error.message };
+    };
     const onFrame = (frame: InboundFrame) => {
+      // Any frame but an ACK is progress: a handshake that hears only ACKs is still silent.
+      line.noteFrame(frame.kind !== 'heartbeatAck');
       switch (frame.kind) {
-        case 'dispatch':
-          if (ledger.accept(frame.seq)) deps.onDispatch(frame.payload);
+        case 'dispatch': {
+          const last = ledger.seq;
+          if (ledger.accept(frame.seq)) {
+            if (last !== null && frame.seq > last + 1) deps.onError(sequenceGap(last, frame.seq));
+            return deps.onDispatch(frame.payload);
+          }
+          // A resume replays what may already have been delivered: dropping that is the rule, not news.
+          if (input.mode === 'adopt' && last !== null) deps.onError(sequenceDropped(frame.payload, last));
           return;
+        }
         case 'heartbeatRequest':
           send(() => protocol.heartbeat(ledger.seq));
           return;
@@ -106,17 +139,13 @@ export function createSocketActor(fixed?: SocketDependencies) {
           return emit({ type: 'gateway.malformed', generation, reason: frame.reason });
       }
     };
-    const onPlainMessage = (data: unknown, isBinary: boolean) => {
-      line.noteFrame();
-      onFrame(decodeSafely(protocol, data, isBinary));
-    };
+    const onPlainMessage = (data: unknown, isBinary: boolean) => onFrame(decodeSafely(protocol, data, isBinary));
     // Decompression comes before decoding, here in the socket's owner, still off the statechart.
     // Only a whole message (or a broken stream) is proof of life: zlib-stream frames that never
     // reach their end marker must still look like the zombie they are.
     const readCompressed = (stream: Decompressor) => (data: unknown, isBinary: boolean) => {
       const inflated = stream.push(data, isBinary);
       if (inflated.kind === 'partial' || inflated.kind === 'dropped') return;
-      line.noteFrame();
       if (inflated.kind === 'broken') return onFrame({ kind: 'malformed', reason: `compressed stream: ${inflated.reason}` });
       onFrame(decodeSafely(protocol, inflated.text, false));
     };
@@ -159,6 +188,17 @@ export function createSocketActor(fixed?: SocketDependencies) {
       socket.off('error', onError);
     };
   });
+}
+
+/** The server skipped sequence numbers: the events in between never arrived (a warning; nothing stops). */
+function sequenceGap(last: number, seq: number): GatewayError {
+  const missing = seq - last - 1 === 1 ? `event ${last + 1} is` : `events ${last + 1}–${seq - 1} are`;
+  return new GatewayError('SEQUENCE_GAP', `sequence jumped from ${last} to ${seq}: ${missing} missing`);
+}
+
+/** An event came after a later one: delivering it now would break the order, so it is dropped. */
+function sequenceDropped(payload: DispatchPayload, last: number): GatewayError {
+  return new GatewayError('SEQUENCE_DROPPED', `event ${payload.s} (${payload.t}) arrived after ${last} and was dropped`);
 }
 
 function decodeSafely(protocol: GatewayProtocol, data: unknown, isBinary: boolean): InboundFrame {

@@ -1,11 +1,66 @@
+import type { TriggerCode } from '../machines/recovery.ts';
+import type { OutboxErrorCode } from '../outbox.ts';
+
+/**
+ * Every `code` a GatewayError can have. The fault codes are the names of the recovery triggers
+ * (`state` events carry the same name in `code`):
+ *
+ * - `CONNECT_FAILED`: the socket never opened (refused, DNS, TLS; `cause.code` has the OS code),
+ *   or no socket could be created for the URL
+ * - `CONNECT_TIMEOUT`, `HELLO_TIMEOUT`, `READY_TIMEOUT` (no READY/RESUMED, with nothing received
+ *   for `timeouts.ready`), `ZOMBIE` (nothing received for a heartbeat interval)
+ * - `SOCKET_CLOSED` (`closeCode`, `closeReason`), `AUTH_FAILED` (close 4004) and `FATAL_CLOSE`
+ *   (4010–4014), `PROTOCOL_ERROR`, `INVALID_SESSION`, `DRAIN_FAILED`, `SOCKET_FAILURE`
+ * - `RESUME_URL_REJECTED`: READY's resume_gateway_url was not used (the main URL is)
+ * - `SEQUENCE_GAP`: the server skipped sequence numbers; `SEQUENCE_DROPPED`: an event came after a
+ *   later one and was not delivered
+ * - `FAILED`, `STOPPED`: the gateway ended before what was awaited; `NOT_STARTED`: reconnect() before start()
+ * - `ACTOR_FAILED`, `LISTENER_THREW`, `INSPECTOR_THREW`, `BREAKER_OPEN` (superviseGateway)
+ * - outbox: `PAYLOAD_TOO_LARGE`, `QUEUE_FULL`, `SESSION_RESET`, `SEND_FAILED`, `ENCODE_FAILED`
+ */
+export type GatewayErrorCode =
+  | Exclude<TriggerCode, 'START' | 'RECONNECT_REQUESTED' | 'USER_RECONNECT'>
+  | 'RESUME_URL_REJECTED'
+  | 'SEQUENCE_GAP'
+  | 'SEQUENCE_DROPPED'
+  | 'FAILED'
+  | 'STOPPED'
+  | 'NOT_STARTED'
+  | 'ACTOR_FAILED'
+  | 'LISTENER_THREW'
+  | 'INSPECTOR_THREW'
+  | 'BREAKER_OPEN'
+  | 'ENCODE_FAILED'
+  | OutboxErrorCode;
+
+export interface GatewayErrorDetails {
+  /** the number of the attempt that follows this failure (1 = the first after a stable session) */
+  attempt?: number;
+  /** how long until that attempt, in ms */
+  retryInMs?: number;
+  closeCode?: number;
+  closeReason?: string;
+  /** the underlying error, e.g. `{ code: 'ENOTFOUND', message }` */
+  cause?: unknown;
+}
+
 /** An error reported by the gateway. `code` names the kind; the engine keeps running unless it is fatal. */
 export class GatewayError extends Error {
   override readonly name = 'GatewayError';
+  readonly attempt?: number;
+  readonly retryInMs?: number;
+  readonly closeCode?: number;
+  readonly closeReason?: string;
   constructor(
-    readonly code: string,
+    readonly code: GatewayErrorCode,
     message: string,
+    details: GatewayErrorDetails = {},
   ) {
-    super(message);
+    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    if (details.attempt !== undefined) this.attempt = details.attempt;
+    if (details.retryInMs !== undefined) this.retryInMs = details.retryInMs;
+    if (details.closeCode !== undefined) this.closeCode = details.closeCode;
+    if (details.closeReason !== undefined) this.closeReason = details.closeReason;
   }
 }
 

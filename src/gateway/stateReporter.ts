@@ -1,6 +1,6 @@
 import type { AnyMachineSnapshot } from 'xstate';
 import type { GatewayContext, GatewayFailure } from '../machines/gateway.ts';
-import { describeTrigger, type RecoveryPlan } from '../machines/recovery.ts';
+import { describeTrigger, triggerCode, type RecoveryPlan, type TriggerCode } from '../machines/recovery.ts';
 
 export type GatewayStatus = 'idle' | 'connecting' | 'ready' | 'closing' | 'stopped' | 'failed';
 
@@ -12,6 +12,8 @@ export interface GatewayStateChange {
   phase?: string;
   /** why the gateway is connecting */
   reason?: string;
+  /** the same reason as a name, as in GatewayError `code` (e.g. `SOCKET_CLOSED`, `HELLO_TIMEOUT`, `START`) */
+  code?: TriggerCode;
   /** at ready: the handshake that made it ready, and the time since the fault or request */
   handshake?: 'identify' | 'resume';
   recoveryMs?: number;
@@ -42,12 +44,14 @@ export function statusOf(value: unknown): GatewayStatus {
 export class StateReporter {
   #lastKey = '';
   #reason: string | undefined;
+  #code: TriggerCode | undefined;
   #faultAt: number | undefined;
 
   constructor(private readonly publish: (change: GatewayStateChange) => void) {}
 
   plan(plan: RecoveryPlan): void {
     this.#reason = describeTrigger(plan.trigger);
+    this.#code = triggerCode(plan.trigger);
     this.#faultAt ??= performance.now();
   }
 
@@ -57,6 +61,7 @@ export class StateReporter {
       kind: actorId === 'freshReconnect' ? 'fresh' : 'resume',
       phase: flatten(value),
       reason: this.#reason,
+      code: this.#code,
       generation,
     });
   }
@@ -78,13 +83,14 @@ export class StateReporter {
         handshake: context.lastHandshake ?? undefined,
         recoveryMs,
         reason: this.#reason,
+        code: this.#code,
         generation: context.generation,
       });
       return;
     }
     // `connecting` is reported from the reconnect actor's own snapshots, with its phase.
     if (status !== 'connecting') {
-      this.#emit({ state: status, failure: context.failure ?? undefined, reason: this.#reason, generation: context.generation });
+      this.#emit({ state: status, failure: context.failure ?? undefined, reason: this.#reason, code: this.#code, generation: context.generation });
     }
   }
 

@@ -6,7 +6,15 @@
 
 export type SocketEvent =
   | { type: 'socket.open'; generation: number }
-  | { type: 'socket.closed'; generation: number; code: number; reason: string }
+  | {
+      type: 'socket.closed';
+      generation: number;
+      code: number;
+      reason: string;
+      /** false when the socket closed without ever opening; `error` then says why */
+      opened?: boolean;
+      error?: { message: string; code?: string };
+    }
   | { type: 'gateway.hello'; generation: number; heartbeatInterval: number }
   | { type: 'gateway.ready'; generation: number; sessionId: string; resumeUrl: string | null }
   | { type: 'gateway.resumed'; generation: number }

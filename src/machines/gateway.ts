@@ -7,7 +7,14 @@ import { errorMessage, type ReconnectInput, type ReconnectOutput } from '../acto
 import { resumeReconnectMachine } from '../actors/resumeReconnect.ts';
 import { socketNotProvided, type SocketDependencies, type SocketInput } from '../actors/socket.ts';
 import type { HeartbeatEvent, SocketEvent, UserEvent } from './events.ts';
-import { decideRecovery, type RecoveryPlan, type RecoveryTrigger } from './recovery.ts';
+import {
+  decideRecovery,
+  isConnectionFailure,
+  resumeUrlFailuresBeforeMain,
+  retryDelayMs,
+  type RecoveryPlan,
+  type RecoveryTrigger,
+} from './recovery.ts';
 import { checkResumeUrl } from './resumeUrl.ts';
 import { SequenceLedger } from './sequenceLedger.ts';
 import { SocketLine } from './socketLine.ts';
@@ -56,10 +63,14 @@ export interface GatewayContext {
   generation: number;
   session: Session | null;
   heartbeatInterval: number;
+  /** the first heartbeat of the ready session is due within this (heartbeats began at HELLO) */
+  firstBeatWithin: number;
   /** reconnects since the session was last stable */
   attempt: number;
   helloStalls: number;
   readyFailures: number;
+  /** failed connections in a row of resumes aimed at the resume URL (see the recovery table) */
+  resumeUrlFailures: number;
   plan: RecoveryPlan | null;
   lastHandshake: 'identify' | 'resume' | null;
   failure: GatewayFailure | null;
@@ -71,11 +82,21 @@ export type GatewayOutput = { status: 'stopped' } | { status: 'failed'; failure:
 
 export type GatewayEmitted =
   | { type: 'recovery'; plan: RecoveryPlan }
-  | { type: 'warning'; message: string };
+  | { type: 'warning'; message: string; code?: 'RESUME_URL_REJECTED' };
 
 export type GatewayEvent = UserEvent | SocketEvent | HeartbeatEvent;
 
-type ReconnectDone = { output: ReconnectOutput };
+/**
+ * The output of a reconnect actor's done event, or undefined for any other event. Guards and
+ * actions read it through here, so they hold for events they were not written for (xstate/graph
+ * and hand-made events among them) instead of crashing on a missing field.
+ */
+function reconnectOutput(event: { type: string }): ReconnectOutput | undefined {
+  const output = (event as { output?: unknown }).output;
+  return typeof output === 'object' && output !== null && typeof (output as { ok?: unknown }).ok === 'boolean'
+    ? (output as ReconnectOutput)
+    : undefined;
+}
 
 /** The session handed in at creation, checked: a resume URL that fails the rule falls back to the main URL. */
 function restoredSession(input: GatewayInput): Pick<GatewayContext, 'session' | 'ledger'> {
@@ -98,6 +119,7 @@ function reconnectInput(context: GatewayContext, url: string): ReconnectInput {
     generation: context.generation,
     url,
     delay: reconnecting?.delay ?? 'none',
+    delayMs: reconnecting?.delayMs,
     drain: reconnecting?.drain ?? 'close',
     attempt: context.attempt,
     timeouts: context.timeouts,
@@ -108,17 +130,40 @@ function reconnectInput(context: GatewayContext, url: string): ReconnectInput {
 
 /** The context after deciding how to recover from `trigger`, with the counters the table reads. */
 function planned(context: GatewayContext, trigger: RecoveryTrigger): Partial<GatewayContext> {
-  const plan = decideRecovery(trigger, {
-    hasSession: context.session !== null,
+  const { session } = context;
+  const hasResumeUrl = session !== null && session.resumeUrl !== null && session.resumeUrl !== context.url;
+  // Whether the attempt that just ended was a resume aimed at the resume URL (or at the main URL
+  // after falling back from it): only those count towards giving the resume URL up.
+  const resumeUrlAttempt = context.plan?.action === 'resume' && (hasResumeUrl || context.resumeUrlFailures > 0);
+  const priorFailures = resumeUrlAttempt ? context.resumeUrlFailures : 0;
+  let plan = decideRecovery(trigger, {
+    hasSession: session !== null,
     helloStalls: context.helloStalls,
     readyFailures: context.readyFailures,
+    hasResumeUrl,
+    resumeUrlFailures: priorFailures,
   });
-  const failed = plan.action === 'fatal' || plan.action === 'failClosed';
+  const failure = plan.action === 'fatal' || plan.action === 'failClosed' ? { message: plan.message, trigger } : context.failure;
+  let resumeUrlFailures = resumeUrlAttempt && isConnectionFailure(trigger) ? priorFailures + 1 : 0;
+  let nextSession = session;
+  if (plan.action === 'resume' && plan.url === 'main') {
+    // The resume URL stopped working: this session resumes on the main URL from now on.
+    resumeUrlFailures = Math.max(resumeUrlFailures, resumeUrlFailuresBeforeMain);
+    if (session) nextSession = { ...session, resumeUrl: null };
+  }
+  if (plan.action === 'fresh') resumeUrlFailures = 0;
+  if (plan.action === 'fresh' || plan.action === 'resume') {
+    // The wait is drawn here, not in the reconnect, so that the error event can say how long it is.
+    const attempt = context.attempt + 1;
+    plan = { ...plan, attempt, delayMs: retryDelayMs(plan.delay, attempt, context.backoff) };
+  }
   return {
     plan,
+    session: nextSession,
     helloStalls: trigger.type === 'helloTimeout' ? context.helloStalls + 1 : context.helloStalls,
     readyFailures: trigger.type === 'readyTimeout' ? context.readyFailures + 1 : context.readyFailures,
-    failure: failed ? { message: plan.message, trigger } : context.failure,
+    resumeUrlFailures,
+    failure,
   };
 }
 
@@ -148,7 +193,7 @@ export const gatewayMachine = setup({
   },
   guards: {
     fromCurrentSocket: ({ context, event }) => 'generation' in event && event.generation === context.generation,
-    reconnectSucceeded: ({ event }) => (event as unknown as ReconnectDone).output.ok,
+    reconnectSucceeded: ({ event }) => reconnectOutput(event)?.ok === true,
     wantsFresh: ({ event }) => event.type === 'reconnect' && event.fresh,
     planFailsClosed: ({ context }) => context.plan?.action === 'failClosed',
     planIsFatal: ({ context }) => context.plan?.action === 'fatal',
@@ -162,8 +207,9 @@ export const gatewayMachine = setup({
     endSession: assign(({ context }) => (context.keepSession && context.failure === null ? {} : { session: null })),
     // A reconnect that ended without a session, or crashed, is one more trigger for the table.
     planAfterReconnect: assign(({ context, event }) => {
-      const { output } = event as unknown as ReconnectDone;
-      return planned(context, output.ok ? { type: 'start' } : output.trigger);
+      const output = reconnectOutput(event);
+      const trigger: RecoveryTrigger = output && !output.ok ? output.trigger : { type: 'socketFailure', message: 'a reconnect ended without an outcome' };
+      return planned(context, trigger);
     }),
     planAfterCrash: assign(({ context, event }) => {
       const actor = event.type.replace('xstate.error.actor.', '');
@@ -184,8 +230,8 @@ export const gatewayMachine = setup({
       attempt: ({ context }) => context.attempt + 1,
     }),
     adoptSession: enqueueActions(({ context, event, enqueue }) => {
-      const output = (event as unknown as ReconnectDone).output;
-      if (!output.ok) return;
+      const output = reconnectOutput(event);
+      if (!output?.ok) return;
       let session = context.session;
       if (output.session) {
         const { sessionId, resumeUrl } = output.session;
@@ -193,16 +239,18 @@ export const gatewayMachine = setup({
         if (resumeUrl !== null) {
           const verdict = checkResumeUrl(resumeUrl, context.url, context.allowedResumeHosts);
           if (verdict.ok) checked = verdict.url;
-          else enqueue.emit({ type: 'warning', message: `${verdict.reason}; resuming on the main URL instead` });
+          else enqueue.emit({ type: 'warning', code: 'RESUME_URL_REJECTED', message: `${verdict.reason}; resuming on the main URL instead` });
         }
         session = { sessionId, resumeUrl: checked };
       }
       enqueue.assign({
         session,
         heartbeatInterval: output.heartbeatInterval,
+        firstBeatWithin: output.firstBeatWithin ?? Math.max(0, output.heartbeatInterval - context.timeouts.ready),
         lastHandshake: output.handshake,
         helloStalls: 0,
         readyFailures: 0,
+        resumeUrlFailures: 0,
       });
     }),
     markStable: assign({ attempt: 0 }),
@@ -225,9 +273,11 @@ export const gatewayMachine = setup({
     line: new SocketLine(),
     generation: 0,
     heartbeatInterval: 0,
+    firstBeatWithin: 0,
     attempt: 0,
     helloStalls: 0,
     readyFailures: 0,
+    resumeUrlFailures: 0,
     plan: null,
     lastHandshake: null,
     failure: null,
@@ -322,8 +372,8 @@ export const gatewayMachine = setup({
           input: ({ context }) => ({
             interval: context.heartbeatInterval,
             liveness: context.line,
-            // HELLO came at most `ready` ms ago: the first beat must still land within one interval of it.
-            firstBeatWithin: Math.max(0, context.heartbeatInterval - context.timeouts.ready),
+            // Heartbeats began at HELLO, in the reconnect: the next one is due within this.
+            firstBeatWithin: context.firstBeatWithin,
           }),
           onDone: { target: 'routing', actions: { type: 'planRecovery', params: { type: 'zombie' } } },
           onError: { target: 'routing', actions: 'planAfterCrash' },

@@ -6,9 +6,22 @@ import type { BackoffOptions } from '../types.ts';
  * engine chooses between resume, fresh and giving up.
  */
 
+/** An OS-level error, kept as plain data (the statechart's context holds data only). */
+export interface ErrorCause {
+  message: string;
+  /** e.g. ECONNREFUSED, ENOTFOUND */
+  code?: string;
+}
+
 export type RecoveryTrigger =
   | { type: 'start' }
-  | { type: 'close'; code: number; reason?: string }
+  /** `beforeHello`: the socket opened but closed before the server said HELLO */
+  | { type: 'close'; code: number; reason?: string; beforeHello?: boolean }
+  /**
+   * The socket never opened: refused, DNS, TLS (`connect`), or a socket could not even be created
+   * for the URL (`create`)
+   */
+  | { type: 'connectFailed'; stage: 'connect' | 'create'; cause: ErrorCause }
   | { type: 'connectTimeout' }
   | { type: 'helloTimeout' }
   | { type: 'readyTimeout'; handshake: 'identify' | 'resume' }
@@ -31,6 +44,11 @@ export type RecoveryPlan =
       /** zombie sockets are terminated at once instead of waiting for a close handshake */
       drain: 'close' | 'terminate';
       trigger: RecoveryTrigger;
+      /** `main`: resume on the main URL, because the resume URL failed (see `resumeUrlFailuresBeforeMain`) */
+      url?: 'main';
+      /** set by the gateway: the number of the attempt that follows, and its wait in ms */
+      attempt?: number;
+      delayMs?: number;
     }
   | { action: 'fatal' | 'failClosed'; trigger: RecoveryTrigger; message: string };
 
@@ -41,6 +59,13 @@ export interface RecoveryHistory {
   helloStalls: number;
   /** READY/RESUMED timeouts in a row, not counting this trigger */
   readyFailures: number;
+  /** the session has a resume URL of its own, apart from the main URL */
+  hasResumeUrl?: boolean;
+  /**
+   * failed connections in a row (refused, connect timeout, no HELLO) of resumes aimed at the
+   * resume URL, or at the main URL after falling back from it; not counting this trigger
+   */
+  resumeUrlFailures?: number;
 }
 
 export const resumableCloseCodes = new Set([1000, 1001, 1006, 4000, 4001, 4002, 4005, 4008]);
@@ -58,6 +83,38 @@ export const fatalCloseCodes = new Map<number, string>([
 export const helloStallsBeforeFresh = 3;
 /** The second READY/RESUMED timeout in a row gives up on the gateway. */
 export const readyFailuresBeforeFailing = 2;
+/** The second failed connection in a row to the resume URL resumes on the main URL instead... */
+export const resumeUrlFailuresBeforeMain = 2;
+/** ...and when that fails too, the session is given up for a fresh IDENTIFY on the main URL. */
+export const resumeUrlFailuresBeforeFresh = 3;
+
+/** A connection that never got as far as HELLO: it says nothing about the session, only the host. */
+export function isConnectionFailure(trigger: RecoveryTrigger): boolean {
+  return (
+    trigger.type === 'connectFailed' ||
+    trigger.type === 'connectTimeout' ||
+    trigger.type === 'helloTimeout' ||
+    (trigger.type === 'close' && trigger.beforeHello === true)
+  );
+}
+
+/**
+ * Discord: a session that cannot resume on its resume URL reconnects to the main URL. The second
+ * failed connection in a row to the resume URL (or the first socket that cannot even be created for
+ * it) resumes on the main URL; a failure there too starts a fresh session. Null when the rule does
+ * not apply and the rest of the table decides.
+ */
+function resumeUrlRule(trigger: RecoveryTrigger, history: RecoveryHistory): RecoveryPlan | null {
+  const resumeUrlFailures = history.resumeUrlFailures ?? 0;
+  if (!history.hasSession || !isConnectionFailure(trigger)) return null;
+  // A close code that decides by itself (fatal, or fresh) keeps its own row of the table.
+  if (trigger.type === 'close' && (fatalCloseCodes.has(trigger.code) || freshCloseCodes.has(trigger.code))) return null;
+  if (!history.hasResumeUrl && resumeUrlFailures === 0) return null;
+  const failures = trigger.type === 'connectFailed' && trigger.stage === 'create' ? Math.max(resumeUrlFailures + 1, resumeUrlFailuresBeforeMain) : resumeUrlFailures + 1;
+  if (failures >= resumeUrlFailuresBeforeFresh) return { action: 'fresh', delay: 'backoff', drain: 'close', trigger };
+  if (failures >= resumeUrlFailuresBeforeMain) return { action: 'resume', delay: 'backoff', drain: 'close', trigger, url: 'main' };
+  return null;
+}
 
 export function decideRecovery(trigger: RecoveryTrigger, history: RecoveryHistory): RecoveryPlan {
   const resumeOrFresh = (delay: RetryDelay, drain: 'close' | 'terminate' = 'close'): RecoveryPlan => ({
@@ -67,6 +124,8 @@ export function decideRecovery(trigger: RecoveryTrigger, history: RecoveryHistor
     trigger,
   });
   const fresh = (delay: RetryDelay): RecoveryPlan => ({ action: 'fresh', delay, drain: 'close', trigger });
+  const resumeUrlPlan = resumeUrlRule(trigger, history);
+  if (resumeUrlPlan) return resumeUrlPlan;
 
   switch (trigger.type) {
     // A session handed in at creation (restored from a store) is resumed; the server's op 9 sends
@@ -79,6 +138,10 @@ export function decideRecovery(trigger: RecoveryTrigger, history: RecoveryHistor
       if (freshCloseCodes.has(trigger.code)) return fresh('backoff');
       return resumeOrFresh(trigger.code === 4008 ? 'rateLimited' : 'backoff');
     }
+    // A socket that cannot be created for the main URL would fail the same way every time.
+    case 'connectFailed':
+      if (trigger.stage === 'create') return { action: 'fatal', trigger, message: `could not create a socket: ${trigger.cause.message}` };
+      return resumeOrFresh('backoff');
     case 'connectTimeout':
     case 'protocolError':
       return resumeOrFresh('backoff');
@@ -122,7 +185,11 @@ export function describeTrigger(trigger: RecoveryTrigger): string {
     case 'start':
       return 'start';
     case 'close':
-      return `socket closed (${trigger.code}${trigger.reason ? `: ${trigger.reason}` : ''})`;
+      return `socket closed (${trigger.code}${trigger.reason ? `: ${trigger.reason}` : ''})${trigger.beforeHello ? ' before HELLO' : ''}`;
+    case 'connectFailed':
+      return trigger.stage === 'create'
+        ? `could not create a socket: ${trigger.cause.message}`
+        : `could not connect (${trigger.cause.code ? `${trigger.cause.code}: ` : ''}${trigger.cause.message})`;
     case 'connectTimeout':
       return 'socket did not open in time';
     case 'helloTimeout':
@@ -178,4 +245,60 @@ export function retryDelayMs(
 function fullJitter(attempt: number, backoff: BackoffOptions, random: () => number): number {
   const ceiling = Math.min(backoff.maxMs, backoff.baseMs * 2 ** Math.min(attempt, 30));
   return random() * ceiling;
+}
+
+/**
+ * The name of each trigger, as it appears in `error` events (GatewayError `code`) and in `state`
+ * events (`code`). Triggers that are requests rather than faults have names too, for state events.
+ */
+export type TriggerCode =
+  | 'START'
+  | 'SOCKET_CLOSED'
+  | 'AUTH_FAILED'
+  | 'FATAL_CLOSE'
+  | 'CONNECT_FAILED'
+  | 'CONNECT_TIMEOUT'
+  | 'HELLO_TIMEOUT'
+  | 'READY_TIMEOUT'
+  | 'ZOMBIE'
+  | 'RECONNECT_REQUESTED'
+  | 'INVALID_SESSION'
+  | 'PROTOCOL_ERROR'
+  | 'USER_RECONNECT'
+  | 'DRAIN_FAILED'
+  | 'IDENTIFY_TURN_FAILED'
+  | 'SOCKET_FAILURE';
+
+export function triggerCode(trigger: RecoveryTrigger): TriggerCode {
+  switch (trigger.type) {
+    case 'start':
+      return 'START';
+    case 'close':
+      if (trigger.code === 4004) return 'AUTH_FAILED';
+      return fatalCloseCodes.has(trigger.code) ? 'FATAL_CLOSE' : 'SOCKET_CLOSED';
+    case 'connectFailed':
+      return 'CONNECT_FAILED';
+    case 'connectTimeout':
+      return 'CONNECT_TIMEOUT';
+    case 'helloTimeout':
+      return 'HELLO_TIMEOUT';
+    case 'readyTimeout':
+      return 'READY_TIMEOUT';
+    case 'zombie':
+      return 'ZOMBIE';
+    case 'reconnectRequested':
+      return 'RECONNECT_REQUESTED';
+    case 'invalidSession':
+      return 'INVALID_SESSION';
+    case 'protocolError':
+      return 'PROTOCOL_ERROR';
+    case 'userReconnect':
+      return 'USER_RECONNECT';
+    case 'drainFailed':
+      return 'DRAIN_FAILED';
+    case 'identifyPermitFailed':
+      return 'IDENTIFY_TURN_FAILED';
+    case 'socketFailure':
+      return 'SOCKET_FAILURE';
+  }
 }

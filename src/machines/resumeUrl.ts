@@ -38,6 +38,9 @@ export function checkResumeUrl(candidate: string, mainUrl: string, allowedHosts:
     const scheme = resume.protocol.length > 40 ? `${resume.protocol.slice(0, 40)}…` : resume.protocol;
     return { ok: false, reason: `resume_gateway_url must be ws:// or wss://, got ${JSON.stringify(scheme)}` };
   }
+  // `ws` refuses these when the socket is created; refused here, they never reach it.
+  if (resume.hash !== '' || candidate.includes('#')) return { ok: false, reason: 'resume_gateway_url must not have a fragment (#…)' };
+  if (resume.username !== '' || resume.password !== '') return { ok: false, reason: 'resume_gateway_url must not carry userinfo (user@)' };
   if (resume.protocol === 'ws:' && !(main.protocol === 'ws:' && isLoopback(main.hostname))) {
     return { ok: false, reason: 'resume_gateway_url must use wss:// unless the main URL is ws:// on loopback' };
   }

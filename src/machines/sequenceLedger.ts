@@ -6,6 +6,7 @@
 export class SequenceLedger {
   #seq: number | null;
   #delivered = 0;
+  #dropped = 0;
 
   /** `seq`: the last sequence of a session restored from a store, so its RESUME replays from there */
   constructor(seq: number | null = null) {
@@ -20,12 +21,20 @@ export class SequenceLedger {
     return this.#delivered;
   }
 
+  /** Events refused because their sequence was not above the last one: replays, repeats, reorders. */
+  get dropped(): number {
+    return this.#dropped;
+  }
+
   /**
    * Records `seq` and says whether its event is new. A replayed or repeated sequence is refused,
    * which is what makes delivery exactly-once across resumes.
    */
   accept(seq: number): boolean {
-    if (this.#seq !== null && seq <= this.#seq) return false;
+    if (this.#seq !== null && seq <= this.#seq) {
+      this.#dropped += 1;
+      return false;
+    }
     this.#seq = seq;
     this.#delivered += 1;
     return true;

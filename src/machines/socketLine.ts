@@ -25,6 +25,7 @@ export class SocketLine {
   #sealed = false;
   #opened = 0;
   #framesReceived = 0;
+  #progressFrames = 0;
 
   get socket(): WebSocketLike | undefined {
     return this.#socket;
@@ -53,8 +54,18 @@ export class SocketLine {
     return this.#framesReceived;
   }
 
-  noteFrame(): void {
+  /**
+   * Frames received other than heartbeat ACKs: what proves that a handshake is getting somewhere (a
+   * server that only ACKs heartbeats while never answering RESUME is not).
+   */
+  get progressFrames(): number {
+    return this.#progressFrames;
+  }
+
+  /** Counts a frame; `progress` is false for a heartbeat ACK. */
+  noteFrame(progress = true): void {
     this.#framesReceived += 1;
+    if (progress) this.#progressFrames += 1;
   }
 
   /** Sockets opened on this line so far. */

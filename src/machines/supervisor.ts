@@ -39,11 +39,17 @@ export interface SupervisorContext {
   runs: number;
   lastFailure: GatewayFailure | null;
   previous: Pick<RunEnded, 'socketStillLive' | 'terminateSocket'> | null;
+  /** retry() was called and no run has started since: it grants one restart even with no budget */
+  retrying: boolean;
 }
 
 /** A failure that restarting cannot fix: the server refused the credentials or the configuration. */
 export function isFatalFailure(failure: GatewayFailure): boolean {
   return failure.trigger.type === 'close' && fatalCloseCodes.has(failure.trigger.code);
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 /** Placeholder; the real run (a createGateway instance) comes from `superviseGateway`. */
@@ -78,7 +84,10 @@ export const supervisorMachine = setup({
     endedStopped: ({ event }) => event.type === 'gateway.ended' && event.output.status === 'stopped',
     endedFatal: ({ event }) =>
       event.type === 'gateway.ended' && event.output.status === 'failed' && isFatalFailure(event.output.failure),
-    budgetSpent: ({ context }) => context.restarts >= context.options.maxRestarts,
+    // A retry() always buys one attempt, even with maxRestarts 0, so that it can start a gateway
+    // once the old socket has closed (or terminate a stuck one once more).
+    budgetSpent: ({ context }) =>
+      context.restarts >= (context.retrying ? Math.max(1, context.options.maxRestarts) : context.options.maxRestarts),
     previousSocketStillLive: ({ context }) => context.previous?.socketStillLive() ?? false,
   },
   actions: {
@@ -90,7 +99,14 @@ export const supervisorMachine = setup({
           }
         : {},
     ),
-    countRun: assign({ runs: ({ context }) => context.runs + 1 }),
+    recordRunCrash: assign({
+      lastFailure: ({ event }) => {
+        const message = `the gateway run failed: ${errorText((event as { error?: unknown }).error)}`;
+        return { message, trigger: { type: 'socketFailure' as const, message } };
+      },
+    }),
+    countRun: assign({ runs: ({ context }) => context.runs + 1, retrying: false }),
+    markRetrying: assign({ retrying: true }),
     countRestart: assign({ restarts: ({ context }) => context.restarts + 1 }),
     refillBudget: assign({ restarts: 0 }),
     terminatePrevious: ({ context }) => context.previous?.terminateSocket(),
@@ -104,6 +120,7 @@ export const supervisorMachine = setup({
     runs: 0,
     lastFailure: null,
     previous: null,
+    retrying: false,
   }),
   initial: 'idle',
   states: {
@@ -112,7 +129,13 @@ export const supervisorMachine = setup({
     },
     running: {
       entry: 'countRun',
-      invoke: { id: 'gatewayRun', src: 'gatewayRun', input: ({ context }) => ({ run: context.runs }) },
+      invoke: {
+        id: 'gatewayRun',
+        src: 'gatewayRun',
+        input: ({ context }) => ({ run: context.runs }),
+        // A run that could not even start a gateway would fail the same way again: no restart.
+        onError: { target: 'failed', actions: 'recordRunCrash' },
+      },
       initial: 'active',
       states: {
         active: {
@@ -146,7 +169,7 @@ export const supervisorMachine = setup({
     open: {
       on: {
         retry: [
-          { guard: 'previousSocketStillLive', target: 'coolingDown', actions: ['refillBudget', 'terminatePrevious'] },
+          { guard: 'previousSocketStillLive', target: 'coolingDown', actions: ['refillBudget', 'markRetrying', 'terminatePrevious'] },
           { target: 'running', actions: 'refillBudget' },
         ],
         stop: 'stopped',

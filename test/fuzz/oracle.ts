@@ -6,8 +6,11 @@ import type { Phase, Rendered } from './frameModel.ts';
  * the decoder: an independent reading that the fuzzer checks the engine against.
  */
 export type Expectation =
-  /** on a ready session: no error, no reconnect; the ledger ends at `ledger`; a dispatch is delivered or dropped */
-  | { outcome: 'stays'; ledger: number | null; delivers: boolean; answersHeartbeat: boolean }
+  /**
+   * on a ready session: no reconnect, and no error but the `warning` when set (a dispatch whose
+   * sequence skips ahead or goes back); the ledger ends at `ledger`; a dispatch is delivered or dropped
+   */
+  | { outcome: 'stays'; ledger: number | null; delivers: boolean; answersHeartbeat: boolean; warning: RegExp | null }
   /** an `error` event matching `error` (none when null), then a reconnect by the recovery table back to ready */
   | { outcome: 'recovers'; error: RegExp | null }
   /** in place of HELLO or READY: the handshake goes on to ready, with a warning when `warning` is set */
@@ -102,7 +105,13 @@ function inPhase(kind: string, frame: Record<string, unknown>, phase: Phase, led
   const s = frame.s as number;
   const stays = (moves: boolean, answersHeartbeat = false): Expectation => {
     const advances = moves && (ledger === null || s > ledger);
-    return { outcome: 'stays', ledger: advances ? s : ledger, delivers: advances && kind === 'dispatch', answersHeartbeat };
+    // README: a skipped range is reported as a gap, an event after a later one as dropped.
+    let warning: RegExp | null = null;
+    if (moves && kind === 'dispatch' && ledger !== null) {
+      if (s <= ledger) warning = /arrived after \d+ and was dropped/;
+      else if (s > ledger + 1) warning = /^sequence jumped from \d+ to \d+: events? [\d–]+ (is|are) missing$/;
+    }
+    return { outcome: 'stays', ledger: advances ? s : ledger, delivers: advances && kind === 'dispatch', answersHeartbeat, warning };
   };
   if (phase === 'hello') {
     return kind === 'hello' ? { outcome: 'accepted', warning: null } : { outcome: 'unsupported', why: `${kind} instead of HELLO` };

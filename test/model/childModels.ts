@@ -35,6 +35,9 @@ const reconnectInput: ReconnectInput = {
 
 const inHandshakeFrame = (snapshot: AnyMachineSnapshot) =>
   ['handshake.awaitingHello', 'handshake.identifying', 'handshake.resuming'].includes(valueKey(snapshot.value));
+/** The handshake's heartbeat is spawned at HELLO: it can beat, die or crash only after it. */
+const afterHello = (snapshot: AnyMachineSnapshot) =>
+  ['handshake.awaitingTurn', 'handshake.identifying', 'handshake.resuming'].includes(valueKey(snapshot.value));
 
 function generated(snapshot: AnyMachineSnapshot, table: Record<string, (s: AnyMachineSnapshot) => EventObject[]>, file: string) {
   return eventTypesOf(snapshot).flatMap((type) => {
@@ -68,11 +71,30 @@ const reconnectEvents: Record<string, (s: AnyMachineSnapshot) => EventObject[]> 
     inHandshakeFrame(s) ? [{ type: 'gateway.malformed', generation: s.context.generation, reason: 'invalid JSON' }] : [],
   'gateway.invalidSession': (s) =>
     inHandshakeFrame(s) ? [{ type: 'gateway.invalidSession', generation: s.context.generation, resumable: false }] : [],
+  // Heartbeats run from HELLO on; the silence check is raised by the handshake itself.
+  'heartbeat.beat': (s) => (afterHello(s) ? [{ type: 'heartbeat.beat' }] : []),
+  'handshake.silenceCheck': () => [{ type: 'handshake.silenceCheck' }],
+  'xstate.done.actor.handshakeHeartbeat': (s) =>
+    afterHello(s) ? [{ type: 'xstate.done.actor.handshakeHeartbeat', output: undefined, actorId: 'handshakeHeartbeat' } as EventObject] : [],
+  'xstate.error.actor.handshakeHeartbeat': (s) =>
+    afterHello(s) ? [{ type: 'xstate.error.actor.handshakeHeartbeat', error: new Error('injected') } as EventObject] : [],
 };
+
+/**
+ * A line on which a frame always arrived since the last look: the handshake's silence check then
+ * always finds the replay going on. Only the paths that need it (a check that finds a frame) are
+ * played from this model.
+ */
+function chattyLine(): SocketLine {
+  const line = new SocketLine();
+  let frames = 0;
+  Object.defineProperty(line, 'progressFrames', { get: () => (frames += 1) });
+  return line;
+}
 
 const serializeValue = (snapshot: AnyMachineSnapshot) => valueKey(snapshot.value);
 
-function reconnectSpec(kind: 'fresh' | 'resume'): TraversalSpec {
+function reconnectSpec(kind: 'fresh' | 'resume', line: SocketLine = reconnectInput.line): TraversalSpec {
   const machine =
     kind === 'fresh'
       ? freshReconnectMachine.provide({ actions: { sendHandshake: () => {} } })
@@ -80,7 +102,7 @@ function reconnectSpec(kind: 'fresh' | 'resume'): TraversalSpec {
   const file = 'test/model/childModels.ts';
   return {
     machine,
-    input: kind === 'fresh' ? reconnectInput : { ...reconnectInput, sessionId: 'model' },
+    input: kind === 'fresh' ? { ...reconnectInput, line } : { ...reconnectInput, line, sessionId: 'model' },
     events: (snapshot) => generated(snapshot, reconnectEvents, file),
     serializeState: serializeValue,
   };
@@ -114,6 +136,8 @@ export interface ChildModel {
   name: string;
   actorId: string;
   spec: TraversalSpec;
+  /** plays only the paths that take a transition matching this (for a model that exists for a few) */
+  onlyPathsTaking?: RegExp;
   /** arranges the world for a path and brings the gateway to where the child starts */
   play(world: World, path: ModelPath): Promise<void>;
   /** the generation the child under test runs in */
@@ -159,8 +183,20 @@ function arrangeReconnectPath(world: World, path: ModelPath) {
       arrangement.redirect = 'silent';
     } else if (type.startsWith('xstate.after.helloTimeout')) {
       arrangement.stallHello = true;
-    } else if (type.startsWith('xstate.after.readyTimeout')) {
+    } else if (type === 'handshake.silenceCheck') {
       arrangement.stallReady = true;
+      // A check that finds a frame: the server keeps sending something (a heartbeat request).
+      if (valueKey(step.to.value) !== 'failed') arrangement.chatterInHandshake = true;
+    } else if (type === 'heartbeat.beat') {
+      arrangement.stallReady = true;
+    } else if (type === 'xstate.done.actor.handshakeHeartbeat') {
+      arrangement.stallReady = true;
+      arrangement.dropAcksFromBeat = 1;
+      // A zombie while the IDENTIFY waits for its turn: the turn never comes.
+      if (from === 'handshake.awaitingTurn') arrangement.turn = 'hold';
+    } else if (type === 'xstate.error.actor.handshakeHeartbeat') {
+      (arrangement.crash ??= new Set()).add('handshakeHeartbeat');
+      if (from === 'handshake.awaitingTurn') arrangement.turn = 'hold';
     } else if (serverAct[type]) {
       if (from === 'handshake.opening') arrangement.redirect = 'refused';
       else if (from === 'handshake.awaitingTurn') {
@@ -177,11 +213,12 @@ function arrangeReconnectPath(world: World, path: ModelPath) {
   }
 }
 
-function reconnectModel(kind: 'fresh' | 'resume'): ChildModel {
+function reconnectModel(kind: 'fresh' | 'resume', replaying = false): ChildModel {
   return {
-    name: `${kind}Reconnect`,
+    name: replaying ? `${kind}Reconnect (replay in progress)` : `${kind}Reconnect`,
     actorId: `${kind}Reconnect`,
-    spec: reconnectSpec(kind),
+    spec: replaying ? reconnectSpec(kind, chattyLine()) : reconnectSpec(kind),
+    onlyPathsTaking: replaying ? /silenceCheck\[0\]/ : undefined,
     generation: childGeneration,
     async play(world, path) {
       arrangeReconnectPath(world, path);
@@ -238,6 +275,8 @@ const heartbeatModel: ChildModel = {
 export const childModels: ChildModel[] = [
   reconnectModel('fresh'),
   reconnectModel('resume'),
+  reconnectModel('fresh', true),
+  reconnectModel('resume', true),
   drainModel(false),
   drainModel(true),
   heartbeatModel,

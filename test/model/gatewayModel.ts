@@ -28,7 +28,7 @@ function failures(snapshot: AnyMachineSnapshot, handshake: 'identify' | 'resume'
     { type: 'close', code: 1006, reason: '' },
     { type: 'close', code: 4004, reason: '' },
     { type: 'invalidSession', resumable: false },
-    { type: 'socketFailure', message: 'injected' },
+    { type: 'connectFailed', stage: 'create', cause: { message: 'injected' } },
   ];
   if (leavesSocketOpen(context(snapshot).plan?.trigger)) triggers.push({ type: 'drainFailed' });
   return triggers;

@@ -43,6 +43,10 @@ export function arrangeOutcome(world: World, generation: number, output: Reconne
     case 'socketFailure':
       arrangement.failCreate = true;
       return;
+    case 'connectFailed':
+      if (trigger.stage === 'create') arrangement.failCreate = true;
+      else arrangement.redirect = 'refused';
+      return;
     case 'drainFailed':
       arrangement.drainClose = 'ignore';
       arrangement.drainTerminate = 'ignore';

@@ -31,6 +31,7 @@ export type CrashKind =
   | 'resumeReconnect'
   | 'gatewaySocket'
   | 'heartbeat'
+  | 'handshakeHeartbeat'
   | 'reconnectDrain'
   | 'closingDrain'
   | 'identifyTurn';
@@ -49,8 +50,10 @@ export interface Arrangement {
   crash?: Set<CrashKind>;
   /** server acts fired when this generation's reconnect actor enters a phase */
   reactions?: { phase: string; act: ServerAct; fired?: boolean }[];
-  /** stop acknowledging heartbeats from this beat of the generation's ready socket on */
+  /** stop acknowledging heartbeats from this beat of the generation's socket on */
   dropAcksFromBeat?: number;
+  /** while this generation's handshake waits for READY/RESUMED, the server keeps sending op 1 */
+  chatterInHandshake?: boolean;
 }
 
 /** Records the ops a client socket sent, so the test can tell IDENTIFY from RESUME per socket. */
@@ -124,17 +127,18 @@ export class World {
     const reconnectSocket = socketActor;
     const reconnectDrain = this.crashable(drainMachine, 'reconnectDrain');
     const identifyTurn = this.crashable(createIdentifyTurn({ beforeIdentify: () => this.identifyTurn() }), 'identifyTurn');
+    const handshakeHeartbeat = this.crashable(heartbeatMachine, 'handshakeHeartbeat');
     const machine = gatewayMachine.provide({
       actors: {
         socket: this.crashable(socketActor, 'gatewaySocket'),
         drain: this.crashable(drainMachine, 'closingDrain'),
         heartbeat: this.crashable(heartbeatMachine, 'heartbeat'),
         freshReconnect: this.crashable(
-          freshReconnectMachine.provide({ actors: { socket: reconnectSocket, drain: reconnectDrain, identifyTurn } }),
+          freshReconnectMachine.provide({ actors: { socket: reconnectSocket, drain: reconnectDrain, heartbeat: handshakeHeartbeat, identifyTurn } }),
           'freshReconnect',
         ),
         resumeReconnect: this.crashable(
-          resumeReconnectMachine.provide({ actors: { socket: reconnectSocket, drain: reconnectDrain } }),
+          resumeReconnectMachine.provide({ actors: { socket: reconnectSocket, drain: reconnectDrain, heartbeat: handshakeHeartbeat } }),
           'resumeReconnect',
         ),
       },
@@ -196,6 +200,7 @@ export class World {
       if (history.at(-1) !== value) history.push(value);
       this.children.set(key, history);
       if (actorId === 'freshReconnect' || actorId === 'resumeReconnect') {
+        if (this.arrangements.get(generation)?.chatterInHandshake) this.chatter(value === 'handshake.identifying' || value === 'handshake.resuming');
         for (const reaction of this.arrangements.get(generation)?.reactions ?? []) {
           if (!reaction.fired && reaction.phase === value) {
             reaction.fired = true;
@@ -267,6 +272,17 @@ export class World {
     }) as unknown as WebSocketLike;
   }
 
+  private chatterTimer: NodeJS.Timeout | undefined;
+
+  /** While on, the server sends a heartbeat request (op 1, a frame that is not an ACK) every 20 ms. */
+  private chatter(on: boolean) {
+    if (on && !this.chatterTimer) this.chatterTimer = setInterval(() => this.server.sendRaw('{"op":1,"d":null}'), 20);
+    if (!on && this.chatterTimer) {
+      clearInterval(this.chatterTimer);
+      this.chatterTimer = undefined;
+    }
+  }
+
   /** Sends a HELLO by hand to a connection whose HELLO was held back. */
   releaseHello(): void {
     this.server.sendRaw(JSON.stringify({ op: 10, d: { heartbeat_interval: heartbeatInterval } }));
@@ -292,6 +308,7 @@ export class World {
   }
 
   async close(): Promise<void> {
+    this.chatter(false);
     if (this.actor.getSnapshot().status === 'active') this.actor.send({ type: 'stop' });
     const deadline = Date.now() + worldTimeouts.drain + worldTimeouts.terminateGrace + 500;
     while (this.actor.getSnapshot().status === 'active' && Date.now() < deadline) await sleep(2);

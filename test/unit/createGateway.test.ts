@@ -88,7 +88,7 @@ describe('createGateway', () => {
     sockets.latest.peerClose(4004, 'Authentication failed.');
 
     await expect(started).rejects.toMatchObject({ name: 'GatewayError', code: 'FAILED' });
-    expect(errors).toEqual([expect.objectContaining({ code: 'FATAL_CLOSE' })]);
+    expect(errors).toEqual([expect.objectContaining({ code: 'AUTH_FAILED', closeCode: 4004, closeReason: 'Authentication failed.' })]);
     await expect(gateway.stop()).resolves.toMatchObject({ status: 'failed' });
     expect(gateway.status).toBe('failed');
     expect(sockets.sockets).toHaveLength(1);
@@ -194,7 +194,8 @@ describe('createGateway', () => {
     const { gateway, clock, sockets, handshake, errors } = fakeGateway();
     void gateway.start();
     handshake();
-    clock.advance(41_250 * 1.5);
+    // Heartbeats began at HELLO: the first of the ready session at (interval − interval × 0.5) × 0.5.
+    clock.advance(41_250 * 1.25);
     expect(errors.map((error) => (error as GatewayError).code)).toEqual(['ZOMBIE']);
     expect(sockets.sockets[0]!.calls).toEqual([{ method: 'terminate' }]);
     expect(gateway.status).toBe('connecting');

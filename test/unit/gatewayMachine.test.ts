@@ -235,19 +235,34 @@ describe('gateway: faults during a handshake', () => {
     expect(h.planSummary()).toEqual(['start:fresh', 'protocolError:fresh']);
   });
 
-  it('a socket factory that throws fails closed with its message', () => {
+  it('a socket factory that throws for the resume URL: resume on the main URL instead', () => {
     const h = startGatewayHarness();
     h.startStable().peerClose(1006);
     h.sockets.failNext = new SyntaxError('Invalid URL');
+    expect(() => h.clock.flush()).not.toThrow();
+    h.clock.runUntil(() => h.sockets.sockets.length === 2, 60_000);
+
+    expect(h.state).toBe('connecting.resume');
+    expect(h.socket.url).toBe(MAIN_URL);
+    h.openWithHello();
+    expect(h.socket.sentOps()).toEqual([ClientOp.RESUME]);
+    expect(h.planSummary()).toEqual(['start:fresh', 'close:resume', 'connectFailed:resume']);
+    expect(h.plans.at(-1)).toMatchObject({ url: 'main' });
+  });
+
+  it('a socket factory that throws for the main URL fails closed with its message', () => {
+    const h = startGatewayHarness();
+    h.sockets.failNext = new SyntaxError('Invalid URL');
+    h.actor.send({ type: 'start' });
     expect(() => h.clock.flush()).not.toThrow();
 
     expect(h.states.at(-1)).toBe('failed');
     expect(h.output).toMatchObject({
       status: 'failed',
-      failure: { message: expect.stringContaining('Invalid URL'), trigger: { type: 'socketFailure' } },
+      failure: { message: expect.stringContaining('Invalid URL'), trigger: { type: 'connectFailed', stage: 'create' } },
     });
     h.clock.advance(10 * 60_000);
-    expect(h.sockets.sockets).toHaveLength(1);
+    expect(h.sockets.sockets).toHaveLength(0);
   });
 
   it('a socket that closed during the hand-over to ready is reported as closed and resumed', () => {
@@ -380,11 +395,12 @@ describe('gateway: stalls, timeouts and zombies', () => {
 
     expect(h.planSummary()).toEqual(['start:fresh', 'close:resume', 'helloTimeout:resume', 'helloTimeout:resume', 'helloTimeout:fresh']);
     expect(h.reconnects).toEqual(['fresh', 'resume', 'resume', 'resume', 'fresh']);
+    // The second stall on the resume URL moves the resume to the main URL; the third goes fresh.
     expect(h.sockets.sockets.map((socket) => socket.url)).toEqual([
       MAIN_URL,
       CHECKED_RESUME_URL,
       CHECKED_RESUME_URL,
-      CHECKED_RESUME_URL,
+      MAIN_URL,
       MAIN_URL,
     ]);
     expect(fresh.sentOps()).toEqual([ClientOp.IDENTIFY]);
@@ -472,8 +488,9 @@ describe('gateway: stalls, timeouts and zombies', () => {
   it('heartbeats every interval with the last sequence while acked, the first within one interval of HELLO', () => {
     const h = startGatewayHarness();
     const socket = h.startReady('session-1', 1);
-    // Beats start at READY; HELLO may have come up to the READY timeout earlier.
-    const firstBeat = (HEARTBEAT_INTERVAL - defaultTimeouts.ready) * RANDOM;
+    // Beats start at HELLO (first after interval × random); READY came before it, so the ready
+    // session's first beat is due within what is left of that delay: (interval − interval × r) × r.
+    const firstBeat = (HEARTBEAT_INTERVAL - HEARTBEAT_INTERVAL * RANDOM) * RANDOM;
     h.clock.advance(firstBeat - 1);
     expect(socket.sentOps()).toEqual([ClientOp.IDENTIFY]);
     h.clock.advance(1);
@@ -499,7 +516,7 @@ describe('gateway: stalls, timeouts and zombies', () => {
     const h = startGatewayHarness();
     const first = h.startReady('session-1', 1);
     h.clock.advance(5_000);
-    const zombieAt = (HEARTBEAT_INTERVAL - defaultTimeouts.ready) * RANDOM + HEARTBEAT_INTERVAL;
+    const zombieAt = (HEARTBEAT_INTERVAL - HEARTBEAT_INTERVAL * RANDOM) * RANDOM + HEARTBEAT_INTERVAL;
     h.clock.advance(zombieAt - 5_000 - 1);
     expect(first.calls).toEqual([]);
     h.clock.advance(1);

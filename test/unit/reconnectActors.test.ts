@@ -88,6 +88,8 @@ describe('freshReconnect', () => {
       handshake: 'identify',
       heartbeatInterval: 41_250,
       session: { sessionId: 'abc', resumeUrl: 'wss://r.discord.gg' },
+      // no beat yet: the first is due within what is left of interval × random (0.5)
+      firstBeatWithin: 41_250 * 0.5,
     });
     expect(socket.running).toBe(0);
     expect(clock.pending).toBe(0);
@@ -154,7 +156,8 @@ describe('freshReconnect', () => {
     const { actor, clock, socket } = runFresh(baseInput());
     clock.flush();
     if (stepsBefore >= 1) socket.emit({ type: 'socket.open', generation: GEN });
-    if (stepsBefore >= 2) socket.emit({ type: 'gateway.hello', generation: GEN, heartbeatInterval: 1_000 });
+    // An interval longer than the ready timeout: the heartbeat does not see a zombie first.
+    if (stepsBefore >= 2) socket.emit({ type: 'gateway.hello', generation: GEN, heartbeatInterval: 41_250 });
     clock.advance(timeout - 1);
     expect(actor.getSnapshot().status).toBe('active');
     clock.advance(1);
@@ -164,7 +167,7 @@ describe('freshReconnect', () => {
   });
 
   it.each([
-    [{ type: 'socket.closed', generation: GEN, code: 4004, reason: 'auth' }, { type: 'close', code: 4004, reason: 'auth' }],
+    [{ type: 'socket.closed', generation: GEN, code: 4004, reason: 'auth' }, { type: 'close', code: 4004, reason: 'auth', beforeHello: true }],
     [{ type: 'gateway.invalidSession', generation: GEN, resumable: false }, { type: 'invalidSession', resumable: false }],
     [{ type: 'gateway.reconnect', generation: GEN }, { type: 'reconnectRequested' }],
     [{ type: 'gateway.malformed', generation: GEN, reason: 'bad' }, { type: 'protocolError', reason: 'bad' }],
@@ -204,7 +207,7 @@ describe('resumeReconnect', () => {
       'resumed',
     ]);
     // a resume keeps the session it had: no session in the output
-    expect(actor.getSnapshot().output).toEqual({ ok: true, handshake: 'resume', heartbeatInterval: 45_000 });
+    expect(actor.getSnapshot().output).toEqual({ ok: true, handshake: 'resume', heartbeatInterval: 45_000, firstBeatWithin: 22_500 });
     expect(socket.running).toBe(0);
   });
 
@@ -222,9 +225,22 @@ describe('resumeReconnect', () => {
     const { actor, clock, socket } = runResume(baseInput());
     clock.flush();
     socket.emit({ type: 'socket.open', generation: GEN });
-    socket.emit({ type: 'gateway.hello', generation: GEN, heartbeatInterval: 1_000 });
+    socket.emit({ type: 'gateway.hello', generation: GEN, heartbeatInterval: 41_250 });
     clock.advance(15_000);
     expect(actor.getSnapshot().output).toEqual({ ok: false, trigger: { type: 'readyTimeout', handshake: 'resume' } });
+  });
+
+  it('heartbeats from HELLO on; a whole interval with nothing received during the handshake is a zombie', () => {
+    const { actor, clock, socket } = runResume(baseInput());
+    clock.flush();
+    socket.emit({ type: 'socket.open', generation: GEN });
+    socket.emit({ type: 'gateway.hello', generation: GEN, heartbeatInterval: 1_000 });
+    clock.advance(499);
+    expect(socket.commands).toEqual([{ type: 'resume', sessionId: 'session-1' }]);
+    clock.advance(1);
+    expect(socket.commands.at(-1)).toEqual({ type: 'heartbeat' });
+    clock.advance(1_000);
+    expect(actor.getSnapshot().output).toEqual({ ok: false, trigger: { type: 'zombie' } });
   });
 
   it('op 9 during the resume reports an invalid session', () => {

@@ -242,3 +242,48 @@ describe('retryDelayMs', () => {
     }
   });
 });
+
+describe('decideRecovery: a resume URL that fails', () => {
+  const onResumeUrl = (failures: number): RecoveryHistory => ({ ...withSession, hasResumeUrl: true, resumeUrlFailures: failures });
+  const refused: RecoveryTrigger = { type: 'connectFailed', stage: 'connect', cause: { message: 'refused', code: 'ECONNREFUSED' } };
+  const failuresOfConnection: RecoveryTrigger[] = [
+    refused,
+    { type: 'connectTimeout' },
+    { type: 'helloTimeout' },
+    { type: 'close', code: 4002, reason: 'bad', beforeHello: true },
+  ];
+
+  it.each(failuresOfConnection)('%o: the first on the resume URL resumes there again, the second resumes on the main URL', (trigger) => {
+    expect(decideRecovery(trigger, onResumeUrl(0))).toMatchObject({ action: 'resume' });
+    expect(decideRecovery(trigger, onResumeUrl(0))).not.toHaveProperty('url');
+    expect(decideRecovery(trigger, onResumeUrl(1))).toMatchObject({ action: 'resume', url: 'main', delay: 'backoff' });
+  });
+
+  it.each(failuresOfConnection)('%o: when the resume on the main URL fails too, a fresh session', (trigger) => {
+    // After the fallback the session has no resume URL of its own any more; the count goes on.
+    expect(decideRecovery(trigger, { ...withSession, hasResumeUrl: false, resumeUrlFailures: 2 })).toMatchObject({ action: 'fresh' });
+  });
+
+  it('a socket that cannot be created for the resume URL resumes on the main URL at once', () => {
+    const create: RecoveryTrigger = { type: 'connectFailed', stage: 'create', cause: { message: 'fragment' } };
+    expect(decideRecovery(create, onResumeUrl(0))).toMatchObject({ action: 'resume', url: 'main' });
+    expect(decideRecovery(create, withSession)).toMatchObject({ action: 'fatal' });
+  });
+
+  it('a fatal or fresh close code before HELLO keeps its own row, even on the resume URL', () => {
+    for (const failures of [0, 1, 2]) {
+      expect(decideRecovery({ type: 'close', code: 4004, beforeHello: true }, onResumeUrl(failures))).toMatchObject({ action: 'fatal' });
+      expect(decideRecovery({ type: 'close', code: 4007, beforeHello: true }, onResumeUrl(failures))).toMatchObject({ action: 'fresh' });
+    }
+  });
+
+  it('a close after HELLO is not a failed connection: the rule does not apply', () => {
+    expect(decideRecovery({ type: 'close', code: 1006 }, onResumeUrl(5))).toMatchObject({ action: 'resume' });
+    expect(decideRecovery({ type: 'close', code: 1006 }, onResumeUrl(5))).not.toHaveProperty('url');
+  });
+
+  it('without a resume URL, refused connections keep resuming on the main URL', () => {
+    expect(decideRecovery(refused, { ...withSession, hasResumeUrl: false, resumeUrlFailures: 0 })).toMatchObject({ action: 'resume' });
+    expect(decideRecovery(refused, noSession)).toMatchObject({ action: 'fresh' });
+  });
+});

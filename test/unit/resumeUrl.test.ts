@@ -16,6 +16,19 @@ const refused = (candidate: string, main = MAIN, allowed: readonly string[] = DI
 };
 
 describe('checkResumeUrl', () => {
+  it('refuses a fragment (ws refuses to connect to one) and userinfo (credentials ws would send on)', async () => {
+    const { default: WebSocket } = await import('ws');
+    for (const candidate of ['wss://r.discord.gg/#frag', 'wss://r.discord.gg/?v=10#', 'wss://user:pw@r.discord.gg/', 'wss://user@r.discord.gg/']) {
+      expect(refused(candidate), candidate).toMatch(/fragment|user/);
+    }
+    // The rule and ws agree: what the rule accepts, ws can open.
+    expect(() => new WebSocket('wss://r.discord.gg/#frag')).toThrow(/fragment/);
+    const accepted_ = accepted('wss://r.discord.gg/?v=10');
+    const socket = new WebSocket(accepted_.replace('wss://r.discord.gg', 'ws://127.0.0.1:1'));
+    socket.on('error', () => {});
+    socket.terminate();
+  });
+
   it('accepts a wss:// URL on an allowed subdomain and carries the main query over', () => {
     expect(accepted('wss://us-east1-b.gateway.discord.gg')).toBe('wss://us-east1-b.gateway.discord.gg/?v=10&encoding=json');
   });

@@ -120,4 +120,52 @@ describe('supervisor statechart', () => {
     expect(states.slice(-4)).toEqual(['open', 'running.active', 'running.stopping', 'stopped']);
     expect(clock.pending).toBe(0);
   });
+
+  it('with maxRestarts 0, retry() starts a new gateway once the stuck socket has closed', () => {
+    const { actor, clock, runs, terminated, states } = supervised({ maxRestarts: 0, windowMs: 10_000, cooldownBaseMs: 100, cooldownMaxMs: 100 });
+    actor.send({ type: 'start' });
+    let live = true;
+    runs[0]!.end(drainFailed, () => live);
+    clock.advance(100);
+    expect(actor.getSnapshot().value).toBe('open');
+    actor.send({ type: 'retry' });
+    expect(terminated).toEqual([1]);
+    live = false;
+    clock.advance(100);
+    expect(runs).toHaveLength(2);
+    expect(actor.getSnapshot().value).toEqual({ running: 'active' });
+    expect(states).toEqual(['idle', 'running.active', 'coolingDown', 'open', 'coolingDown', 'running.active']);
+    actor.stop();
+  });
+
+  it('after retry(), a socket that still does not close is terminated once more, then the breaker opens again', () => {
+    const { actor, clock, runs, terminated } = supervised({ maxRestarts: 0, windowMs: 10_000, cooldownBaseMs: 100, cooldownMaxMs: 100 });
+    actor.send({ type: 'start' });
+    runs[0]!.end(drainFailed, () => true);
+    clock.advance(100);
+    actor.send({ type: 'retry' });
+    clock.advance(1_000);
+    expect(runs).toHaveLength(1);
+    expect(terminated).toEqual([1, 1]);
+    expect(actor.getSnapshot().value).toBe('open');
+    expect(clock.pending).toBe(0);
+    actor.stop();
+  });
+
+  it('a gateway run that throws as it starts ends the supervisor in failed, with the reason, instead of crashing', () => {
+    const clock = new ManualClock();
+    const throwing = fromCallback<{ type: 'stop' }, { run: number }>(() => {
+      throw new TypeError('createGateway: timeouts.hello must be a finite number ≥ 0 (ms), got -5');
+    });
+    const actor = createActor(supervisorMachine.provide({ actors: { gatewayRun: throwing } }), { input: {}, clock });
+    const errors: unknown[] = [];
+    actor.subscribe({ error: (error) => errors.push(error) });
+    actor.start();
+    actor.send({ type: 'start' });
+    expect(errors).toEqual([]);
+    expect(actor.getSnapshot().value).toBe('failed');
+    expect(actor.getSnapshot().context.lastFailure?.message).toContain('timeouts.hello');
+    clock.advance(60_000);
+    expect(clock.pending).toBe(0);
+  });
 });
