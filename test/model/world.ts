@@ -11,7 +11,7 @@ import { discordProtocol } from '../../src/adapters/discord.ts';
 import { gatewayMachine } from '../../src/machines/gateway.ts';
 import type { Timeouts, WebSocketLike } from '../../src/types.ts';
 import { startChaosGateway, type ChaosGateway } from '../../src/testing/index.ts';
-import { testTransportCompression } from '../support/compression.ts';
+import { testCompression, testTransportCompression } from '../support/compression.ts';
 import { CoverageRecorder } from './coverage.ts';
 import { valueKey } from './modelPaths.ts';
 
@@ -276,7 +276,9 @@ export class World {
 
   /** While on, the server sends a heartbeat request (op 1, a frame that is not an ACK) every 20 ms. */
   private chatter(on: boolean) {
-    if (on && !this.chatterTimer) this.chatterTimer = setInterval(() => this.server.sendRaw('{"op":1,"d":null}'), 20);
+    // A heartbeat request, through the stream when the connection is compressed.
+    const compressed = testCompression() !== 'none';
+    if (on && !this.chatterTimer) this.chatterTimer = setInterval(() => this.server.sendRaw('{"op":1,"d":null}', { compressed }), 20);
     if (!on && this.chatterTimer) {
       clearInterval(this.chatterTimer);
       this.chatterTimer = undefined;
