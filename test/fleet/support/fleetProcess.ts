@@ -1,3 +1,4 @@
+import { childFleetTiming, reportFleet, stopOnSigterm } from './fleetLines.ts';
 import { createShardManager } from '../../../src/fleet/createShardManager.ts';
 import { fileSessionStore } from '../../../src/fleet/fileSessionStore.ts';
 import { memoryIdentifyQueue } from '../../../src/fleet/memoryIdentifyQueue.ts';
@@ -9,7 +10,6 @@ import { memoryIdentifyQueue } from '../../../src/fleet/memoryIdentifyQueue.ts';
  */
 const [url, path, count] = process.argv.slice(2);
 const shardCount = Number(count);
-const print = (line: unknown) => process.stdout.write(`${JSON.stringify(line)}\n`);
 
 const queue = memoryIdentifyQueue({ maxConcurrency: 4, windowMs: 60, budget: { remaining: 1000, resetAfterMs: 86_400_000 } });
 const fleet = createShardManager({
@@ -19,21 +19,7 @@ const fleet = createShardManager({
   url: url!,
   identifyQueue: queue,
   sessionStore: fileSessionStore(path!),
-  sessionWriteIntervalMs: 200,
-  timeouts: { connect: 500, hello: 1_000, ready: 1_000, drain: 80, terminateGrace: 40 },
-  backoff: { baseMs: 10, maxMs: 40, invalidSessionMinMs: 20, invalidSessionMaxMs: 40 },
+  ...childFleetTiming,
 });
-fleet.on('dispatch', (payload, shardId) => print({ shardId, s: payload.s }));
-fleet.on('state', (change, shardId) => {
-  if (change.state === 'ready') print({ shardId, ready: change.handshake, sessionId: fleet.session(shardId)?.sessionId });
-});
-fleet.on('error', (error, shardId) => print({ shardId, error: error.message }));
-process.on('SIGTERM', () => {
-  void fleet.stop({ keepSessions: true }).then(() => {
-    queue.close();
-    print({ stopped: true });
-    process.exit(0);
-  });
-});
-await fleet.start();
-print({ ready: true });
+stopOnSigterm(fleet, () => queue.close());
+await reportFleet(fleet);

@@ -1,4 +1,5 @@
 import { Redis } from 'ioredis';
+import { childFleetTiming, reportFleet, stopOnSigterm } from './fleetLines.ts';
 import { createShardManager } from '../../../src/fleet/createShardManager.ts';
 import { redisIdentifyQueue, redisSessionStore } from '../../../src/redis/index.ts';
 
@@ -20,7 +21,6 @@ interface Args {
   budget: number;
 }
 const args = JSON.parse(process.argv[2]!) as Args;
-const print = (line: unknown) => process.stdout.write(`${JSON.stringify(line)}\n`);
 
 const redis = new Redis(args.redis, { maxRetriesPerRequest: 1, retryStrategy: () => 100 });
 redis.on('error', () => {}); // outages are reported by the queue and the store, with their cause
@@ -41,22 +41,10 @@ const fleet = createShardManager({
   url: args.url,
   identifyQueue: queue,
   sessionStore: redisSessionStore({ redis, prefix: args.prefix }),
-  sessionWriteIntervalMs: 200,
-  timeouts: { connect: 1_000, hello: 2_000, ready: 2_000, drain: 80, terminateGrace: 40 },
-  backoff: { baseMs: 10, maxMs: 40, invalidSessionMinMs: 20, invalidSessionMaxMs: 40 },
+  ...childFleetTiming,
 });
-fleet.on('dispatch', (payload, shardId) => print({ shardId, s: payload.s }));
-fleet.on('state', (change, shardId) => {
-  if (change.state === 'ready') print({ shardId, ready: change.handshake, sessionId: fleet.session(shardId)?.sessionId });
+stopOnSigterm(fleet, () => {
+  queue.close();
+  redis.disconnect();
 });
-fleet.on('error', (error, shardId) => print({ shardId, code: (error as { code?: string }).code ?? 'ERROR', error: error.message }));
-process.on('SIGTERM', () => {
-  void fleet.stop({ keepSessions: true }).then(async () => {
-    queue.close();
-    redis.disconnect();
-    print({ stopped: true });
-    process.exit(0);
-  });
-});
-await fleet.start();
-print({ ready: true });
+await reportFleet(fleet);
