@@ -80,6 +80,9 @@ export class IdentifyRules {
     if (shard === 'invalid') return this.refuse('shard', null, now, 'the shard field is not a valid [id, count]');
     const id = shard?.[0] ?? 0;
     const bucket = id % this.maxConcurrency;
+    // Any attempt is a start, refused or not: a shard that retries after a refusal is not out of order.
+    const firstAttempt = !this.attempted.has(id);
+    this.attempted.add(id);
     if (this.remaining <= 0) return this.refuse('budget', shard && id, now, 'the daily IDENTIFY budget is spent');
     const last = this.lastInBucket.get(bucket);
     if (last !== undefined && now - last < this.windowMs) {
@@ -88,8 +91,6 @@ export class IdentifyRules {
     // A bucket's shards start lowest first; a shard's later IDENTIFYs (after a refusal, or a new
     // session) are not starts.
     const highest = this.highestStarted.get(bucket);
-    const firstAttempt = !this.attempted.has(id);
-    this.attempted.add(id);
     if (this.startInOrder && firstAttempt && highest !== undefined && id < highest) {
       this.lastInBucket.set(bucket, now);
       this.remaining -= 1;

@@ -36,7 +36,7 @@ function startProcess(args: ProcessArgs): ScriptProcess {
       shardIds: args.shardIds,
       // The server measures IDENTIFYs as they arrive; the clients space their grants wider, as a
       // grant and its IDENTIFY's arrival drift apart by a few ms, more on a loaded machine.
-      windowMs: Math.round(args.windowMs * 1.3) + 40,
+      windowMs: Math.round(args.windowMs * 1.5) + 100,
       maxConcurrency: args.maxConcurrency,
       budget: args.budget ?? 1000,
     }),

@@ -21,7 +21,7 @@ async function inspect(target: Parameters<typeof serveInspector>[0]): Promise<{ 
 describe('the inspector on a fleet', () => {
   it("draws the manager's chart beside the gateway's, and shows every shard as it starts and recovers", async () => {
     const server = await startFleetServer({ maxConcurrency: 2, identifyWindowMs: 20 });
-    const h = startFleet(server, { shardCount: 3, identifyWindowMs: 60 });
+    const h = startFleet(server, { shardCount: 3, identifyWindowMs: 120 });
     const { page } = await inspect(h.fleet);
     const init = await page.next('lifeline.init');
     expect(init.graphs.map((g) => g.id).sort()).toEqual(['drain', 'freshReconnect', 'gateway', 'heartbeat', 'resumeReconnect', 'shardManager']);

@@ -11,7 +11,7 @@ import { memoryIdentifyQueue } from '../../../src/fleet/memoryIdentifyQueue.ts';
 const [url, path, count] = process.argv.slice(2);
 const shardCount = Number(count);
 
-const queue = memoryIdentifyQueue({ maxConcurrency: 4, windowMs: 60, budget: { remaining: 1000, resetAfterMs: 86_400_000 } });
+const queue = memoryIdentifyQueue({ maxConcurrency: 4, windowMs: 120, budget: { remaining: 1000, resetAfterMs: 86_400_000 } });
 const fleet = createShardManager({
   token: 'fleet-token-7c21',
   intents: 513,
