@@ -1,5 +1,5 @@
-import { contenderNames, startFleet, type ContenderName } from './contenders/index.ts';
-import type { BenchCompression, Fleet, FleetEvents } from './contenders/fleet.ts';
+import { allContenderNames, startFleet, type AnyContenderName } from './contenders/index.ts';
+import type { Fleet, FleetEvents, FleetOptions } from './contenders/fleet.ts';
 import { serve } from './lib/ipc.ts';
 import { epochNow, sleep, within } from './lib/time.ts';
 
@@ -10,8 +10,8 @@ import { epochNow, sleep, within } from './lib/time.ts';
  * RSS for memory. Timestamps are epoch milliseconds, comparable with the gateway process's.
  */
 
-const name = process.argv[2] as ContenderName;
-if (!contenderNames.includes(name)) throw new Error(`unknown contender ${JSON.stringify(name)}`);
+const name = process.argv[2] as AnyContenderName;
+if (!allContenderNames.includes(name)) throw new Error(`unknown contender ${JSON.stringify(name)}`);
 
 const gc = (globalThis as { gc?: () => void }).gc;
 
@@ -58,7 +58,7 @@ async function collectGarbage(): Promise<void> {
 }
 
 const handlers = {
-  async open(options: { url: string; count: number; drainMs?: number; stableMs?: number; compression?: BenchCompression }) {
+  async open(options: Omit<FleetOptions, 'events'>) {
     if (fleet) throw new Error('a fleet is already open');
     recoveredAt = new Float64Array(options.count);
     // Marked as recovered until armRecovery, so the READYs of the initial connects count for nothing.

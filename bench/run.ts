@@ -10,6 +10,10 @@ import { markdownTable } from './lib/table.ts';
 import { runMassFailure } from './massFailure.ts';
 import { runMemory } from './memory.ts';
 import { runRecovery } from './recovery.ts';
+import { runShardDispatch } from './shardDispatch.ts';
+import { runShardMass } from './shardMass.ts';
+import { runShardMemory } from './shardMemory.ts';
+import { runShardReady } from './shardReady.ts';
 
 /**
  * `npm run bench`: every comparison in turn, contenders alternating within each, the chaos
@@ -29,6 +33,10 @@ const sharedClient: { name: string; run: (gateway: GatewayProcess, clients: PerC
 const ownProcesses: { name: string; run: (gateway: GatewayProcess) => Promise<Comparison> }[] = [
   { name: 'memory', run: runMemory },
   { name: 'mass', run: runMassFailure },
+  { name: 'shard-memory', run: runShardMemory },
+  { name: 'shard-start', run: runShardReady },
+  { name: 'shard-mass', run: runShardMass },
+  { name: 'shard-dispatch', run: runShardDispatch },
 ];
 const names = [...sharedClient, ...ownProcesses].map((c) => c.name);
 
