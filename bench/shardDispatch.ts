@@ -1,4 +1,4 @@
-import { shardContenderNames, type ShardContenderName } from './contenders/index.ts';
+import { shardContenderNames as defaultContenders, type AnyContenderName } from './contenders/index.ts';
 import { startClientProcess, type ClientProcess, type GatewayProcess } from './lib/processes.ts';
 import { progress, rotated, type Comparison, type Per } from './lib/report.ts';
 import { median } from './lib/stats.ts';
@@ -14,9 +14,16 @@ import { fleetShards } from './shardMemory.ts';
  * (user + system) per event from the resume to the last event; ratios within each round.
  */
 
-const perShard = 100;
-const rounds = 5;
+const perShard = Number(process.env.BENCH_SHARD_DISPATCH_PER_SHARD ?? 100);
+const rounds = Number(process.env.BENCH_SHARD_DISPATCH_ROUNDS ?? 5);
 const events = fleetShards * perShard;
+/**
+ * BENCH_SHARD_DISPATCH_EXTRA=lifeline adds N independent createGateway (each IDENTIFYing as a
+ * shard) as a fourth row: it separates what the shard manager adds from what the engine costs.
+ */
+const extra = process.env.BENCH_SHARD_DISPATCH_EXTRA === 'lifeline' ? (['lifeline'] as const) : [];
+const shardContenderNames: readonly AnyContenderName[] = [...defaultContenders, ...extra];
+type ShardContenderName = AnyContenderName;
 
 interface Sample {
   eventsPerSecond: number;
@@ -77,7 +84,7 @@ export async function runShardDispatch(gateway: GatewayProcess): Promise<Compari
   const table = markdownTable(
     ['contender', 'events/s', 'client CPU µs/event', 'CPU vs raw ws', '(range over rounds)'],
     shardContenderNames.map((name) => [
-      name,
+      name === 'lifeline' ? 'lifeline (N createGateway)' : name,
       num(results[name].eventsPerSecond),
       num(results[name].cpu, 2),
       times(results[name].ratio),
