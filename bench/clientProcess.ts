@@ -1,5 +1,6 @@
 import { allContenderNames, startFleet, type AnyContenderName } from './contenders/index.ts';
 import type { Fleet, FleetEvents, FleetOptions } from './contenders/fleet.ts';
+import { writeHeapSnapshot } from 'node:v8';
 import { serve } from './lib/ipc.ts';
 import { epochNow, sleep, within } from './lib/time.ts';
 
@@ -134,6 +135,12 @@ const handlers = {
     await collectGarbage();
     const { heapUsed, rss, external, arrayBuffers } = process.memoryUsage();
     return { heapUsed, rss, external, arrayBuffers, gc: gc !== undefined };
+  },
+
+  /** Writes a V8 heap snapshot after full GCs (see bench/heapBreakdown.ts); returns its path. */
+  async heapSnapshot(options: { path: string }) {
+    await collectGarbage();
+    return { path: writeHeapSnapshot(options.path) };
   },
 
   async close() {
