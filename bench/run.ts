@@ -11,7 +11,6 @@ import { runMassFailure } from './massFailure.ts';
 import { runMemory } from './memory.ts';
 import { runRecovery } from './recovery.ts';
 import { runShardDispatch } from './shardDispatch.ts';
-import { runShardHeap } from './shardHeap.ts';
 import { runShardMass } from './shardMass.ts';
 import { runShardMemory } from './shardMemory.ts';
 import { runShardReady } from './shardReady.ts';
@@ -38,7 +37,6 @@ const ownProcesses: { name: string; run: (gateway: GatewayProcess) => Promise<Co
   { name: 'shard-start', run: runShardReady },
   { name: 'shard-mass', run: runShardMass },
   { name: 'shard-dispatch', run: runShardDispatch },
-  { name: 'shard-heap', run: runShardHeap },
 ];
 const names = [...sharedClient, ...ownProcesses].map((c) => c.name);
 

@@ -14,7 +14,7 @@ import { fleetShards } from './shardMemory.ts';
  * the gateway saw open at once.
  */
 
-const rounds = 2;
+const rounds = 1;
 const settleMs = 500;
 
 interface Sample {
