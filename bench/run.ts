@@ -83,7 +83,9 @@ const report = [
     `before and ${loadAfter} after the run, which took ${seconds.toFixed(0)} s. Regenerate with \`npm run bench\`.`,
   '',
   `Contenders: **raw ws** (a bare \`ws\` client doing the least the protocol needs: the baseline), **lifeline** ` +
-    '(`createGateway`, default options unless stated), **@discordjs/ws** 2.x (`WebSocketManager`, JSON, no compression). ' +
+    '(`createGateway`, default options unless stated), **@discordjs/ws** 2.x (`WebSocketManager`, JSON, no compression); ' +
+    'in the shard fleet comparisons also **lifeline shards** (`createShardManager`, one fleet of N shards), with every ' +
+    'contender IDENTIFYing as shard [i, N]. ' +
     'The chaos gateway runs in its own process; each contender runs in a process of its own, and the contenders ' +
     'alternate within every comparison. Ratios are to raw ws in the same run. ' +
     `Child processes run ${childRuntime()}` +
