@@ -107,6 +107,8 @@ function breakdownTable(shards: HeapGroup[], single: HeapGroup[]): string {
   );
 }
 
+const sumBytes = (groups: HeapGroup[]) => groups.reduce((total, group) => total + group.bytes, 0);
+
 export async function runShardMemory(gateway: GatewayProcess): Promise<Comparison> {
   const samples = {} as Record<Name, Sample>;
   for (const name of contenders) {
@@ -143,6 +145,12 @@ export async function runShardMemory(gateway: GatewayProcess): Promise<Compariso
         `${fleetShards.toLocaleString('en-US')} (bench/lib/heapSnapshot.ts). Self sizes, so the total is a little above the growth of ` +
         `\`heapUsed\`. The largest ${breakdownRows} groups of lifeline shards, beside the same groups for N createGateway:`,
       breakdownTable(shardsGroups, singleGroups),
+      `N independent gateways already hold ${bytes(sumBytes(singleGroups))} per connection in the snapshot ` +
+        `(${bytes(heap('lifeline'))} of \`heapUsed\`), more than @discordjs/ws's whole ${bytes(heap('@discordjs/ws'))} per shard: ` +
+        "the engine's per-connection footprint is most of a shard, and the shard manager cannot bring it under the target by itself. " +
+        `The manager adds ${bytes(sumBytes(shardsGroups) - sumBytes(singleGroups))} per shard: one more XState actor (the shard actor), ` +
+        "about ten plain objects and a few closure contexts (the shard's view in the manager's context, its session recorder, its " +
+        'IDENTIFY fields with `shard`), and about two object shapes (DescriptorArray and Map) per shard.',
     ],
     targets: [
       {
