@@ -39,7 +39,7 @@ export interface FleetOptions {
   stableMs?: number;
   /** transport compression of the stream (lifeline, @discordjs/ws); none when absent */
   compression?: BenchCompression;
-  /** raw ws: IDENTIFY as shard [connection, count] (the other contenders always do) */
+  /** raw ws, lifeline: IDENTIFY as shard [connection, count] (lifeline shards and @discordjs/ws always do) */
   sharded?: boolean;
   /** the identify buckets the contender is told of (session_start_limit.max_concurrency); default `count` */
   maxConcurrency?: number;
