@@ -1,5 +1,6 @@
-import { contenderNames, startFleet, type ContenderName } from './contenders/index.ts';
-import type { BenchCompression, Fleet, FleetEvents } from './contenders/fleet.ts';
+import { allContenderNames, startFleet, type AnyContenderName } from './contenders/index.ts';
+import type { Fleet, FleetEvents, FleetOptions } from './contenders/fleet.ts';
+import { writeHeapSnapshot } from 'node:v8';
 import { serve } from './lib/ipc.ts';
 import { epochNow, sleep, within } from './lib/time.ts';
 
@@ -10,8 +11,8 @@ import { epochNow, sleep, within } from './lib/time.ts';
  * RSS for memory. Timestamps are epoch milliseconds, comparable with the gateway process's.
  */
 
-const name = process.argv[2] as ContenderName;
-if (!contenderNames.includes(name)) throw new Error(`unknown contender ${JSON.stringify(name)}`);
+const name = process.argv[2] as AnyContenderName;
+if (!allContenderNames.includes(name)) throw new Error(`unknown contender ${JSON.stringify(name)}`);
 
 const gc = (globalThis as { gc?: () => void }).gc;
 
@@ -58,7 +59,7 @@ async function collectGarbage(): Promise<void> {
 }
 
 const handlers = {
-  async open(options: { url: string; count: number; drainMs?: number; stableMs?: number; compression?: BenchCompression }) {
+  async open(options: Omit<FleetOptions, 'events'>) {
     if (fleet) throw new Error('a fleet is already open');
     recoveredAt = new Float64Array(options.count);
     // Marked as recovered until armRecovery, so the READYs of the initial connects count for nothing.
@@ -134,6 +135,12 @@ const handlers = {
     await collectGarbage();
     const { heapUsed, rss, external, arrayBuffers } = process.memoryUsage();
     return { heapUsed, rss, external, arrayBuffers, gc: gc !== undefined };
+  },
+
+  /** Writes a V8 heap snapshot after full GCs (see bench/heapBreakdown.ts); returns its path. */
+  async heapSnapshot(options: { path: string }) {
+    await collectGarbage();
+    return { path: writeHeapSnapshot(options.path) };
   },
 
   async close() {

@@ -10,6 +10,10 @@ import { markdownTable } from './lib/table.ts';
 import { runMassFailure } from './massFailure.ts';
 import { runMemory } from './memory.ts';
 import { runRecovery } from './recovery.ts';
+import { runShardDispatch } from './shardDispatch.ts';
+import { runShardMass } from './shardMass.ts';
+import { runShardMemory } from './shardMemory.ts';
+import { runShardReady } from './shardReady.ts';
 
 /**
  * `npm run bench`: every comparison in turn, contenders alternating within each, the chaos
@@ -29,6 +33,10 @@ const sharedClient: { name: string; run: (gateway: GatewayProcess, clients: PerC
 const ownProcesses: { name: string; run: (gateway: GatewayProcess) => Promise<Comparison> }[] = [
   { name: 'memory', run: runMemory },
   { name: 'mass', run: runMassFailure },
+  { name: 'shard-memory', run: runShardMemory },
+  { name: 'shard-start', run: runShardReady },
+  { name: 'shard-mass', run: runShardMass },
+  { name: 'shard-dispatch', run: runShardDispatch },
 ];
 const names = [...sharedClient, ...ownProcesses].map((c) => c.name);
 
@@ -75,7 +83,9 @@ const report = [
     `before and ${loadAfter} after the run, which took ${seconds.toFixed(0)} s. Regenerate with \`npm run bench\`.`,
   '',
   `Contenders: **raw ws** (a bare \`ws\` client doing the least the protocol needs: the baseline), **lifeline** ` +
-    '(`createGateway`, default options unless stated), **@discordjs/ws** 2.x (`WebSocketManager`, JSON, no compression). ' +
+    '(`createGateway`, default options unless stated), **@discordjs/ws** 2.x (`WebSocketManager`, JSON, no compression); ' +
+    'in the shard fleet comparisons also **lifeline shards** (`createShardManager`, one fleet of N shards), with every ' +
+    'contender IDENTIFYing as shard [i, N]. ' +
     'The chaos gateway runs in its own process; each contender runs in a process of its own, and the contenders ' +
     'alternate within every comparison. Ratios are to raw ws in the same run. ' +
     `Child processes run ${childRuntime()}` +

@@ -15,8 +15,8 @@ import { Readiness, SocketCounter, baseUrlOf, benchToken, type Fleet, type Start
  * connection (its own way to run many connections), a `rest` stand-in whose `get` answers
  * GET /gateway/bot with the chaos gateway's URL, JSON encoding and no compression (its defaults).
  * Session info is kept per manager rather than in the library's process-wide default store.
- * `max_concurrency` equals the shard count so the identify throttle lets every shard start at once,
- * as it would for a bot with that many identify buckets.
+ * `max_concurrency` equals the shard count unless a comparison names one, so the identify throttle
+ * lets every shard start at once, as it would for a bot with that many identify buckets.
  *
  * Counting sockets needs one look inside: the shard keeps its socket in a private `connection`
  * field; an accessor on each shard sees every socket it creates. Nothing else is changed.
@@ -56,7 +56,7 @@ function watchSockets(shard: WebSocketShard, onSocket: (socket: TrackedSocket) =
   });
 }
 
-export const startDiscordJsFleet: StartFleet = async ({ url, count, compression, events }) => {
+export const startDiscordJsFleet: StartFleet = async ({ url, count, compression, maxConcurrency = count, events }) => {
   // 2.0.4 has zlib-stream only (through node:zlib or zlib-sync); zstd is on its unreleased main.
   if (compression === 'zstd-stream') throw new Error('@discordjs/ws 2.x has no zstd-stream');
   const counter = new SocketCounter(count);
@@ -64,7 +64,7 @@ export const startDiscordJsFleet: StartFleet = async ({ url, count, compression,
   const gatewayBot = {
     url: baseUrlOf(url),
     shards: count,
-    session_start_limit: { total: 1_000_000, remaining: 1_000_000, reset_after: 86_400_000, max_concurrency: count },
+    session_start_limit: { total: 1_000_000, remaining: 1_000_000, reset_after: 86_400_000, max_concurrency: maxConcurrency },
   };
   let strategy: CountingStrategy | undefined;
   const manager = new WebSocketManager({

@@ -7,6 +7,17 @@
 export const contenderNames = ['raw ws', 'lifeline', '@discordjs/ws'] as const;
 export type ContenderName = (typeof contenderNames)[number];
 
+/**
+ * The shard fleet comparisons: lifeline runs its connections as one `createShardManager` fleet,
+ * raw ws and @discordjs/ws as above, every connection identifying as shard [i, count].
+ */
+export const shardContenderNames = ['raw ws', 'lifeline shards', '@discordjs/ws'] as const;
+export type ShardContenderName = (typeof shardContenderNames)[number];
+
+/** Every contender a client process can run. */
+export const allContenderNames = [...contenderNames, 'lifeline shards'] as const;
+export type AnyContenderName = (typeof allContenderNames)[number];
+
 /** The token the chaos gateway is started with and every contender identifies with. */
 export const benchToken = 'bench-token-not-a-secret';
 
@@ -28,6 +39,12 @@ export interface FleetOptions {
   stableMs?: number;
   /** transport compression of the stream (lifeline, @discordjs/ws); none when absent */
   compression?: BenchCompression;
+  /** raw ws, lifeline: IDENTIFY as shard [connection, count] (lifeline shards and @discordjs/ws always do) */
+  sharded?: boolean;
+  /** the identify buckets the contender is told of (session_start_limit.max_concurrency); default `count` */
+  maxConcurrency?: number;
+  /** lifeline shards: the identify queue's bucket window (`identifyWindowMs`); default 5000 */
+  identifyWindowMs?: number;
   events: FleetEvents;
 }
 

@@ -4,9 +4,10 @@ import { benchToken, SocketCounter, type Fleet, type StartFleet } from './fleet.
 /**
  * lifeline as a user would run it: `createGateway` with the Discord binding and default options,
  * except the drain and stable timeouts a comparison asks for. Sockets come from the default `ws`
- * factory, wrapped only to count them.
+ * factory, wrapped only to count them. `sharded`: N independent gateways, each IDENTIFYing as
+ * shard [i, N], the way to run a fleet without the shard manager.
  */
-export const startLifelineFleet: StartFleet = async ({ url, count, drainMs, stableMs, compression, events }) => {
+export const startLifelineFleet: StartFleet = async ({ url, count, drainMs, stableMs, compression, sharded = false, events }) => {
   const counter = new SocketCounter(count);
   const createWsSocket = wsSocketFactory();
   const timeouts: Partial<Timeouts> = {};
@@ -16,7 +17,7 @@ export const startLifelineFleet: StartFleet = async ({ url, count, drainMs, stab
   const gateways = Array.from({ length: count }, (_, connection) => {
     const gateway = createGateway({
       url,
-      protocol: discordProtocol({ token: benchToken, intents: 0 }),
+      protocol: discordProtocol({ token: benchToken, intents: 0, ...(sharded ? { identify: { shard: [connection, count] } } : {}) }),
       timeouts,
       compression: compression ?? 'none',
       createSocket: (socketUrl) => counter.track(connection, createWsSocket(socketUrl)),

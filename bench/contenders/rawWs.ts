@@ -32,6 +32,8 @@ class RawConnection {
     readonly drainMs: number,
     readonly events: FleetEvents,
     readonly counter: SocketCounter,
+    /** `[index, count]` in IDENTIFY, or null for an unsharded connection */
+    readonly shard: [number, number] | null,
   ) {}
 
   connect(): void {
@@ -65,7 +67,12 @@ class RawConnection {
           this.#beats = setInterval(() => this.#beat(socket), interval);
         }, interval * Math.random());
         const d = this.#sessionId === undefined
-          ? { token: benchToken, intents: 0, properties: { os: process.platform, browser: 'bench', device: 'bench' } }
+          ? {
+              token: benchToken,
+              intents: 0,
+              properties: { os: process.platform, browser: 'bench', device: 'bench' },
+              ...(this.shard ? { shard: this.shard } : {}),
+            }
           : { token: benchToken, session_id: this.#sessionId, seq: this.#seq };
         socket.send(JSON.stringify({ op: this.#sessionId === undefined ? 2 : 6, d }));
         return;
@@ -130,7 +137,7 @@ class RawConnection {
   }
 }
 
-export const startRawWsFleet: StartFleet = async ({ url, count, drainMs = 5_000, events }) => {
+export const startRawWsFleet: StartFleet = async ({ url, count, drainMs = 5_000, sharded = false, events }) => {
   const counter = new SocketCounter(count);
   const ready = new Readiness(count);
   const wrapped: FleetEvents = {
@@ -140,7 +147,10 @@ export const startRawWsFleet: StartFleet = async ({ url, count, drainMs = 5_000,
       events.ready(connection);
     },
   };
-  const connections = Array.from({ length: count }, (_, index) => new RawConnection(index, url, drainMs, wrapped, counter));
+  const connections = Array.from(
+    { length: count },
+    (_, index) => new RawConnection(index, url, drainMs, wrapped, counter, sharded ? [index, count] : null),
+  );
   for (const connection of connections) connection.connect();
   await ready.all;
   const fleet: Fleet = {

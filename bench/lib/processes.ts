@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import type { ClientApi } from '../clientProcess.ts';
-import type { ContenderName } from '../contenders/index.ts';
+import type { AnyContenderName } from '../contenders/index.ts';
 import type { GatewayApi } from '../gatewayProcess.ts';
 import { buildChildren, builtPath } from './build.ts';
 import { Child } from './ipc.ts';
@@ -38,7 +38,7 @@ export function startGatewayProcess(): Promise<GatewayProcess> {
 }
 
 /** One contender's client in its own process, with gc() exposed for clean measurements. */
-export function startClientProcess(contender: ContenderName): Promise<ClientProcess> {
+export function startClientProcess(contender: AnyContenderName): Promise<ClientProcess> {
   const profile = process.env.BENCH_CPU_PROF;
   return Child.start<ClientApi>(entry(clientEntry), contender, {
     tsx: viaTsx,

@@ -1,4 +1,4 @@
-import type { ContenderName } from '../contenders/index.ts';
+import type { AnyContenderName, ContenderName } from '../contenders/index.ts';
 
 /** One comparison's contribution to the report. */
 export interface Comparison {
@@ -34,3 +34,6 @@ export function verdict(met: boolean | null): string {
 }
 
 export type PerContender<T> = Record<ContenderName, T>;
+
+/** Per contender of one comparison, whatever its contenders are. */
+export type Per<N extends AnyContenderName, T> = Record<N, T>;
