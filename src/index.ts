@@ -54,7 +54,7 @@ export { fileSessionStore } from './fleet/fileSessionStore.ts';
 export { createSessionRecorder } from './fleet/sessionRecorder.ts';
 export type { SessionRecorder, SessionRecorderOptions, RecordedSession } from './fleet/sessionRecorder.ts';
 export { parseStoredSession } from './fleet/storedSession.ts';
-export { createShardManager, identifyWindowMargin } from './fleet/createShardManager.ts';
+export { createShardManager, identifyWindowMargin, minIdentifyWindowMarginMs } from './fleet/createShardManager.ts';
 export type { ShardManager, ShardManagerOptions } from './fleet/createShardManager.ts';
 export { shardManagerMachine, shardsToLaunch } from './fleet/shardManagerMachine.ts';
 export type { FleetLayout, ShardManagerContext, ShardManagerOutput, ShardView } from './fleet/shardManagerMachine.ts';

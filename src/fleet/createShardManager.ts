@@ -76,6 +76,8 @@ const storeReadTimeoutMs = 10_000;
  * window, so an IDENTIFY that left quickly never lands inside the previous one's window.
  */
 export const identifyWindowMargin = 0.05;
+/** ...and never less than this, for short windows: a busy event loop can hold an IDENTIFY this long. */
+export const minIdentifyWindowMarginMs = 50;
 
 /** `wss://host` from GET /gateway/bot, with the version and encoding this package speaks. */
 function gatewayUrl(base: string): string {
@@ -166,7 +168,7 @@ export function createShardManager(options: ShardManagerOptions): ShardManager {
       const limit = info!.session_start_limit;
       ownQueue = memoryIdentifyQueue({
         maxConcurrency,
-        windowMs: identifyWindowMs * (1 + identifyWindowMargin),
+        windowMs: identifyWindowMs + Math.max(identifyWindowMs * identifyWindowMargin, minIdentifyWindowMarginMs),
         budget: { remaining: limit.remaining, resetAfterMs: limit.reset_after, total: limit.total },
       });
       queue = ownQueue;
@@ -208,6 +210,8 @@ export function createShardManager(options: ShardManagerOptions): ShardManager {
   const readyWaiters = new Set<{ resolve: () => void; reject: (error: Error) => void }>();
 
   const settleWaiters = () => {
+    // Every shard event makes a snapshot; with nobody waiting for start() there is nothing to look at.
+    if (readyWaiters.size === 0) return;
     const snapshot = actor.getSnapshot();
     const shards = snapshot.context.shards;
     const failedShard = Object.entries(shards).find(([, shard]) => shard.status === 'failed');
