@@ -1,3 +1,4 @@
+import { GatewayOpcodes } from 'discord-api-types/gateway/v10';
 import type { DispatchPayload, GatewayProtocol, InboundFrame } from '../types.ts';
 
 export interface DiscordProtocolOptions {
@@ -84,24 +85,24 @@ export function decodeDiscordFrame(data: unknown, isBinary: boolean): InboundFra
   }
   if (!isRecord(frame)) return malformed('frame is not a JSON object');
   switch (frame.op) {
-    case 0:
+    case GatewayOpcodes.Dispatch:
       return decodeDispatch(frame);
-    case 1:
+    case GatewayOpcodes.Heartbeat:
       return { kind: 'heartbeatRequest' };
-    case 7:
+    case GatewayOpcodes.Reconnect:
       return { kind: 'reconnect' };
-    case 9:
+    case GatewayOpcodes.InvalidSession:
       return typeof frame.d === 'boolean'
         ? { kind: 'invalidSession', resumable: frame.d }
         : malformed('INVALID_SESSION without a boolean d');
-    case 10: {
+    case GatewayOpcodes.Hello: {
       const interval = isRecord(frame.d) ? frame.d.heartbeat_interval : undefined;
       if (typeof interval !== 'number' || !Number.isFinite(interval) || interval < minHeartbeatInterval || interval > maxHeartbeatInterval) {
         return malformed(`HELLO with an invalid heartbeat_interval (${preview(interval)})`);
       }
       return { kind: 'hello', heartbeatInterval: interval };
     }
-    case 11:
+    case GatewayOpcodes.HeartbeatAck:
       return { kind: 'heartbeatAck' };
     default:
       return malformed(`unknown opcode ${preview(frame.op)}`);
@@ -129,9 +130,9 @@ export function discordProtocol(options: DiscordProtocolOptions): DiscordProtoco
     name: 'discord-gateway-v10',
     allowedResumeHosts: ['*.discord.gg'],
     decode: decodeDiscordFrame,
-    identify: () => JSON.stringify({ op: 2, d: { ...options.identify, token, intents, properties } }),
-    resume: (sessionId, seq) => JSON.stringify({ op: 6, d: { token, session_id: sessionId, seq } }),
-    heartbeat: (seq) => JSON.stringify({ op: 1, d: seq }),
+    identify: () => JSON.stringify({ op: GatewayOpcodes.Identify, d: { ...options.identify, token, intents, properties } }),
+    resume: (sessionId, seq) => JSON.stringify({ op: GatewayOpcodes.Resume, d: { token, session_id: sessionId, seq } }),
+    heartbeat: (seq) => JSON.stringify({ op: GatewayOpcodes.Heartbeat, d: seq }),
     encode: (payload) => JSON.stringify(payload),
   };
   // The token must not leak through logging or serialising the binding itself.
