@@ -1,4 +1,4 @@
-import { GatewayOpcodes } from 'discord-api-types/gateway/v10';
+import { GatewayDispatchEvents, GatewayOpcodes } from 'discord-api-types/gateway/v10';
 import type { DispatchPayload, GatewayProtocol, InboundFrame } from '../types.ts';
 
 export interface DiscordProtocolOptions {
@@ -54,22 +54,34 @@ function textOf(data: unknown): string | null {
   return null;
 }
 
-function decodeDispatch(frame: Record<string, unknown>): InboundFrame {
-  const { t, s, d } = frame;
-  if (typeof t !== 'string' || t === '') return malformed('DISPATCH without an event name (t)');
-  if (!isSequence(s)) return malformed(`DISPATCH ${preview(t)} without a valid sequence number (s)`);
-  if (t === 'READY') {
-    if (!isRecord(d) || typeof d.session_id !== 'string' || d.session_id === '') {
-      return malformed('READY without a session_id');
-    }
-    const resumeUrl = d.resume_gateway_url;
-    if (resumeUrl !== undefined && resumeUrl !== null && typeof resumeUrl !== 'string') {
-      return malformed('READY with a resume_gateway_url that is not a string');
-    }
-    return { kind: 'ready', seq: s, sessionId: d.session_id, resumeUrl: resumeUrl ?? null };
+/**
+ * A DISPATCH with an event name and a sequence number. Its `d` is Discord's: it is handed on as
+ * sent, with no copy and no deep check on the hot path, which is what the type promises.
+ */
+function isDispatchFrame(frame: Record<string, unknown>): frame is Record<string, unknown> & DispatchPayload {
+  return typeof frame.t === 'string' && frame.t !== '' && isSequence(frame.s);
+}
+
+function decodeReady(s: number, d: unknown): InboundFrame {
+  if (!isRecord(d) || typeof d.session_id !== 'string' || d.session_id === '') {
+    return malformed('READY without a session_id');
   }
-  if (t === 'RESUMED') return { kind: 'resumed', seq: s };
-  return { kind: 'dispatch', seq: s, payload: frame as unknown as DispatchPayload };
+  const resumeUrl = d.resume_gateway_url;
+  if (resumeUrl !== undefined && resumeUrl !== null && typeof resumeUrl !== 'string') {
+    return malformed('READY with a resume_gateway_url that is not a string');
+  }
+  return { kind: 'ready', seq: s, sessionId: d.session_id, resumeUrl: resumeUrl ?? null };
+}
+
+function decodeDispatch(frame: Record<string, unknown>): InboundFrame {
+  if (!isDispatchFrame(frame)) {
+    return typeof frame.t === 'string' && frame.t !== ''
+      ? malformed(`DISPATCH ${preview(frame.t)} without a valid sequence number (s)`)
+      : malformed('DISPATCH without an event name (t)');
+  }
+  if (frame.t === GatewayDispatchEvents.Ready) return decodeReady(frame.s, frame.d);
+  if (frame.t === GatewayDispatchEvents.Resumed) return { kind: 'resumed', seq: frame.s };
+  return { kind: 'dispatch', seq: frame.s, payload: frame };
 }
 
 /** Reads one server frame. Never throws: anything unexpected becomes a `malformed` frame. */

@@ -229,7 +229,7 @@ export class World {
 
   #onDispatch(payload: DispatchPayload): void {
     if (this.done) this.violate(`event ${payload.s} delivered after the gateway ended`);
-    const { session: sessionId, seq } = payload.d as { session: string; seq: number };
+    const { session: sessionId, seq } = payload.d as unknown as { session: string; seq: number };
     const session = this.server.sessions.get(sessionId);
     if (seq !== payload.s || !session?.isDispatch(payload.s)) {
       return this.violate(`delivered an event the server never dispatched: ${JSON.stringify(payload)}`);
