@@ -54,8 +54,8 @@ const stop = async () => {
   const output = await gateway.stop();
   console.log(output.status === 'stopped' ? 'stopped' : `failed: ${output.failure.message}`);
 };
-process.once('SIGINT', stop);
-process.once('SIGTERM', stop);
+process.once('SIGINT', () => void stop());
+process.once('SIGTERM', () => void stop());
 
 try {
   await gateway.start();

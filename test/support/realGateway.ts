@@ -34,7 +34,7 @@ export class SocketTracker {
     this.maxLive = Math.max(this.maxLive, live);
     const socket = new WebSocket(url, { perMessageDeflate: false });
     this.sockets.push({ url, socket });
-    return this.deaf ? deafen(socket) : (socket as unknown as WebSocketLike);
+    return this.deaf ? deafen(socket) : socket;
   };
 
   get live(): number {
@@ -61,7 +61,7 @@ function deafen(socket: WebSocket): WebSocketLike {
       const value = Reflect.get(target, property, receiver);
       return typeof value === 'function' ? value.bind(target) : value;
     },
-  }) as unknown as WebSocketLike;
+  });
 }
 
 export interface Harness {

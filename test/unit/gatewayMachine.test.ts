@@ -1,7 +1,6 @@
 import { GatewayOpcodes } from 'discord-api-types/v10';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { GatewayProtocolError } from '../../src/actors/socket.ts';
-import { defaultTimeouts } from '../../src/types.ts';
 import { serverFrames } from '../support/discordFrames.ts';
 import {
   CHECKED_RESUME_URL,

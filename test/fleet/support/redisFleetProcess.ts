@@ -52,7 +52,7 @@ fleet.on('state', (change, shardId) => {
 fleet.on('error', (error, shardId) => print({ shardId, code: (error as { code?: string }).code ?? 'ERROR', error: error.message }));
 process.on('SIGTERM', () => {
   void fleet.stop({ keepSessions: true }).then(async () => {
-    queue.close();
+    void queue.close();
     redis.disconnect();
     print({ stopped: true });
     process.exit(0);
