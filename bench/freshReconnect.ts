@@ -70,7 +70,7 @@ export async function runFreshReconnect(gateway: GatewayProcess, clients: PerCon
     }
     const readyMs = (name: ContenderName) => {
       const values = results[name].map((r) => r.readyMs);
-      return values.length && values.every((v) => v !== null) ? median(values as number[]) : Number.NaN;
+      return values.length && values.every((v) => v !== null) ? median(values) : Number.NaN;
     };
     const baseline = readyMs('raw ws');
     for (const name of contenderNames) {

@@ -46,7 +46,7 @@ async function uncontendedLatency(redis: Redis): Promise<number[]> {
     await queue.wait(shardId);
     samples.push(performance.now() - start);
   }
-  queue.close();
+  void queue.close();
   return samples;
 }
 
@@ -58,7 +58,7 @@ async function contendedOverhead(url: string): Promise<{ lateness: number[]; cli
     redisIdentifyQueue({ redis, prefix: 'bench-contended', maxConcurrency: 1, windowMs, budget: { remaining: 10_000, resetAfterMs: 600_000 }, onGrant: (g) => grants.push(g.grantedAt) }),
   );
   await Promise.all(Array.from({ length: 60 }, (_, shardId) => queues[shardId % queues.length]!.wait(shardId)));
-  for (const queue of queues) queue.close();
+  for (const queue of queues) void queue.close();
   grants.sort((a, b) => a - b);
   return { lateness: grants.slice(1).map((at, i) => at - grants[i]! - windowMs), clients };
 }

@@ -11,7 +11,6 @@
 import {
   GatewayDispatchEvents,
   GatewayIntentBits,
-  type GatewayMessageCreateDispatchData,
   type RESTGetAPIGatewayBotResult,
 } from 'discord-api-types/v10';
 import { createGateway, discordProtocol } from 'lifeline-gateway';
@@ -47,7 +46,7 @@ gateway.on('state', (change) => {
 gateway.on('error', (error) => console.error(`gateway error: ${error.message}`));
 gateway.on('dispatch', (event) => {
   if (event.t !== GatewayDispatchEvents.MessageCreate) return;
-  const message = event.d as GatewayMessageCreateDispatchData;
+  const message = event.d;
   console.log(`MESSAGE_CREATE #${message.channel_id} ${message.author.username}: ${message.content}`);
 });
 
@@ -55,8 +54,8 @@ const stop = async () => {
   const output = await gateway.stop();
   console.log(output.status === 'stopped' ? 'stopped' : `failed: ${output.failure.message}`);
 };
-process.once('SIGINT', stop);
-process.once('SIGTERM', stop);
+process.once('SIGINT', () => void stop());
+process.once('SIGTERM', () => void stop());
 
 try {
   await gateway.start();

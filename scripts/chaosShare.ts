@@ -69,7 +69,7 @@ export async function runShare(options: {
       numRuns: details.numRuns,
       numShrinks: details.numShrinks,
       schedule: counterexample ? describeSchedule(counterexample) : '(none)',
-      message: details.errorInstance instanceof Error ? details.errorInstance.message : String(details.error),
+      message: details.errorInstance instanceof Error ? details.errorInstance.message : String(details.errorInstance),
     };
   }
   return result;

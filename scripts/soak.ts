@@ -49,7 +49,7 @@ const createSocket = (url: string): WebSocketLike => {
   sockets.created += 1;
   sockets.maxLive = Math.max(sockets.maxLive, sockets.live.size);
   socket.once('close', () => sockets.live.delete(socket));
-  return socket as unknown as WebSocketLike;
+  return socket;
 };
 
 const server = await SoakServer.start(token);

@@ -40,10 +40,15 @@ function handle(command: SoakCommand): unknown {
   }
 }
 
-process.on('message', async (request: SoakRequest) => {
+process.on('message', (request: SoakRequest) => {
   if (request.cmd === 'close') {
-    await server.close();
-    process.send!({ id: request.id, result: null } satisfies SoakReply, () => process.disconnect());
+    server.close().then(
+      () => process.send!({ id: request.id, result: null } satisfies SoakReply, () => process.disconnect()),
+      (error: unknown) => {
+        console.error('soak server: close failed', error);
+        process.exit(1);
+      },
+    );
     return;
   }
   process.send!({ id: request.id, result: handle(request) ?? null } satisfies SoakReply);

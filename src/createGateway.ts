@@ -11,11 +11,11 @@ import type { OutboxOptions } from './outbox.ts';
 import { GatewayError, messageOf, observed } from './gateway/errors.ts';
 import { Inspectors, type InspectOption } from './gateway/inspectors.ts';
 import { Listeners } from './gateway/listeners.ts';
-import { linkOutbox, type TimerClock } from './gateway/outboxLink.ts';
+import { linkOutbox } from './gateway/outboxLink.ts';
 import { ReadyWaiters } from './gateway/readyWaiters.ts';
 import { StateReporter, statusOf, type GatewayStateChange, type GatewayStatus } from './gateway/stateReporter.ts';
 
-export { GatewayError, type GatewayErrorCode, type GatewayErrorDetails } from './gateway/errors.ts';
+export { GatewayError } from './gateway/errors.ts';
 export type { InspectOption } from './gateway/inspectors.ts';
 export type { GatewayStateChange, GatewayStatus } from './gateway/stateReporter.ts';
 export type { SessionSnapshot } from './machines/gateway.ts';
@@ -122,7 +122,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     if (link) return link;
     link = linkOutbox({
       limits: options.outbox,
-      clock: options.clock as TimerClock | undefined,
+      clock: options.clock,
       isReady: () => gateway.status === 'ready',
       write: (data, id) => actor.send({ type: 'send', data, id }),
       hadSession: sessionLive,

@@ -2,6 +2,7 @@
  * The few shapes every layer agrees on: what a socket must look like, what a protocol binding
  * must provide, and the frames a binding decodes to. Nothing here performs I/O.
  */
+import type { GatewayDispatchPayload } from 'discord-api-types/gateway/v10';
 
 /** WebSocket readyState values, as in the WHATWG spec and `ws`. */
 export const SocketState = { CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3 } as const;
@@ -37,13 +38,13 @@ export type InboundFrame =
   | { kind: 'invalidSession'; resumable: boolean }
   | { kind: 'malformed'; reason: string };
 
-/** An op 0 event as delivered to `on('dispatch')`. */
-export interface DispatchPayload {
-  op: 0;
-  t: string;
-  s: number;
-  d: unknown;
-}
+/**
+ * An op 0 event as delivered to `on('dispatch')`: discord-api-types' `GatewayDispatchPayload`, so
+ * checking `t` narrows `d` (`if (p.t === 'MESSAGE_CREATE') p.d.content`). The binding checks `op`,
+ * `t` and `s` and hands `d` on as the server sent it; an event newer than the installed
+ * discord-api-types arrives too, in the same shape, under a name the union does not list.
+ */
+export type DispatchPayload = GatewayDispatchPayload;
 
 /**
  * A protocol binding: how to read the server's frames and how to write the client's. The binding

@@ -83,7 +83,7 @@ function stateOf(node: AnyStateNode): StateVertex {
     path: pathOf(node),
     parent: node.parent ? pathOf(node.parent) : null,
     key: node.key,
-    kind: node.type as StateKind,
+    kind: node.type,
     initial: initialTarget ? pathOf(initialTarget) : null,
     invokes: node.invoke.map((invoke) => invoke.id),
     entry: actionNames(node.entry),

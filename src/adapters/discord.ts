@@ -1,3 +1,4 @@
+import { GatewayDispatchEvents, GatewayOpcodes } from 'discord-api-types/gateway/v10';
 import type { DispatchPayload, GatewayProtocol, InboundFrame } from '../types.ts';
 
 export interface DiscordProtocolOptions {
@@ -53,22 +54,34 @@ function textOf(data: unknown): string | null {
   return null;
 }
 
-function decodeDispatch(frame: Record<string, unknown>): InboundFrame {
-  const { t, s, d } = frame;
-  if (typeof t !== 'string' || t === '') return malformed('DISPATCH without an event name (t)');
-  if (!isSequence(s)) return malformed(`DISPATCH ${preview(t)} without a valid sequence number (s)`);
-  if (t === 'READY') {
-    if (!isRecord(d) || typeof d.session_id !== 'string' || d.session_id === '') {
-      return malformed('READY without a session_id');
-    }
-    const resumeUrl = d.resume_gateway_url;
-    if (resumeUrl !== undefined && resumeUrl !== null && typeof resumeUrl !== 'string') {
-      return malformed('READY with a resume_gateway_url that is not a string');
-    }
-    return { kind: 'ready', seq: s, sessionId: d.session_id, resumeUrl: resumeUrl ?? null };
+/**
+ * A DISPATCH with an event name and a sequence number. Its `d` is Discord's: it is handed on as
+ * sent, with no copy and no deep check on the hot path, which is what the type promises.
+ */
+function isDispatchFrame(frame: Record<string, unknown>): frame is Record<string, unknown> & DispatchPayload {
+  return typeof frame.t === 'string' && frame.t !== '' && isSequence(frame.s);
+}
+
+function decodeReady(s: number, d: unknown): InboundFrame {
+  if (!isRecord(d) || typeof d.session_id !== 'string' || d.session_id === '') {
+    return malformed('READY without a session_id');
   }
-  if (t === 'RESUMED') return { kind: 'resumed', seq: s };
-  return { kind: 'dispatch', seq: s, payload: frame as unknown as DispatchPayload };
+  const resumeUrl = d.resume_gateway_url;
+  if (resumeUrl !== undefined && resumeUrl !== null && typeof resumeUrl !== 'string') {
+    return malformed('READY with a resume_gateway_url that is not a string');
+  }
+  return { kind: 'ready', seq: s, sessionId: d.session_id, resumeUrl: resumeUrl ?? null };
+}
+
+function decodeDispatch(frame: Record<string, unknown>): InboundFrame {
+  if (!isDispatchFrame(frame)) {
+    return typeof frame.t === 'string' && frame.t !== ''
+      ? malformed(`DISPATCH ${preview(frame.t)} without a valid sequence number (s)`)
+      : malformed('DISPATCH without an event name (t)');
+  }
+  if (frame.t === GatewayDispatchEvents.Ready) return decodeReady(frame.s, frame.d);
+  if (frame.t === GatewayDispatchEvents.Resumed) return { kind: 'resumed', seq: frame.s };
+  return { kind: 'dispatch', seq: frame.s, payload: frame };
 }
 
 /** Reads one server frame. Never throws: anything unexpected becomes a `malformed` frame. */
@@ -84,24 +97,24 @@ export function decodeDiscordFrame(data: unknown, isBinary: boolean): InboundFra
   }
   if (!isRecord(frame)) return malformed('frame is not a JSON object');
   switch (frame.op) {
-    case 0:
+    case GatewayOpcodes.Dispatch:
       return decodeDispatch(frame);
-    case 1:
+    case GatewayOpcodes.Heartbeat:
       return { kind: 'heartbeatRequest' };
-    case 7:
+    case GatewayOpcodes.Reconnect:
       return { kind: 'reconnect' };
-    case 9:
+    case GatewayOpcodes.InvalidSession:
       return typeof frame.d === 'boolean'
         ? { kind: 'invalidSession', resumable: frame.d }
         : malformed('INVALID_SESSION without a boolean d');
-    case 10: {
+    case GatewayOpcodes.Hello: {
       const interval = isRecord(frame.d) ? frame.d.heartbeat_interval : undefined;
       if (typeof interval !== 'number' || !Number.isFinite(interval) || interval < minHeartbeatInterval || interval > maxHeartbeatInterval) {
         return malformed(`HELLO with an invalid heartbeat_interval (${preview(interval)})`);
       }
       return { kind: 'hello', heartbeatInterval: interval };
     }
-    case 11:
+    case GatewayOpcodes.HeartbeatAck:
       return { kind: 'heartbeatAck' };
     default:
       return malformed(`unknown opcode ${preview(frame.op)}`);
@@ -129,9 +142,9 @@ export function discordProtocol(options: DiscordProtocolOptions): DiscordProtoco
     name: 'discord-gateway-v10',
     allowedResumeHosts: ['*.discord.gg'],
     decode: decodeDiscordFrame,
-    identify: () => JSON.stringify({ op: 2, d: { ...options.identify, token, intents, properties } }),
-    resume: (sessionId, seq) => JSON.stringify({ op: 6, d: { token, session_id: sessionId, seq } }),
-    heartbeat: (seq) => JSON.stringify({ op: 1, d: seq }),
+    identify: () => JSON.stringify({ op: GatewayOpcodes.Identify, d: { ...options.identify, token, intents, properties } }),
+    resume: (sessionId, seq) => JSON.stringify({ op: GatewayOpcodes.Resume, d: { token, session_id: sessionId, seq } }),
+    heartbeat: (seq) => JSON.stringify({ op: GatewayOpcodes.Heartbeat, d: seq }),
     encode: (payload) => JSON.stringify(payload),
   };
   // The token must not leak through logging or serialising the binding itself.

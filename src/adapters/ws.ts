@@ -1,7 +1,7 @@
 import type { Agent } from 'node:http';
 import { validateHeaderName, validateHeaderValue } from 'node:http';
 import WebSocket from 'ws';
-import type { CreateSocket, WebSocketLike } from '../types.ts';
+import type { CreateSocket } from '../types.ts';
 import { packageVersion } from '../version.ts';
 
 /** Discord's own limit on a frame is far below this; anything larger is hostile or broken. */
@@ -30,7 +30,7 @@ export function wsSocketFactory(options: WsSocketOptions = {}): CreateSocket {
       perMessageDeflate: false,
       headers,
       ...(options.agent ? { agent: options.agent } : {}),
-    }) as unknown as WebSocketLike;
+    });
 }
 
 function handshakeHeaders(headers: Readonly<Record<string, string>> = {}): Record<string, string> {

@@ -38,7 +38,7 @@ export function resolveCompression(option: CompressionOption): StreamCompression
 export interface TransportCompression {
   readonly name: StreamCompression;
   url(url: string): string;
-  createDecompressor(): Decompressor;
+  createDecompressor: () => Decompressor;
 }
 
 export function transportCompression(name: StreamCompression, maxPayload: number): TransportCompression {

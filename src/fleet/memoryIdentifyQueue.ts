@@ -137,7 +137,7 @@ export function identifyQueueOverActor(actor: QueueActorRef, clock: { now(): num
       try {
         checkShardId(shardId, 'IdentifyQueue.wait');
       } catch (error) {
-        return Promise.reject(error as Error);
+        return Promise.reject(error instanceof Error ? error : new Error(String(error)));
       }
       if (signal?.aborted) return Promise.reject(abortError(signal));
       if (actor.getSnapshot().status !== 'active') return Promise.reject(new IdentifyQueueClosedError());

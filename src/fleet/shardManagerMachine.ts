@@ -112,6 +112,7 @@ const newShard = (resumable: boolean): ShardView => ({
  */
 export const shardManagerMachine = setup({
   types: {
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- declares the input type for XState
     input: {} as ShardManagerInput,
     context: {} as ShardManagerContext,
     events: {} as ShardManagerEvent,

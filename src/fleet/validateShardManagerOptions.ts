@@ -4,7 +4,7 @@ function fail(message: string): never {
   throw new TypeError(`createShardManager: ${message}`);
 }
 
-const isCount = (value: unknown, min: number) => typeof value === 'number' && Number.isSafeInteger(value) && value >= min;
+const isCount = (value: unknown, min: number): value is number => typeof value === 'number' && Number.isSafeInteger(value) && value >= min;
 
 /**
  * Rejects bad fleet options at once, naming the option. The options it shares with createGateway
@@ -19,7 +19,8 @@ export function validateShardManagerOptions(options: ShardManagerOptions): void 
   if (shardIds !== undefined) {
     if (!Array.isArray(shardIds) || shardIds.length === 0) fail('shardIds must be a non-empty array of shard ids');
     const seen = new Set<number>();
-    for (const id of shardIds) {
+    // Array.isArray widens the checked array to any[]; its items are still unchecked input.
+    for (const id of shardIds as readonly unknown[]) {
       if (!isCount(id, 0)) fail(`shardIds must hold whole numbers ≥ 0, got ${String(id)}`);
       if (seen.has(id)) fail(`shardIds names shard ${id} twice`);
       if (typeof shardCount === 'number' && id >= shardCount) fail(`shardIds: shard ${id} is not below shardCount ${shardCount}`);

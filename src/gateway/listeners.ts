@@ -37,7 +37,7 @@ export class Listeners<Events extends { error: Error }, Extra = void> {
       } catch (error) {
         if (event === 'error') continue; // an error handler that throws has nowhere left to report to
         const thrown = new GatewayError('LISTENER_THREW', `a ${String(event)} listener threw: ${messageOf(error)}`);
-        this.emit('error', thrown as Events['error'], extra);
+        this.emit('error', thrown, extra);
       }
     }
   }

@@ -25,7 +25,7 @@ export interface GatewayStateChange {
 export function flatten(value: unknown): string {
   if (typeof value === 'string') return value;
   if (value && typeof value === 'object') {
-    const [key, child] = Object.entries(value)[0] ?? [];
+    const [key, child] = Object.entries(value as Record<string, unknown>)[0] ?? [];
     return key === undefined ? '' : child && (typeof child !== 'object' || Object.keys(child).length) ? `${key}.${flatten(child)}` : key;
   }
   return '';

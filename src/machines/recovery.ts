@@ -1,3 +1,4 @@
+import { GatewayCloseCodes } from 'discord-api-types/gateway/v10';
 import type { BackoffOptions } from '../types.ts';
 
 /**
@@ -68,15 +69,29 @@ export interface RecoveryHistory {
   resumeUrlFailures?: number;
 }
 
-export const resumableCloseCodes = new Set([1000, 1001, 1006, 4000, 4001, 4002, 4005, 4008]);
-export const freshCloseCodes = new Set([4003, 4007, 4009]);
+/** WebSocket close codes (RFC 6455): a normal close, a peer going away, a close without a close frame. */
+const normalClosure = 1000;
+const goingAway = 1001;
+const abnormalClosure = 1006;
+
+export const resumableCloseCodes = new Set<number>([
+  normalClosure,
+  goingAway,
+  abnormalClosure,
+  GatewayCloseCodes.UnknownError,
+  GatewayCloseCodes.UnknownOpcode,
+  GatewayCloseCodes.DecodeError,
+  GatewayCloseCodes.AlreadyAuthenticated,
+  GatewayCloseCodes.RateLimited,
+]);
+export const freshCloseCodes = new Set<number>([GatewayCloseCodes.NotAuthenticated, GatewayCloseCodes.InvalidSeq, GatewayCloseCodes.SessionTimedOut]);
 export const fatalCloseCodes = new Map<number, string>([
-  [4004, 'authentication failed (4004): the token is invalid'],
-  [4010, 'invalid shard (4010)'],
-  [4011, 'sharding required (4011)'],
-  [4012, 'invalid API version (4012)'],
-  [4013, 'invalid intents (4013)'],
-  [4014, 'disallowed intents (4014): enable them for the application first'],
+  [GatewayCloseCodes.AuthenticationFailed, 'authentication failed (4004): the token is invalid'],
+  [GatewayCloseCodes.InvalidShard, 'invalid shard (4010)'],
+  [GatewayCloseCodes.ShardingRequired, 'sharding required (4011)'],
+  [GatewayCloseCodes.InvalidAPIVersion, 'invalid API version (4012)'],
+  [GatewayCloseCodes.InvalidIntents, 'invalid intents (4013)'],
+  [GatewayCloseCodes.DisallowedIntents, 'disallowed intents (4014): enable them for the application first'],
 ]);
 
 /** The third HELLO stall in a row gives up on the session. */
@@ -136,7 +151,7 @@ export function decideRecovery(trigger: RecoveryTrigger, history: RecoveryHistor
       const fatal = fatalCloseCodes.get(trigger.code);
       if (fatal) return { action: 'fatal', trigger, message: `gateway closed the session: ${fatal}` };
       if (freshCloseCodes.has(trigger.code)) return fresh('backoff');
-      return resumeOrFresh(trigger.code === 4008 ? 'rateLimited' : 'backoff');
+      return resumeOrFresh(trigger.code === GatewayCloseCodes.RateLimited ? 'rateLimited' : 'backoff');
     }
     // A socket that cannot be created for the main URL would fail the same way every time.
     case 'connectFailed':
@@ -274,7 +289,7 @@ export function triggerCode(trigger: RecoveryTrigger): TriggerCode {
     case 'start':
       return 'START';
     case 'close':
-      if (trigger.code === 4004) return 'AUTH_FAILED';
+      if (trigger.code === GatewayCloseCodes.AuthenticationFailed) return 'AUTH_FAILED';
       return fatalCloseCodes.has(trigger.code) ? 'FATAL_CLOSE' : 'SOCKET_CLOSED';
     case 'connectFailed':
       return 'CONNECT_FAILED';

@@ -67,6 +67,7 @@ const gatewayRunNotProvided = fromCallback<{ type: 'stop' }, { run: number }>(()
  */
 export const supervisorMachine = setup({
   types: {
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- declares the input type for XState
     input: {} as Partial<SupervisorOptions>,
     context: {} as SupervisorContext,
     events: {} as SupervisorEvent,

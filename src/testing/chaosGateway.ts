@@ -1,11 +1,10 @@
 import type { IncomingMessage } from 'node:http';
+import { GatewayCloseCodes, GatewayOpcodes } from 'discord-api-types/gateway/v10';
 import type { RawData, WebSocket } from 'ws';
 import { tapCloseFrames } from './closeFrameTap.ts';
 import { isOpen, rawDataToString, send, whenClosed, type ClientConnection } from './connection.ts';
 import { ListenerRegistry, type ChaosEventName, type ChaosListener } from './listeners.ts';
 import {
-  CloseCode,
-  Op,
   asRecord,
   controlFrame,
   decodeClientFrame,
@@ -160,7 +159,7 @@ class ChaosGatewayServer implements ChaosGateway {
       return;
     }
     const heartbeatInterval = this.options.heartbeatInterval ?? DEFAULT_HEARTBEAT_INTERVAL;
-    send(connection, controlFrame(Op.Hello, { heartbeat_interval: heartbeatInterval }));
+    send(connection, controlFrame(GatewayOpcodes.Hello, { heartbeat_interval: heartbeatInterval }));
   }
 
   private onSocketClosed(connection: ClientConnection, code: number): void {
@@ -180,7 +179,7 @@ class ChaosGatewayServer implements ChaosGateway {
   private onRawMessage(connection: ClientConnection, data: RawData): void {
     const frame = decodeClientFrame(rawDataToString(data));
     if (!frame) {
-      connection.socket.close(CloseCode.DecodeError, 'Error while decoding payload.');
+      connection.socket.close(GatewayCloseCodes.DecodeError, 'Error while decoding payload.');
       return;
     }
     this.receivedFrames.push({ connection: connection.id, op: frame.op, d: frame.d, at: Date.now() });
@@ -191,21 +190,21 @@ class ChaosGatewayServer implements ChaosGateway {
 
   private handleFrame(connection: ClientConnection, frame: ClientFrame): void {
     if (!isClientOp(frame.op)) {
-      connection.socket.close(CloseCode.UnknownOpcode, 'Unknown opcode.');
+      connection.socket.close(GatewayCloseCodes.UnknownOpcode, 'Unknown opcode.');
       return;
     }
     if (connection.phase === 'awaiting-handshake' && !isAllowedBeforeHandshake(frame.op)) {
-      connection.socket.close(CloseCode.NotAuthenticated, 'Not authenticated.');
+      connection.socket.close(GatewayCloseCodes.NotAuthenticated, 'Not authenticated.');
       return;
     }
     switch (frame.op) {
-      case Op.Heartbeat:
+      case GatewayOpcodes.Heartbeat:
         this.onHeartbeat(connection);
         return;
-      case Op.Identify:
+      case GatewayOpcodes.Identify:
         this.onIdentify(connection, asRecord(frame.d));
         return;
-      case Op.Resume:
+      case GatewayOpcodes.Resume:
         this.onResume(connection, asRecord(frame.d));
         return;
       default:
@@ -216,7 +215,7 @@ class ChaosGatewayServer implements ChaosGateway {
 
   private onHeartbeat(connection: ClientConnection): void {
     this.counters.heartbeats++;
-    if (!this.faults.dropAcks) send(connection, controlFrame(Op.HeartbeatAck, null));
+    if (!this.faults.dropAcks) send(connection, controlFrame(GatewayOpcodes.HeartbeatAck, null));
   }
 
   private onIdentify(connection: ClientConnection, payload: Record<string, unknown>): void {
@@ -225,12 +224,12 @@ class ChaosGatewayServer implements ChaosGateway {
     this.listeners.emit('identify', { connection: connection.id });
     const shard = shardField(payload.shard);
     if (shard === 'invalid') {
-      connection.socket.close(CloseCode.InvalidShard, 'Invalid shard.');
+      connection.socket.close(GatewayCloseCodes.InvalidShard, 'Invalid shard.');
       return;
     }
     // Outside the rules: op 9 as Discord answers a rate-limited IDENTIFY, and the breach is kept.
     if (this.rules?.admit(shard)) {
-      send(connection, controlFrame(Op.InvalidSession, false));
+      send(connection, controlFrame(GatewayOpcodes.InvalidSession, false));
       return;
     }
     if (this.consumeReadyStall(connection)) return;
@@ -255,7 +254,7 @@ class ChaosGatewayServer implements ChaosGateway {
       // A session whose replay buffer no longer reaches back far enough is as
       // good as gone: resuming it later would skip events.
       if (session) this.sessions.delete(session.id);
-      send(connection, controlFrame(Op.InvalidSession, false));
+      send(connection, controlFrame(GatewayOpcodes.InvalidSession, false));
       return;
     }
     this.attach(connection, session);
@@ -266,11 +265,11 @@ class ChaosGatewayServer implements ChaosGateway {
   /** Shared IDENTIFY/RESUME preconditions; closes the socket and returns false when one fails. */
   private admitHandshake(connection: ClientConnection, token: unknown): boolean {
     if (connection.phase !== 'awaiting-handshake') {
-      connection.socket.close(CloseCode.AlreadyAuthenticated, 'Already authenticated.');
+      connection.socket.close(GatewayCloseCodes.AlreadyAuthenticated, 'Already authenticated.');
       return false;
     }
     if (this.options.token !== undefined && token !== this.options.token) {
-      connection.socket.close(CloseCode.AuthenticationFailed, 'Authentication failed.');
+      connection.socket.close(GatewayCloseCodes.AuthenticationFailed, 'Authentication failed.');
       return false;
     }
     return true;
@@ -383,12 +382,12 @@ class ChaosGatewayServer implements ChaosGateway {
   }
 
   requestReconnect(): void {
-    this.broadcast(controlFrame(Op.Reconnect, null));
+    this.broadcast(controlFrame(GatewayOpcodes.Reconnect, null));
   }
 
   invalidateSession(resumable: boolean): void {
     for (const connection of this.openConnections()) {
-      send(connection, controlFrame(Op.InvalidSession, resumable));
+      send(connection, controlFrame(GatewayOpcodes.InvalidSession, resumable));
       if (resumable) continue;
       if (connection.sessionId !== undefined) this.sessions.delete(connection.sessionId);
       connection.sessionId = undefined;
@@ -398,7 +397,7 @@ class ChaosGatewayServer implements ChaosGateway {
   }
 
   requestHeartbeat(): void {
-    this.broadcast(controlFrame(Op.Heartbeat, null));
+    this.broadcast(controlFrame(GatewayOpcodes.Heartbeat, null));
   }
 
   sendRaw(data: string | Buffer, opts: { binary?: boolean; compressed?: boolean } = {}): void {

@@ -8,7 +8,6 @@ export type {
   ChaosListener,
   ReceivedFrame,
 } from './chaosGateway.ts';
-export { CloseCode, Op } from './protocol.ts';
 export type { GatewayFrame } from './protocol.ts';
 export { IdentifyRules, shardOfGuild } from './identifyRules.ts';
 export type { FleetRulesOptions, IdentifyViolation, ViolationKind } from './identifyRules.ts';

@@ -1,41 +1,18 @@
 /** The slice of the Discord gateway v10 wire format the chaos gateway speaks. */
-
-export const Op = {
-  Dispatch: 0,
-  Heartbeat: 1,
-  Identify: 2,
-  PresenceUpdate: 3,
-  VoiceStateUpdate: 4,
-  Resume: 6,
-  Reconnect: 7,
-  RequestGuildMembers: 8,
-  InvalidSession: 9,
-  Hello: 10,
-  HeartbeatAck: 11,
-} as const;
-
-export const CloseCode = {
-  UnknownError: 4000,
-  UnknownOpcode: 4001,
-  DecodeError: 4002,
-  NotAuthenticated: 4003,
-  AuthenticationFailed: 4004,
-  AlreadyAuthenticated: 4005,
-  InvalidShard: 4010,
-} as const;
+import { GatewayOpcodes } from 'discord-api-types/gateway/v10';
 
 /** Opcodes a client may legitimately send; anything else is answered with 4001. */
-const CLIENT_OPS: ReadonlySet<number> = new Set([
-  Op.Heartbeat,
-  Op.Identify,
-  Op.PresenceUpdate,
-  Op.VoiceStateUpdate,
-  Op.Resume,
-  Op.RequestGuildMembers,
+const CLIENT_OPS: ReadonlySet<number> = new Set<number>([
+  GatewayOpcodes.Heartbeat,
+  GatewayOpcodes.Identify,
+  GatewayOpcodes.PresenceUpdate,
+  GatewayOpcodes.VoiceStateUpdate,
+  GatewayOpcodes.Resume,
+  GatewayOpcodes.RequestGuildMembers,
 ]);
 
 /** Opcodes Discord accepts before the handshake; everything else there is 4003. */
-const PRE_HANDSHAKE_OPS: ReadonlySet<number> = new Set([Op.Heartbeat, Op.Identify, Op.Resume]);
+const PRE_HANDSHAKE_OPS: ReadonlySet<number> = new Set<number>([GatewayOpcodes.Heartbeat, GatewayOpcodes.Identify, GatewayOpcodes.Resume]);
 
 export function isClientOp(op: number): boolean {
   return CLIENT_OPS.has(op);
@@ -62,7 +39,7 @@ export function controlFrame(op: number, d: unknown): GatewayFrame {
 }
 
 export function dispatchFrame(t: string, s: number, d: unknown): GatewayFrame {
-  return { op: Op.Dispatch, d, s, t };
+  return { op: GatewayOpcodes.Dispatch, d, s, t };
 }
 
 /** Returns undefined for anything that is not a JSON object carrying a numeric `op`. */

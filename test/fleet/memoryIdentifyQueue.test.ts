@@ -205,7 +205,7 @@ describe('identifyQueueMachine spawned inside another statechart', () => {
     clock.increment(1000);
     await second;
     expect(identifyQueueStatus(child.getSnapshot()).budgetLeft).toBe(3);
-    queue.close();
+    void queue.close();
     fleet.stop();
   });
 });

@@ -111,7 +111,7 @@ describeWithRedis(
       const doomed = startProcess({ ...args, shardIds: [4, 5, 6, 7] });
       await Promise.all([stable.until(allReady), doomed.until(allReady)]);
       let round = 1;
-      let identifies = -1;
+      let identifies: number | undefined;
       const stream = setInterval(() => {
         for (let shardId = 0; shardId < 8; shardId++) server.dispatch('MESSAGE_CREATE', { guild_id: guildOf(shardId, 8, round) });
         round++;

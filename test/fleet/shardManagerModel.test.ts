@@ -32,14 +32,14 @@ function events(snapshot: AnyMachineSnapshot): AnyEventObject[] {
       return [{ type: 'start' }, { type: 'stop', keepSessions: false }];
     case 'resolving':
       return [
-        { type: 'xstate.done.actor.resolveLayout', output: layout, actorId: 'resolveLayout' } as EventObject,
-        { type: 'xstate.error.actor.resolveLayout', error: new Error('no layout') } as EventObject,
+        { type: 'xstate.done.actor.resolveLayout', output: layout, actorId: 'resolveLayout' },
+        { type: 'xstate.error.actor.resolveLayout', error: new Error('no layout') },
         { type: 'stop', keepSessions: false },
       ];
     case 'loadingSessions':
       return [
         ...sessionsVariants.map((output) => ({ type: 'xstate.done.actor.loadSessions', output, actorId: 'loadSessions' }) as EventObject),
-        { type: 'xstate.error.actor.loadSessions', error: new Error('store down') } as EventObject,
+        { type: 'xstate.error.actor.loadSessions', error: new Error('store down') },
         { type: 'stop', keepSessions: false },
       ];
     case 'running':

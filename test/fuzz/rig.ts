@@ -128,7 +128,7 @@ export class FuzzRig {
       this.send({ data: JSON.stringify({ op: 0, t: barrierEvent, s: barrierSeq, d: {} }), binary: false });
       await this.until(
         () =>
-          this.dispatches.some((d) => d.t === barrierEvent) ||
+          this.dispatches.some((d) => (d.t as string) === barrierEvent) ||
           this.readyGeneration !== generation ||
           this.gateway.status !== 'ready' ||
           this.errors.length > (expected.warning ? 1 : 0),
@@ -138,7 +138,7 @@ export class FuzzRig {
       if (expected.warning) this.checkErrors(expected.warning, fail);
       else if (this.errors.length > 0) fail('an error event for a frame that is valid');
       if (this.readyGeneration !== generation || this.gateway.status !== 'ready') fail('a reconnect for a frame that is valid');
-      const delivered = this.dispatches.filter((d) => d.t !== barrierEvent);
+      const delivered = this.dispatches.filter((d) => (d.t as string) !== barrierEvent);
       if (delivered.length !== (expected.delivers ? 1 : 0)) fail(`${delivered.length} dispatches delivered, expected ${expected.delivers ? 1 : 0}`);
       if (this.ledgerSeq !== barrierSeq) fail(`the ledger is at ${this.ledgerSeq} after the barrier, expected ${barrierSeq}`);
       if (expected.answersHeartbeat) {

@@ -26,7 +26,7 @@ export class Waiter {
         try {
           onHang(`hang: no ${what} within ${this.stepTimeoutMs} ms`);
         } catch (error) {
-          reject(error);
+          reject(error instanceof Error ? error : new Error(String(error)));
         }
       }, this.stepTimeoutMs);
       const done = () => {

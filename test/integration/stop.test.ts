@@ -125,7 +125,7 @@ describe('stop from every state resolves within drain + terminateGrace', () => {
     try {
       const h = await startHarness();
       h.server.stallHello(1);
-      h.gateway.start(); // deliberately not awaited
+      void h.gateway.start(); // deliberately not awaited
       await h.gateway.stop();
       await new Promise((resolve) => setTimeout(resolve, 20));
       expect(unhandled).toEqual([]);

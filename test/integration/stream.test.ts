@@ -28,7 +28,7 @@ describe('event delivery across reconnects', () => {
     expect(new Set(seqs).size).toBe(seqs.length);
     expect(seqs.every((seq, i) => i === 0 || seq > seqs[i - 1]!)).toBe(true);
     // Each payload is the server's own event: its body names the sequence it was sent with.
-    expect(h.dispatches.every((d) => (d.d as { seq: number }).seq === d.s)).toBe(true);
+    expect(h.dispatches.every((d) => (d.d as unknown as { seq: number }).seq === d.s)).toBe(true);
     expect(h.handshakes()).toEqual(Array(10).fill('RESUME'));
     expect(h.tracker.maxLive).toBe(1);
   });

@@ -1,5 +1,5 @@
 import type { AnyMachineSnapshot, AnyStateNode } from 'xstate';
-import { describePath, valueKey, type ModelPath } from './modelPaths.ts';
+import { describePath, type ModelPath } from './modelPaths.ts';
 import { sleep, type World } from './world.ts';
 
 /** What the world does for one step: an act when the step's source state is reached. */

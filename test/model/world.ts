@@ -269,7 +269,7 @@ export class World {
         const value = Reflect.get(target, property, target);
         return typeof value === 'function' ? value.bind(target) : value;
       },
-    }) as unknown as WebSocketLike;
+    });
   }
 
   private chatterTimer: NodeJS.Timeout | undefined;

@@ -45,7 +45,7 @@ export class RealSocketTracker {
         const value = Reflect.get(target, property, target);
         return typeof value === 'function' ? value.bind(target) : value;
       },
-    }) as unknown as WebSocketLike;
+    });
   };
 
   /** Really closes everything, deaf sockets included, so no schedule leaves a handle open. */

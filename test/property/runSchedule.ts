@@ -93,7 +93,7 @@ async function runOnce(schedule: Schedule, options: RunOptions, tracing: boolean
 
 /** Lets promise callbacks run (socket write confirmations, send() outcomes); no simulated time passes. */
 async function settleMicrotasks(): Promise<void> {
-  for (let turn = 0; turn < 4; turn += 1) await null;
+  for (let turn = 0; turn < 4; turn += 1) await Promise.resolve();
 }
 
 async function play(world: World): Promise<void> {

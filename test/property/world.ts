@@ -1,9 +1,9 @@
+import { GatewayOpcodes } from 'discord-api-types/v10';
 import { GatewayError } from '../../src/index.ts';
 import type { RecoveryPlan } from '../../src/machines/recovery.ts';
 import type { OutboxOptions } from '../../src/outbox.ts';
 import type { DispatchPayload } from '../../src/types.ts';
 import { stateName } from '../support/actors.ts';
-import { ClientOp } from '../support/discordFrames.ts';
 import type { FakeSocket } from '../support/fakeSocket.ts';
 import { FakeServer, type Connection } from '../support/fakeServer.ts';
 import { ManualClock } from '../support/manualClock.ts';
@@ -210,11 +210,11 @@ export class World {
   #onClientFrame(connection: Connection, frame: { op: number; d: unknown }): void {
     const { id, socket } = connection;
     if (frame.op === 3) return this.sends.written(id, (frame.d as { nonce: number }).nonce, this.clock.now());
-    if (frame.op === ClientOp.IDENTIFY) {
+    if (frame.op === GatewayOpcodes.Identify) {
       this.note(() => `#${id} IDENTIFY sent`);
       if (socket.url !== MAIN_URL) this.violate(`IDENTIFY sent on a socket to ${socket.url}: a fresh session starts on the main URL`);
     }
-    if (frame.op !== ClientOp.RESUME) return;
+    if (frame.op !== GatewayOpcodes.Resume) return;
     const sessionId = String((frame.d as { session_id?: unknown }).session_id);
     this.note(() => `#${id} RESUME ${sessionId} sent`);
     const readyAt = this.readyAt.get(sessionId) ?? -1;
@@ -229,7 +229,7 @@ export class World {
 
   #onDispatch(payload: DispatchPayload): void {
     if (this.done) this.violate(`event ${payload.s} delivered after the gateway ended`);
-    const { session: sessionId, seq } = payload.d as { session: string; seq: number };
+    const { session: sessionId, seq } = payload.d as unknown as { session: string; seq: number };
     const session = this.server.sessions.get(sessionId);
     if (seq !== payload.s || !session?.isDispatch(payload.s)) {
       return this.violate(`delivered an event the server never dispatched: ${JSON.stringify(payload)}`);

@@ -191,7 +191,7 @@ describeWithRedis(
       await made.wait(0);
       const pending = made.wait(1);
       await new Promise((resolve) => setTimeout(resolve, 30));
-      made.close();
+      void made.close();
       await expect(pending).rejects.toMatchObject({ code: 'IDENTIFY_QUEUE_CLOSED' });
       await expect(made.wait(2)).rejects.toMatchObject({ code: 'IDENTIFY_QUEUE_CLOSED' });
     });

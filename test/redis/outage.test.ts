@@ -85,7 +85,7 @@ describeWithRedis(
       }
       expect(after[0]!.grantedAt).toBeGreaterThanOrEqual(restartedAt);
       expect(clientErrors.length).toBeGreaterThan(0);
-      for (const queue of queues) queue.close();
+      for (const queue of queues) void queue.close();
     });
   },
   describe,

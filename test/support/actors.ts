@@ -37,7 +37,7 @@ export function startActor<TLogic extends AnyActorLogic>(
   options: ActorOptions<TLogic>,
   beforeStart?: (actor: ReturnType<typeof createActor<TLogic>>) => void,
 ): ReturnType<typeof createActor<TLogic>> {
-  const actor = createActor(logic, options as never) as ReturnType<typeof createActor<TLogic>>;
+  const actor = createActor<TLogic>(logic, options);
   onTestFinished(() => {
     actor.stop();
   });

@@ -1,5 +1,6 @@
+import { GatewayCloseCodes, GatewayOpcodes } from 'discord-api-types/v10';
 import { SocketState } from '../../src/types.ts';
-import { ClientOp, serverFrames } from './discordFrames.ts';
+import { serverFrames } from './discordFrames.ts';
 import { FakeSocketFactory, cooperative, type FakeSocket, type FakeSocketBehaviour } from './fakeSocket.ts';
 import type { ManualClock } from './manualClock.ts';
 
@@ -12,7 +13,17 @@ export interface LoggedEvent {
 /** Event names that are handshake answers, not dispatches a client delivers. */
 const handshakeEvents = new Set(['READY', 'RESUMED']);
 /** Codes after which Discord will not let the session be resumed. */
-const sessionEndingServerCodes = new Set([4003, 4004, 4007, 4009, 4010, 4011, 4012, 4013, 4014]);
+const sessionEndingServerCodes = new Set<number>([
+  GatewayCloseCodes.NotAuthenticated,
+  GatewayCloseCodes.AuthenticationFailed,
+  GatewayCloseCodes.InvalidSeq,
+  GatewayCloseCodes.SessionTimedOut,
+  GatewayCloseCodes.InvalidShard,
+  GatewayCloseCodes.ShardingRequired,
+  GatewayCloseCodes.InvalidAPIVersion,
+  GatewayCloseCodes.InvalidIntents,
+  GatewayCloseCodes.DisallowedIntents,
+]);
 
 /**
  * A session as the server keeps it: a numbered log that outlives the sockets carrying it, so a
@@ -185,7 +196,7 @@ export class FakeServer {
     if (kind === 'binary') this.#deliver(connection, (socket) => socket.receive(Buffer.from('{"op":11}'), true));
     else if (kind === 'json') this.#deliver(connection, (socket) => socket.receive('{"op": 0, "t": '));
     else if (kind === 'op') this.#send(connection, { op: 99, d: null });
-    else this.#send(connection, { op: 10, d: { heartbeat_interval: -1 } });
+    else this.#send(connection, { op: GatewayOpcodes.Hello, d: { heartbeat_interval: -1 } });
   }
 
   /**
@@ -241,13 +252,13 @@ export class FakeServer {
   #receive(connection: Connection, frame: { op: number; d: unknown }): void {
     const d = (frame.d ?? {}) as Record<string, unknown>;
     switch (frame.op) {
-      case ClientOp.HEARTBEAT:
+      case GatewayOpcodes.Heartbeat:
         if (!this.#faults.dropAcks) this.#send(connection, serverFrames.heartbeatAck());
         return;
-      case ClientOp.IDENTIFY:
+      case GatewayOpcodes.Identify:
         if (!this.#admit(connection, 'IDENTIFY')) return;
         return this.#ready(connection);
-      case ClientOp.RESUME:
+      case GatewayOpcodes.Resume:
         if (!this.#admit(connection, 'RESUME')) return;
         return this.#resume(connection, String(d.session_id), typeof d.seq === 'number' ? d.seq : 0);
       default:

@@ -1,3 +1,4 @@
+import { GatewayIntentBits } from 'discord-api-types/v10';
 import { expect, onTestFinished } from 'vitest';
 import type { InspectionEvent } from 'xstate';
 import type { SocketDependencies } from '../../src/actors/socket.ts';
@@ -42,7 +43,7 @@ export function startGatewayHarness(input: Partial<GatewayInput> = {}, io: Pick<
 
   const machine = createGatewayMachine({
     createSocket: sockets.create,
-    protocol: discordProtocol({ token: TOKEN, intents: 513 }),
+    protocol: discordProtocol({ token: TOKEN, intents: GatewayIntentBits.Guilds | GatewayIntentBits.GuildMessages }),
     onDispatch: (payload) => dispatches.push(payload),
     onError: (error) => errors.push(error),
     ...io,

@@ -17,7 +17,7 @@ export class LossyCloseSockets {
     this.maxLive = Math.max(this.maxLive, live);
     const socket = new WebSocket(url, { perMessageDeflate: false });
     this.sockets.push(socket);
-    if (!this.lossy) return socket as unknown as WebSocketLike;
+    if (!this.lossy) return socket;
     return new Proxy(socket, {
       get(target, property) {
         if (property === 'close') return () => {};
@@ -28,7 +28,7 @@ export class LossyCloseSockets {
         const value = Reflect.get(target, property, target);
         return typeof value === 'function' ? value.bind(target) : value;
       },
-    }) as unknown as WebSocketLike;
+    });
   };
 
   destroyAll(): void {

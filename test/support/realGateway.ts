@@ -1,3 +1,4 @@
+import { GatewayIntentBits, GatewayOpcodes } from 'discord-api-types/v10';
 import WebSocket from 'ws';
 import { createGateway, discordProtocol, type Gateway, type GatewayOptions, type GatewayStateChange } from '../../src/index.ts';
 import type { DispatchPayload, Timeouts, WebSocketLike } from '../../src/types.ts';
@@ -33,7 +34,7 @@ export class SocketTracker {
     this.maxLive = Math.max(this.maxLive, live);
     const socket = new WebSocket(url, { perMessageDeflate: false });
     this.sockets.push({ url, socket });
-    return this.deaf ? deafen(socket) : (socket as unknown as WebSocketLike);
+    return this.deaf ? deafen(socket) : socket;
   };
 
   get live(): number {
@@ -60,7 +61,7 @@ function deafen(socket: WebSocket): WebSocketLike {
       const value = Reflect.get(target, property, receiver);
       return typeof value === 'function' ? value.bind(target) : value;
     },
-  }) as unknown as WebSocketLike;
+  });
 }
 
 export interface Harness {
@@ -92,7 +93,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const tracker = new SocketTracker();
   const gateway = createGateway({
     url: server.url,
-    protocol: discordProtocol({ token, intents: 513 }),
+    protocol: discordProtocol({ token, intents: GatewayIntentBits.Guilds | GatewayIntentBits.GuildMessages }),
     timeouts: shortTimeouts,
     backoff: { baseMs: 10, maxMs: 40, invalidSessionMinMs: 20, invalidSessionMaxMs: 40 },
     createSocket: tracker.createSocket,
@@ -133,7 +134,9 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       return kinds;
     },
     handshakes: () =>
-      server.received.filter((frame) => frame.op === 2 || frame.op === 6).map((frame) => (frame.op === 2 ? 'IDENTIFY' : 'RESUME')),
+      server.received
+        .filter((frame) => frame.op === GatewayOpcodes.Identify || frame.op === GatewayOpcodes.Resume)
+        .map((frame) => (frame.op === GatewayOpcodes.Identify ? 'IDENTIFY' : 'RESUME')),
     waitFor,
     async waitForState(predicate, what, since = 0) {
       await waitFor(() => states.slice(since).some(predicate), what);

@@ -68,8 +68,8 @@ export class RedisServer {
       ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--loglevel', 'warning'],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
-    child.stdout!.on('data', (chunk: Buffer) => (this.#log += chunk.toString()));
-    child.stderr!.on('data', (chunk: Buffer) => (this.#log += chunk.toString()));
+    child.stdout.on('data', (chunk: Buffer) => (this.#log += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (this.#log += chunk.toString()));
     this.#process = child;
     const deadline = Date.now() + 10_000;
     while (!(await ping(this.port))) {

@@ -17,7 +17,7 @@ export function scriptedSocketActor(options: { throwOnStart?: Error } = {}) {
     if (options.throwOnStart) throw options.throwOnStart;
     inputs.push(input);
     running += 1;
-    sendBack = send as (event: SocketEvent) => void;
+    sendBack = send;
     receive((command) => commands.push(command));
     return () => {
       running -= 1;

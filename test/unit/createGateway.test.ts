@@ -1,8 +1,9 @@
+import { GatewayOpcodes } from 'discord-api-types/v10';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it, onTestFinished, vi } from 'vitest';
 import { discordProtocol } from '../../src/adapters/discord.ts';
 import { createGateway, GatewayError, type GatewayOptions, type GatewayStateChange } from '../../src/createGateway.ts';
-import { ClientOp, serverFrames } from '../support/discordFrames.ts';
+import { serverFrames } from '../support/discordFrames.ts';
 import { FakeSocketFactory } from '../support/fakeSocket.ts';
 import { ManualClock } from '../support/manualClock.ts';
 
@@ -133,7 +134,7 @@ describe('createGateway', () => {
     sockets.latest.open();
     sockets.latest.receive(serverFrames.hello());
     expect(await settled(resumed)).toBe(false);
-    expect(sockets.latest.sentOps()).toEqual([ClientOp.RESUME]);
+    expect(sockets.latest.sentOps()).toEqual([GatewayOpcodes.Resume]);
     sockets.latest.receive(serverFrames.resumed(1));
     await expect(resumed).resolves.toBeUndefined();
   });
@@ -145,7 +146,7 @@ describe('createGateway', () => {
     const fresh = gateway.reconnect({ fresh: true });
     handshake('session-2');
     await expect(fresh).resolves.toBeUndefined();
-    expect(sockets.latest.sentOps()).toEqual([ClientOp.IDENTIFY]);
+    expect(sockets.latest.sentOps()).toEqual([GatewayOpcodes.Identify]);
     expect(gateway.actor.getSnapshot().context.session?.sessionId).toBe('session-2');
     expect(clock.now()).toBe(0);
   });

@@ -1,5 +1,6 @@
+import { GatewayOpcodes } from 'discord-api-types/v10';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { ClientOp, serverFrames } from '../support/discordFrames.ts';
+import { serverFrames } from '../support/discordFrames.ts';
 import { MAIN_URL, TOKEN, startGatewayHarness } from '../support/gatewayHarness.ts';
 
 const onlyTheErrorSink = { open: 0, message: 0, close: 0, error: 1 };
@@ -86,7 +87,7 @@ describe('gateway: stale sockets', () => {
     first.receive(serverFrames.resumed(1));
     expect(h.phases.at(-1)).toBe('resume:handshake.awaitingHello');
     expect(second.sent).toEqual([]);
-    expect(first.sent.filter((frame) => JSON.parse(frame).op === ClientOp.RESUME)).toEqual([]);
+    expect(first.sent.filter((frame) => JSON.parse(frame).op === GatewayOpcodes.Resume)).toEqual([]);
   });
 
   it('a socket abandoned by a timed-out handshake cannot finish it later', () => {
@@ -114,7 +115,7 @@ describe('gateway: reconnect requests', () => {
     expect(first.calls).toEqual([{ method: 'close', code: 4000 }]);
     h.clock.flush();
     h.openWithHello();
-    expect(h.socket.sentFrames()).toEqual([{ op: ClientOp.RESUME, d: { token: TOKEN, session_id: 'session-1', seq: 1 } }]);
+    expect(h.socket.sentFrames()).toEqual([{ op: GatewayOpcodes.Resume, d: { token: TOKEN, session_id: 'session-1', seq: 1 } }]);
     expect(h.planSummary().at(-1)).toBe('userReconnect:resume');
   });
 
@@ -127,7 +128,7 @@ describe('gateway: reconnect requests', () => {
     h.clock.flush();
     const second = h.openWithHello();
     expect(second.url).toBe(MAIN_URL);
-    expect(second.sentOps()).toEqual([ClientOp.IDENTIFY]);
+    expect(second.sentOps()).toEqual([GatewayOpcodes.Identify]);
   });
 
   it.each([
@@ -156,7 +157,7 @@ describe('gateway: reconnect requests', () => {
     expect(h.reconnects).toEqual(['fresh', 'resume', 'fresh']);
     expect(h.states).toEqual(['idle', 'connecting.fresh', 'ready', 'connecting.resume', 'connecting.fresh', 'ready']);
     expect(fresh.url).toBe(MAIN_URL);
-    expect(fresh.sentOps()).toEqual([ClientOp.IDENTIFY]);
+    expect(fresh.sentOps()).toEqual([GatewayOpcodes.Identify]);
     expect(h.context.session?.sessionId).toBe('session-2');
     expect(h.planSummary().slice(-1)).toEqual(['userReconnect:fresh']);
   });

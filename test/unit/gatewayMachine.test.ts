@@ -1,7 +1,7 @@
+import { GatewayOpcodes } from 'discord-api-types/v10';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { GatewayProtocolError } from '../../src/actors/socket.ts';
-import { defaultTimeouts } from '../../src/types.ts';
-import { ClientOp, serverFrames } from '../support/discordFrames.ts';
+import { serverFrames } from '../support/discordFrames.ts';
 import {
   CHECKED_RESUME_URL,
   HEARTBEAT_INTERVAL,
@@ -42,7 +42,7 @@ describe('gateway: first connection', () => {
       'fresh:ready',
     ]);
     expect(socket.sentFrames()).toEqual([
-      { op: ClientOp.IDENTIFY, d: expect.objectContaining({ token: TOKEN, intents: 513 }) },
+      { op: GatewayOpcodes.Identify, d: expect.objectContaining({ token: TOKEN, intents: 513 }) },
     ]);
     expect(h.context.session).toEqual({ sessionId: 'session-1', resumeUrl: CHECKED_RESUME_URL });
     expect(h.context.lastHandshake).toBe('identify');
@@ -83,7 +83,7 @@ describe('gateway: first connection', () => {
     const socket = h.startReady('session-1', 1);
     socket.receive(serverFrames.dispatch('GUILD_CREATE', 5));
     socket.receive(serverFrames.heartbeatRequest());
-    expect(socket.sentFrames().at(-1)).toEqual({ op: ClientOp.HEARTBEAT, d: 5 });
+    expect(socket.sentFrames().at(-1)).toEqual({ op: GatewayOpcodes.Heartbeat, d: 5 });
     expect(h.state).toBe('ready');
   });
 });
@@ -101,7 +101,7 @@ describe('gateway: resume after a server close', () => {
     expect(second).not.toBe(first);
     expect(second.url).toBe(CHECKED_RESUME_URL);
     h.openWithHello();
-    expect(second.sentFrames()).toEqual([{ op: ClientOp.RESUME, d: { token: TOKEN, session_id: 'session-1', seq: 3 } }]);
+    expect(second.sentFrames()).toEqual([{ op: GatewayOpcodes.Resume, d: { token: TOKEN, session_id: 'session-1', seq: 3 } }]);
     for (const s of [2, 3, 4]) second.receive(serverFrames.dispatch('MESSAGE_CREATE', s));
     second.receive(serverFrames.resumed(5));
 
@@ -153,7 +153,7 @@ describe('gateway: resume after a server close', () => {
     h.clock.flush();
     const socket = h.openWithHello();
     expect(socket.url).toBe(MAIN_URL);
-    expect(socket.sentOps()).toEqual([ClientOp.IDENTIFY]);
+    expect(socket.sentOps()).toEqual([GatewayOpcodes.Identify]);
     socket.receive(serverFrames.ready(1, 'session-2'));
     expect(h.states).toEqual(['idle', 'connecting.fresh', 'ready', 'connecting.fresh', 'ready']);
     expect(h.context.session).toEqual({ sessionId: 'session-2', resumeUrl: null });
@@ -245,7 +245,7 @@ describe('gateway: faults during a handshake', () => {
     expect(h.state).toBe('connecting.resume');
     expect(h.socket.url).toBe(MAIN_URL);
     h.openWithHello();
-    expect(h.socket.sentOps()).toEqual([ClientOp.RESUME]);
+    expect(h.socket.sentOps()).toEqual([GatewayOpcodes.Resume]);
     expect(h.planSummary()).toEqual(['start:fresh', 'close:resume', 'connectFailed:resume']);
     expect(h.plans.at(-1)).toMatchObject({ url: 'main' });
   });
@@ -325,7 +325,7 @@ describe('gateway: server requests', () => {
     h.openWithHello().receive(serverFrames.resumed(1));
 
     expect(h.states).toEqual(['idle', 'connecting.fresh', 'ready', 'connecting.resume', 'ready']);
-    expect(h.socket.sentOps()).toEqual([ClientOp.RESUME]);
+    expect(h.socket.sentOps()).toEqual([GatewayOpcodes.Resume]);
     expect(h.planSummary()).toEqual(['start:fresh', 'reconnectRequested:resume']);
   });
 
@@ -342,7 +342,7 @@ describe('gateway: server requests', () => {
     expect(h.sockets.sockets).toHaveLength(2);
     const second = h.openWithHello();
     expect(second.url).toBe(MAIN_URL);
-    expect(second.sentOps()).toEqual([ClientOp.IDENTIFY]);
+    expect(second.sentOps()).toEqual([GatewayOpcodes.Identify]);
     second.receive(serverFrames.ready(1, 'session-2', null));
     // The old session's sequence (42) must not filter the new session's events.
     second.receive(serverFrames.dispatch('MESSAGE_CREATE', 2));
@@ -350,7 +350,7 @@ describe('gateway: server requests', () => {
 
     expect(h.states).toEqual(['idle', 'connecting.fresh', 'ready', 'connecting.fresh', 'ready']);
     expect(h.dispatches.map((payload) => payload.s)).toEqual([42, 2]);
-    expect(second.sentFrames().at(-1)).toEqual({ op: ClientOp.HEARTBEAT, d: 2 });
+    expect(second.sentFrames().at(-1)).toEqual({ op: GatewayOpcodes.Heartbeat, d: 2 });
     expect(h.context.session).toEqual({ sessionId: 'session-2', resumeUrl: null });
   });
 
@@ -361,7 +361,7 @@ describe('gateway: server requests', () => {
     expect(h.sockets.sockets).toHaveLength(1);
     h.clock.advance(1);
     h.openWithHello();
-    expect(h.socket.sentFrames()).toEqual([{ op: ClientOp.RESUME, d: { token: TOKEN, session_id: 'session-1', seq: 1 } }]);
+    expect(h.socket.sentFrames()).toEqual([{ op: GatewayOpcodes.Resume, d: { token: TOKEN, session_id: 'session-1', seq: 1 } }]);
   });
 
   it('op 9 d=false during a RESUME handshake goes fresh', () => {
@@ -373,7 +373,7 @@ describe('gateway: server requests', () => {
     h.clock.advance(3_000);
     const fresh = h.openWithHello();
     expect(fresh).not.toBe(resuming);
-    expect(fresh.sentOps()).toEqual([ClientOp.IDENTIFY]);
+    expect(fresh.sentOps()).toEqual([GatewayOpcodes.Identify]);
     expect(h.planSummary()).toEqual(['start:fresh', 'close:resume', 'invalidSession:fresh']);
   });
 });
@@ -403,7 +403,7 @@ describe('gateway: stalls, timeouts and zombies', () => {
       MAIN_URL,
       MAIN_URL,
     ]);
-    expect(fresh.sentOps()).toEqual([ClientOp.IDENTIFY]);
+    expect(fresh.sentOps()).toEqual([GatewayOpcodes.Identify]);
     // stalled sockets are closed with 4000 while the session is kept, with 1000 once it is given up
     const stalled = h.sockets.sockets.slice(1, 4);
     expect(stalled.map((socket) => socket.calls)).toEqual([
@@ -446,7 +446,7 @@ describe('gateway: stalls, timeouts and zombies', () => {
     expect(h.sockets.sockets[0]!.calls).toEqual([{ method: 'close', code: 1000 }]);
     h.clock.runUntil(() => h.sockets.sockets.length === 2, 60_000);
     const second = h.openWithHello();
-    expect(second.sentOps()).toEqual([ClientOp.IDENTIFY]);
+    expect(second.sentOps()).toEqual([GatewayOpcodes.Identify]);
     h.clock.advance(15_000);
     h.clock.advance(10 * 60_000);
 
@@ -468,7 +468,7 @@ describe('gateway: stalls, timeouts and zombies', () => {
     h.clock.advance(15_000);
     expect(resuming.calls).toEqual([{ method: 'close', code: 1000 }]);
     h.clock.runUntil(() => h.socket !== resuming, 60_000);
-    expect(h.openWithHello().sentOps()).toEqual([ClientOp.IDENTIFY]);
+    expect(h.openWithHello().sentOps()).toEqual([GatewayOpcodes.Identify]);
     expect(h.planSummary().at(-1)).toBe('readyTimeout:fresh');
   });
 
@@ -492,7 +492,7 @@ describe('gateway: stalls, timeouts and zombies', () => {
     // session's first beat is due within what is left of that delay: (interval − interval × r) × r.
     const firstBeat = (HEARTBEAT_INTERVAL - HEARTBEAT_INTERVAL * RANDOM) * RANDOM;
     h.clock.advance(firstBeat - 1);
-    expect(socket.sentOps()).toEqual([ClientOp.IDENTIFY]);
+    expect(socket.sentOps()).toEqual([GatewayOpcodes.Identify]);
     h.clock.advance(1);
     socket.receive(serverFrames.heartbeatAck());
     socket.receive(serverFrames.dispatch('MESSAGE_CREATE', 9));
@@ -500,7 +500,7 @@ describe('gateway: stalls, timeouts and zombies', () => {
       h.clock.advance(HEARTBEAT_INTERVAL);
       socket.receive(serverFrames.heartbeatAck());
     }
-    const beats = socket.sentFrames().filter((frame) => frame.op === ClientOp.HEARTBEAT);
+    const beats = socket.sentFrames().filter((frame) => frame.op === GatewayOpcodes.Heartbeat);
     expect(beats).toEqual([
       { op: 1, d: 1 },
       { op: 1, d: 9 },
@@ -527,7 +527,7 @@ describe('gateway: stalls, timeouts and zombies', () => {
     expect(h.clock.now()).toBe(zombieAt);
     h.openWithHello().receive(serverFrames.resumed(1));
     expect(h.states).toEqual(['idle', 'connecting.fresh', 'ready', 'connecting.resume', 'ready']);
-    expect(h.socket.sentOps()).toEqual([ClientOp.RESUME]);
+    expect(h.socket.sentOps()).toEqual([GatewayOpcodes.Resume]);
   });
 
   it('a failed drain fails closed: no new socket beside the one that would not close', () => {

@@ -1,6 +1,7 @@
+import { GatewayOpcodes } from 'discord-api-types/v10';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { defaultTimeouts } from '../../src/types.ts';
-import { ClientOp, serverFrames } from '../support/discordFrames.ts';
+import { serverFrames } from '../support/discordFrames.ts';
 import { HEARTBEAT_INTERVAL, startGatewayHarness } from '../support/gatewayHarness.ts';
 
 /**
@@ -19,7 +20,7 @@ afterEach(() => {
 });
 
 const beatsOn = (socket: { sentFrames(): { op: number; d?: unknown }[] }) =>
-  socket.sentFrames().filter((frame) => frame.op === ClientOp.HEARTBEAT);
+  socket.sentFrames().filter((frame) => frame.op === GatewayOpcodes.Heartbeat);
 
 describe('the handshake timeout measures silence', () => {
   it('a replay that runs three times the READY timeout ends in RESUMED, every event delivered once', () => {
@@ -28,7 +29,7 @@ describe('the handshake timeout measures silence', () => {
     first.peerClose(1006);
     h.clock.flush();
     const resuming = h.openWithHello();
-    expect(resuming.sentOps()).toEqual([ClientOp.RESUME]);
+    expect(resuming.sentOps()).toEqual([GatewayOpcodes.Resume]);
     // One replayed event every half READY timeout, for three READY timeouts.
     let seq = 1;
     for (let elapsed = 0; elapsed < 3 * READY; elapsed += READY / 2) {
@@ -125,7 +126,7 @@ describe('heartbeats start at HELLO', () => {
     const resuming = h.openWithHello();
     const originalSend = resuming.send.bind(resuming);
     resuming.send = (data: string, done?: (error?: Error) => void) => {
-      if ((JSON.parse(data) as { op: number }).op === ClientOp.HEARTBEAT) beatTimes.push(h.clock.now());
+      if ((JSON.parse(data) as { op: number }).op === GatewayOpcodes.Heartbeat) beatTimes.push(h.clock.now());
       originalSend(data, done);
     };
     const helloAt = h.clock.now();

@@ -3,6 +3,7 @@ import {
   decideRecovery,
   describeTrigger,
   isFault,
+  resumableCloseCodes,
   retryDelayMs,
   type RecoveryHistory,
   type RecoveryTrigger,
@@ -22,6 +23,10 @@ describe('decideRecovery: close codes', () => {
       drain: 'close',
       trigger: close(code),
     });
+  });
+
+  it.each([...resumableCloseCodes])('close %i, a row of the exported resumable set, resumes a session', (code) => {
+    expect(decideRecovery(close(code), withSession)).toMatchObject({ action: 'resume', drain: 'close' });
   });
 
   it('close 4008 (rate limited) resumes after the rate-limit delay', () => {

@@ -1,5 +1,6 @@
+import { GatewayOpcodes } from 'discord-api-types/v10';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { ClientOp, serverFrames } from '../support/discordFrames.ts';
+import { serverFrames } from '../support/discordFrames.ts';
 import { MAIN_URL, RESUME_URL, startGatewayHarness, type GatewayHarness } from '../support/gatewayHarness.ts';
 
 beforeEach(() => {
@@ -44,7 +45,7 @@ describe('identify turn (beforeIdentify)', () => {
     gate.calls[0]!.grant();
     await settle();
     expect(h.phases.at(-1)).toBe('fresh:handshake.identifying');
-    expect(socket.sentFrames()).toEqual([{ op: ClientOp.IDENTIFY, d: expect.anything() }]);
+    expect(socket.sentFrames()).toEqual([{ op: GatewayOpcodes.Identify, d: expect.anything() }]);
     socket.receive(serverFrames.ready(1, 'session-1', RESUME_URL));
     expect(h.state).toBe('ready');
   });
@@ -67,7 +68,7 @@ describe('identify turn (beforeIdentify)', () => {
     expect(gate.calls).toHaveLength(2);
     gate.calls[1]!.grant();
     await settle();
-    expect(second.sentFrames()).toEqual([{ op: ClientOp.IDENTIFY, d: expect.anything() }]);
+    expect(second.sentFrames()).toEqual([{ op: GatewayOpcodes.Identify, d: expect.anything() }]);
   });
 
   it('a gate that fails ends the attempt with identifyPermitFailed, and a fresh attempt follows', async () => {
@@ -94,7 +95,7 @@ describe('identify turn (beforeIdentify)', () => {
     const resumed = h.openWithHello();
     expect(h.phases.at(-1)).toBe('resume:handshake.resuming');
     expect(resumed.sentFrames()).toEqual([
-      { op: ClientOp.RESUME, d: expect.objectContaining({ session_id: 'session-1', seq: 5 }) },
+      { op: GatewayOpcodes.Resume, d: expect.objectContaining({ session_id: 'session-1', seq: 5 }) },
     ]);
     expect(gate.calls).toHaveLength(1);
   });
@@ -110,7 +111,7 @@ describe('session as plain data', () => {
     expect(socket.url.startsWith(RESUME_URL)).toBe(true);
     h.openWithHello();
     expect(socket.sentFrames()).toEqual([
-      { op: ClientOp.RESUME, d: expect.objectContaining({ session_id: 'restored-1', seq: 42 }) },
+      { op: GatewayOpcodes.Resume, d: expect.objectContaining({ session_id: 'restored-1', seq: 42 }) },
     ]);
     socket.receive(serverFrames.resumed(43));
     expect(h.state).toBe('ready');
@@ -125,7 +126,7 @@ describe('session as plain data', () => {
     untilNextSocket(h);
     const fresh = h.openWithHello();
     expect(fresh.url).toBe(MAIN_URL);
-    expect(fresh.sentFrames()).toEqual([{ op: ClientOp.IDENTIFY, d: expect.anything() }]);
+    expect(fresh.sentFrames()).toEqual([{ op: GatewayOpcodes.Identify, d: expect.anything() }]);
     expect(h.context.session).toBeNull();
   });
 

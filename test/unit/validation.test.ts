@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { discordProtocol } from '../../src/adapters/discord.ts';
-import { createGateway, type GatewayOptions } from '../../src/createGateway.ts';
+import { createGateway } from '../../src/createGateway.ts';
 import { superviseGateway } from '../../src/superviseGateway.ts';
 
 /**
@@ -10,9 +10,9 @@ import { superviseGateway } from '../../src/superviseGateway.ts';
  */
 
 const base = { url: 'ws://127.0.0.1:1/?v=10&encoding=json', protocol: discordProtocol({ token: 't', intents: 1 }) };
-const create = (extra: Record<string, unknown>) => () => createGateway({ ...base, ...extra } as unknown as GatewayOptions);
+const create = (extra: Record<string, unknown>) => () => createGateway({ ...base, ...extra });
 const supervise = (extra: Record<string, unknown>) => () =>
-  superviseGateway({ ...base, ...extra } as unknown as Parameters<typeof superviseGateway>[0]);
+  superviseGateway({ ...base, ...extra });
 
 const tooLong = 2 ** 31;
 

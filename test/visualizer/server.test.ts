@@ -83,7 +83,7 @@ describe('inspector server', () => {
     await rig.gateway.start();
     await rig.gateway.reconnect();
     await rig.gateway.reconnect({ fresh: true });
-    rig.gateway.send({ op: 3, d: { note: 'session-label-9f', token } });
+    void rig.gateway.send({ op: 3, d: { note: 'session-label-9f', token } });
     await live.next('lifeline.recovery', (m) => m.recovery.outcome === 'READY' && m.recovery.reason !== 'start');
     const everything = live.raw.join('\n');
     expect(everything).not.toContain(token);

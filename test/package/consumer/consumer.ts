@@ -2,7 +2,7 @@
 // node16 and bundler with the options `tsc --init` sets (exactOptionalPropertyTypes,
 // noUncheckedIndexedAccess, verbatimModuleSyntax, skipLibCheck). Compiled only, never run.
 import { Agent } from 'node:http';
-import { GatewayDispatchEvents, GatewayIntentBits, type GatewayMessageCreateDispatchData } from 'discord-api-types/v10';
+import { GatewayDispatchEvents, GatewayIntentBits } from 'discord-api-types/v10';
 import {
   createGateway,
   defaultUserAgent,
@@ -44,8 +44,8 @@ const options: GatewayOptions = {
 const gateway: Gateway = createGateway(options);
 gateway.on('dispatch', (event: DispatchPayload) => {
   if (event.t === GatewayDispatchEvents.MessageCreate) {
-    const message = event.d as GatewayMessageCreateDispatchData;
-    console.log(message.content);
+    // `t` narrows `d`: no cast to the event's data type
+    console.log(event.d.content);
   }
 });
 gateway.on('state', (change: GatewayStateChange) => {
