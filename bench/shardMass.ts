@@ -83,7 +83,7 @@ export async function runShardMass(gateway: GatewayProcess): Promise<Comparison>
     title: `Shard fleet: ${fleetShards.toLocaleString('en-US')} shards killed at once`,
     method:
       `${fleetShards.toLocaleString('en-US')} shards in one client process (lifeline: one \`createShardManager\`), every socket ` +
-      `destroyed by the gateway at once; time from the kill to each shard's RESUMED (${rounds === 1 ? 'one round' : `median over ${rounds} rounds of each percentile`}). ` +
+      `destroyed by the gateway at once; time from the kill to each shard's RESUMED (${rounds === 1 ? 'one round' : `median over ${String(rounds)} rounds of each percentile`}). ` +
       'Sockets per shard are counted in the client from creation to `close` (lifeline shards share one socket factory, so a socket ' +
       'is given to its shard by its IDENTIFY or RESUME). ' +
       `lifeline runs with \`timeouts.stable: ${lifelineStableMs}\`, so every session is stable when the kill comes.`,

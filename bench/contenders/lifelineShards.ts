@@ -42,7 +42,7 @@ export const startLifelineShardsFleet: StartFleet = async ({
       const shardId = shardOfFirstFrame(data);
       if (shardId !== undefined) {
         delete (socket as Partial<WebSocketLike>).send;
-        counter.track(shardId, socket as unknown as Parameters<SocketCounter['track']>[1]);
+        counter.track(shardId, socket);
       }
       send.call(socket, data, done);
     };

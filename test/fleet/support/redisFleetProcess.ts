@@ -44,7 +44,7 @@ const fleet = createShardManager({
   ...childFleetTiming,
 });
 stopOnSigterm(fleet, () => {
-  queue.close();
+  void queue.close();
   redis.disconnect();
 });
 await reportFleet(fleet);
