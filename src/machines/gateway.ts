@@ -5,7 +5,8 @@ import { freshReconnectMachine } from '../actors/freshReconnect.ts';
 import { heartbeatMachine } from '../actors/heartbeat.ts';
 import { errorMessage, type ReconnectInput, type ReconnectOutput } from '../actors/reconnect.ts';
 import { resumeReconnectMachine } from '../actors/resumeReconnect.ts';
-import { socketNotProvided, type SocketDependencies, type SocketInput } from '../actors/socket.ts';
+import { socketNotProvided, type SocketInput } from '../actors/socket.ts';
+import { connectionOf, openConnection, type ConnectionRef } from './connection.ts';
 import type { HeartbeatEvent, SocketEvent, UserEvent } from './events.ts';
 import {
   decideRecovery,
@@ -17,7 +18,6 @@ import {
 } from './recovery.ts';
 import { checkResumeUrl } from './resumeUrl.ts';
 import { SequenceLedger } from './sequenceLedger.ts';
-import { SocketLine } from './socketLine.ts';
 
 export interface GatewayInput {
   url: string;
@@ -25,8 +25,11 @@ export interface GatewayInput {
   backoff?: Partial<BackoffOptions>;
   /** hosts a READY's resume URL may point to besides the main URL's; `*.example.com` allowed */
   allowedResumeHosts?: readonly string[];
-  /** the I/O the socket actors use; given here, one machine definition serves every gateway */
-  io?: SocketDependencies;
+  /**
+   * the connection whose line, ledger and I/O the socket actors use (see `openConnection`); given
+   * here, one machine definition serves every gateway. Without it, a connection without I/O.
+   */
+  connection?: ConnectionRef;
   /** a session to resume on the first connect (e.g. restored after a restart) */
   session?: SessionSnapshot | null;
 }
@@ -53,12 +56,11 @@ export interface GatewayFailure {
 
 export interface GatewayContext {
   url: string;
-  io?: SocketDependencies;
+  /** names the socket line, sequence ledger and I/O, which live outside the context (see connection.ts) */
+  connection: ConnectionRef;
   timeouts: Timeouts;
   backoff: BackoffOptions;
   allowedResumeHosts: readonly string[];
-  line: SocketLine;
-  ledger: SequenceLedger;
   /** generation of the newest socket; every socket event must carry it */
   generation: number;
   session: Session | null;
@@ -99,23 +101,25 @@ function reconnectOutput(event: { type: string }): ReconnectOutput | undefined {
 }
 
 /** The session handed in at creation, checked: a resume URL that fails the rule falls back to the main URL. */
-function restoredSession(input: GatewayInput): Pick<GatewayContext, 'session' | 'ledger'> {
+function restoredSession(input: GatewayInput): Pick<GatewayContext, 'session' | 'connection'> {
+  const connection = input.connection ?? openConnection();
   const restored = input.session;
-  if (!restored) return { session: null, ledger: new SequenceLedger() };
+  if (!restored) return { session: null, connection };
+  // Its RESUME replays from the restored sequence, and the ledger drops what came before it.
+  connectionOf(connection).ledger = new SequenceLedger(restored.sequence);
   let resumeUrl: string | null = null;
   if (restored.resumeUrl !== null) {
     const verdict = checkResumeUrl(restored.resumeUrl, input.url, input.allowedResumeHosts ?? []);
     if (verdict.ok) resumeUrl = verdict.url;
   }
-  return { session: { sessionId: restored.sessionId, resumeUrl }, ledger: new SequenceLedger(restored.sequence) };
+  return { session: { sessionId: restored.sessionId, resumeUrl }, connection };
 }
 
 function reconnectInput(context: GatewayContext, url: string): ReconnectInput {
   const plan = context.plan;
   const reconnecting = plan && 'delay' in plan ? plan : null;
   return {
-    line: context.line,
-    ledger: context.ledger,
+    connection: context.connection,
     generation: context.generation,
     url,
     delay: reconnecting?.delay ?? 'none',
@@ -124,7 +128,6 @@ function reconnectInput(context: GatewayContext, url: string): ReconnectInput {
     attempt: context.attempt,
     timeouts: context.timeouts,
     backoff: context.backoff,
-    io: context.io,
   };
 }
 
@@ -218,13 +221,17 @@ export const gatewayMachine = setup({
     }),
     // A payload that reaches the statechart outside `ready` was not written: it goes back to the queue.
     returnPayload: ({ context, event }) => {
-      if (event.type === 'send') context.io?.onSent?.(event.id, new Error('the gateway is not ready'), true);
+      if (event.type === 'send') connectionOf(context.connection).io?.onSent?.(event.id, new Error('the gateway is not ready'), true);
     },
     announceRecovery: enqueueActions(({ context, enqueue }) => {
       if (context.plan) enqueue.emit({ type: 'recovery', plan: context.plan });
     }),
     // A fresh session must not inherit anything from the old one: cleared before anything connects.
-    forgetSession: assign({ session: null, ledger: () => new SequenceLedger() }),
+    forgetSession: assign({ session: null }),
+    // The old session's ledger stays with its sockets; the new session counts from nothing.
+    resetLedger: ({ context }) => {
+      connectionOf(context.connection).ledger = new SequenceLedger();
+    },
     nextAttempt: assign({
       generation: ({ context }) => context.generation + 1,
       attempt: ({ context }) => context.attempt + 1,
@@ -254,7 +261,7 @@ export const gatewayMachine = setup({
       });
     }),
     markStable: assign({ attempt: 0 }),
-    sealLine: ({ context }) => context.line.seal(),
+    sealLine: ({ context }) => connectionOf(context.connection).line.seal(),
     forwardAck: sendTo('heartbeat', { type: 'ack' }),
     sendHeartbeat: sendTo('socket', { type: 'heartbeat' }),
     sendPayload: sendTo('socket', ({ event }) =>
@@ -266,11 +273,9 @@ export const gatewayMachine = setup({
   context: ({ input }) => ({
     ...restoredSession(input),
     url: input.url,
-    io: input.io,
     timeouts: { ...defaultTimeouts, ...input.timeouts },
     backoff: { ...defaultBackoff, ...input.backoff },
     allowedResumeHosts: input.allowedResumeHosts ?? [],
-    line: new SocketLine(),
     generation: 0,
     heartbeatInterval: 0,
     firstBeatWithin: 0,
@@ -308,7 +313,7 @@ export const gatewayMachine = setup({
       initial: 'fresh',
       states: {
         fresh: {
-          entry: ['forgetSession', 'nextAttempt'],
+          entry: ['forgetSession', 'resetLedger', 'nextAttempt'],
           invoke: {
             id: 'freshReconnect',
             src: 'freshReconnect',
@@ -357,12 +362,10 @@ export const gatewayMachine = setup({
           id: 'socket',
           src: 'socket',
           input: ({ context }): SocketInput => ({
-            line: context.line,
-            ledger: context.ledger,
+            connection: context.connection,
             generation: context.generation,
             mode: 'adopt',
             url: context.url,
-            io: context.io,
           }),
           onError: { target: 'routing', actions: 'planAfterCrash' },
         },
@@ -371,7 +374,7 @@ export const gatewayMachine = setup({
           src: 'heartbeat',
           input: ({ context }) => ({
             interval: context.heartbeatInterval,
-            liveness: context.line,
+            connection: context.connection,
             // Heartbeats began at HELLO, in the reconnect: the next one is due within this.
             firstBeatWithin: context.firstBeatWithin,
           }),
@@ -422,7 +425,7 @@ export const gatewayMachine = setup({
         id: 'drain',
         src: 'drain',
         input: ({ context }) => ({
-          line: context.line,
+          connection: context.connection,
           code: context.keepSession && context.failure === null ? 4000 : 1000,
           terminateAtOnce: false,
           drainTimeout: context.timeouts.drain,

@@ -1,3 +1,4 @@
+import { connectionOf } from '../../src/machines/connection.ts';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ClientOp, serverFrames } from '../support/discordFrames.ts';
 import { MAIN_URL, RESUME_URL, startGatewayHarness, type GatewayHarness } from '../support/gatewayHarness.ts';
@@ -142,7 +143,7 @@ describe('session as plain data', () => {
     expect(keptSocket.calls).toEqual([{ method: 'close', code: 4000 }]);
     expect(kept.status).toBe('done');
     expect(kept.context.session).toEqual(expect.objectContaining({ sessionId: 'session-k' }));
-    expect(kept.context.ledger.seq).toBe(7);
+    expect(connectionOf(kept.context.connection).ledger.seq).toBe(7);
 
     const ended = startGatewayHarness();
     const endedSocket = ended.startReady('session-e', 7);

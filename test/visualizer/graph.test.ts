@@ -193,7 +193,7 @@ describe('graph extraction', () => {
       for (const name of [...state.entry, ...state.exit]) expect(name).not.toMatch(/^xstate\.(raise|cancel)$/);
     }
     const gateway = machineGraph(machines.find((m) => m.id === 'gateway')!);
-    expect(gateway.states.find((s) => s.path === 'connecting.fresh')?.entry).toEqual(['forgetSession', 'nextAttempt']);
+    expect(gateway.states.find((s) => s.path === 'connecting.fresh')?.entry).toEqual(['forgetSession', 'resetLedger', 'nextAttempt']);
   });
 
   it('reads active state paths off a snapshot value', () => {
