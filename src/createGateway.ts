@@ -85,8 +85,6 @@ export interface Gateway {
 
 type GatewayEvents = { dispatch: DispatchPayload; state: GatewayStateChange; error: Error };
 
-const reconnectIds = new Set(['freshReconnect', 'resumeReconnect']);
-
 /** The output of a gateway whose actor itself failed. */
 export function crashOutput(message: string): GatewayOutput {
   return { status: 'failed', failure: { message, trigger: { type: 'socketFailure', message } } };
@@ -151,14 +149,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       backoff: options.backoff,
       allowedResumeHosts: [...(options.protocol.allowedResumeHosts ?? []), ...(options.allowedResumeHosts ?? [])],
     },
-    inspect: (event: InspectionEvent) => {
-      const id = (event.actorRef as { id?: string }).id ?? '';
-      if (event.type === '@xstate.snapshot' && reconnectIds.has(id) && (event.snapshot as { status?: string }).status === 'active') {
-        const value = (event.snapshot as { value?: unknown }).value;
-        states.reconnectPhase(id as 'freshReconnect', value, actor.getSnapshot().context.generation);
-      }
-      inspectors?.notify(event);
-    },
+    inspect: (event: InspectionEvent) => inspectors?.notify(event),
     ...(options.clock ? { clock: options.clock } : {}),
   });
 
@@ -170,6 +161,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     const error = recoveryError(plan);
     if (error) report(error);
   });
+  actor.on('phase', (phase) => states.reconnectPhase(phase));
   actor.on('warning', ({ message, code }) => report(new GatewayError(code ?? 'RESUME_URL_REJECTED', message)));
 
   let resolveStopped: (output: GatewayOutput) => void = () => {};

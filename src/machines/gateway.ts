@@ -17,6 +17,7 @@ import {
   type RecoveryTrigger,
 } from './recovery.ts';
 import { checkResumeUrl } from './resumeUrl.ts';
+import { flatten } from './stateValue.ts';
 import { SequenceLedger } from './sequenceLedger.ts';
 
 export interface GatewayInput {
@@ -84,6 +85,8 @@ export type GatewayOutput = { status: 'stopped' } | { status: 'failed'; failure:
 
 export type GatewayEmitted =
   | { type: 'recovery'; plan: RecoveryPlan }
+  /** the running reconnect entered a phase, e.g. `draining` or `handshake.awaitingHello` */
+  | { type: 'phase'; kind: 'fresh' | 'resume'; phase: string; generation: number }
   | { type: 'warning'; message: string; code?: 'RESUME_URL_REJECTED' };
 
 export type GatewayEvent = UserEvent | SocketEvent | HeartbeatEvent;
@@ -223,6 +226,11 @@ export const gatewayMachine = setup({
     returnPayload: ({ context, event }) => {
       if (event.type === 'send') connectionOf(context.connection).io?.onSent?.(event.id, new Error('the gateway is not ready'), true);
     },
+    // A reconnect's snapshot, relayed by `onSnapshot`: its phase goes out as a typed event.
+    announcePhase: enqueueActions(({ context, event, enqueue }, kind: 'fresh' | 'resume') => {
+      const snapshot = (event as { snapshot?: { value?: unknown } }).snapshot;
+      if (snapshot) enqueue.emit({ type: 'phase', kind, phase: flatten(snapshot.value), generation: context.generation });
+    }),
     announceRecovery: enqueueActions(({ context, enqueue }) => {
       if (context.plan) enqueue.emit({ type: 'recovery', plan: context.plan });
     }),
@@ -318,6 +326,7 @@ export const gatewayMachine = setup({
             id: 'freshReconnect',
             src: 'freshReconnect',
             input: ({ context }) => reconnectInput(context, context.url),
+            onSnapshot: { actions: { type: 'announcePhase', params: 'fresh' } },
             onDone: [
               { guard: 'reconnectSucceeded', target: '#gateway.ready', actions: 'adoptSession' },
               { target: '#gateway.routing', actions: 'planAfterReconnect' },
@@ -336,6 +345,7 @@ export const gatewayMachine = setup({
               ...reconnectInput(context, context.session?.resumeUrl ?? context.url),
               sessionId: context.session?.sessionId ?? '',
             }),
+            onSnapshot: { actions: { type: 'announcePhase', params: 'resume' } },
             onDone: [
               { guard: 'reconnectSucceeded', target: '#gateway.ready', actions: 'adoptSession' },
               { target: '#gateway.routing', actions: 'planAfterReconnect' },

@@ -157,7 +157,8 @@ export class World {
     this.actor.subscribe({
       next: () => {
         const key = this.gatewayKey();
-        if (this.gatewayHistory.at(-1) !== key) this.gatewayHistory.push(key);
+        if (this.gatewayHistory.at(-1) === key) return;
+        this.gatewayHistory.push(key);
         // Sticky server faults end when the connection they were meant for does.
         if (key.startsWith('connecting')) this.server.dropAcks(false);
       },

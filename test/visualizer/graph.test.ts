@@ -26,6 +26,7 @@ interface InvokeConfig {
   id?: string;
   onDone?: TransitionConfig | TransitionConfig[];
   onError?: TransitionConfig | TransitionConfig[];
+  onSnapshot?: TransitionConfig | TransitionConfig[];
 }
 
 const list = <T>(value: T | T[] | undefined): T[] => (value === undefined ? [] : Array.isArray(value) ? value : [value]);
@@ -85,6 +86,8 @@ function expectedFromConfig(machine: AnyStateMachine) {
       if (!invoke.id) throw new Error(`an invoke in ${path || machine.id} has no id: give it one (see DESIGN.md)`);
       add(path, `done:${invoke.id}`, list(invoke.onDone));
       add(path, `error:${invoke.id}`, list(invoke.onError));
+      // A child's relayed snapshot is an ordinary event to the page.
+      add(path, `event:xstate.snapshot.${invoke.id}`, list(invoke.onSnapshot));
     }
     for (const [child, sub] of Object.entries(node.states ?? {})) walk(sub, join(path, child));
   };
