@@ -3,6 +3,7 @@ import type { BackoffOptions, CreateSocket, DispatchPayload, GatewayProtocol, Ti
 import { defaultMaxPayload, wsSocketFactory, type WsSocketOptions } from './adapters/ws.ts';
 import { defaultCompression, resolveCompression, transportCompression, type CompressionOption } from './compression/transportCompression.ts';
 import { createGatewayMachine } from './machines/createGatewayMachine.ts';
+import { connectionOf, openConnection } from './machines/connection.ts';
 import type { GatewayOutput, SessionSnapshot } from './machines/gateway.ts';
 import type { RecoveryPlan } from './machines/recovery.ts';
 import { recoveryError } from './gateway/recoveryErrors.ts';
@@ -84,8 +85,6 @@ export interface Gateway {
 
 type GatewayEvents = { dispatch: DispatchPayload; state: GatewayStateChange; error: Error };
 
-const reconnectIds = new Set(['freshReconnect', 'resumeReconnect']);
-
 /** The output of a gateway whose actor itself failed. */
 export function crashOutput(message: string): GatewayOutput {
   return { status: 'failed', failure: { message, trigger: { type: 'socketFailure', message } } };
@@ -125,7 +124,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       clock: options.clock,
       isReady: () => gateway.status === 'ready',
       write: (data, id) => actor.send({ type: 'send', data, id }),
-      hadSession: sessionLive,
+      hadSession: () => sessionLive,
     });
     if (gateway.status === 'ready') link.onReady();
     return link;
@@ -133,39 +132,36 @@ export function createGateway(options: GatewayOptions): Gateway {
 
   const actor = createActor(createGatewayMachine(), {
     input: {
-      io: {
-        createSocket: options.createSocket ?? wsSocketFactory(options.socket),
-        protocol: options.protocol,
-        onDispatch: (payload) => listeners.emit('dispatch', payload),
-        onError: report,
-        onSent: (id, error, retry) => link?.confirm(id, error, retry),
-        ...(options.beforeIdentify ? { beforeIdentify: options.beforeIdentify } : {}),
-        compression: compressionFor(options),
-      },
+      connection: openConnection({
+        io: {
+          createSocket: options.createSocket ?? wsSocketFactory(options.socket),
+          protocol: options.protocol,
+          onDispatch: (payload) => listeners.emit('dispatch', payload),
+          onError: report,
+          onSent: (id, error, retry) => link?.confirm(id, error, retry),
+          ...(options.beforeIdentify ? { beforeIdentify: options.beforeIdentify } : {}),
+          compression: compressionFor(options),
+        },
+      }),
       session: options.session ?? null,
       url: options.url,
       timeouts: options.timeouts,
       backoff: options.backoff,
       allowedResumeHosts: [...(options.protocol.allowedResumeHosts ?? []), ...(options.allowedResumeHosts ?? [])],
     },
-    inspect: (event: InspectionEvent) => {
-      const id = (event.actorRef as { id?: string }).id ?? '';
-      if (event.type === '@xstate.snapshot' && reconnectIds.has(id) && (event.snapshot as { status?: string }).status === 'active') {
-        const value = (event.snapshot as { value?: unknown }).value;
-        states.reconnectPhase(id as 'freshReconnect', value, actor.getSnapshot().context.generation);
-      }
-      inspectors?.notify(event);
-    },
+    inspect: (event: InspectionEvent) => inspectors?.notify(event),
     ...(options.clock ? { clock: options.clock } : {}),
   });
 
   actor.on('recovery', ({ plan }: { plan: RecoveryPlan }) => {
     states.plan(plan);
-    if (plan.action === 'fresh') sessionLive = false;
+    // The link reads the session as it was before this plan: a fresh one ends it after.
     link?.onPlan(plan);
+    if (plan.action === 'fresh') sessionLive = false;
     const error = recoveryError(plan);
     if (error) report(error);
   });
+  actor.on('phase', (phase) => states.reconnectPhase(phase));
   actor.on('warning', ({ message, code }) => report(new GatewayError(code ?? 'RESUME_URL_REJECTED', message)));
 
   let resolveStopped: (output: GatewayOutput) => void = () => {};
@@ -249,8 +245,8 @@ export function createGateway(options: GatewayOptions): Gateway {
       return stopped;
     },
     session() {
-      const { session, ledger } = actor.getSnapshot().context;
-      return session ? { sessionId: session.sessionId, sequence: ledger.seq, resumeUrl: session.resumeUrl } : null;
+      const { session, connection } = actor.getSnapshot().context;
+      return session ? { sessionId: session.sessionId, sequence: connectionOf(connection).ledger.seq, resumeUrl: session.resumeUrl } : null;
     },
     inspect: addInspector,
     get status() {

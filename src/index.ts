@@ -1,6 +1,7 @@
 export { gatewayMachine } from './machines/gateway.ts';
 export type { GatewayContext, GatewayInput, GatewayOutput, GatewayFailure, Session, SessionSnapshot } from './machines/gateway.ts';
 export { createGatewayMachine } from './machines/createGatewayMachine.ts';
+export { openConnection, type ConnectionRef } from './machines/connection.ts';
 export { createGateway, GatewayError } from './createGateway.ts';
 export { superviseGateway } from './superviseGateway.ts';
 export type { SupervisedGateway, SupervisorStateChange, SupervisorStatus } from './superviseGateway.ts';

@@ -67,15 +67,10 @@ export function superviseGateway(options: GatewayOptions & { supervisor?: Partia
         readyWaiters = [];
       }
     });
-    const line = gateway.actor.getSnapshot().context.line;
+    const { connection } = gateway.actor.getSnapshot().context;
     const ended = (output: GatewayOutput) => {
       if (current === gateway) current = undefined;
-      const event: RunEnded = {
-        type: 'gateway.ended',
-        output,
-        socketStillLive: () => line.isLive,
-        terminateSocket: () => line.socket?.terminate(),
-      };
+      const event: RunEnded = { type: 'gateway.ended', output, connection };
       sendBack(event);
     };
     // stop() resolves with the output once the gateway has ended, whichever way it ended.

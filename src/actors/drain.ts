@@ -1,9 +1,10 @@
 import { assign, fromCallback, setup } from 'xstate';
 import { SocketState, type WebSocketLike } from '../types.ts';
-import type { SocketLine } from '../machines/socketLine.ts';
+import { connectionOf, type ConnectionRef } from '../machines/connection.ts';
 
 export interface DrainInput {
-  line: SocketLine;
+  /** the connection whose line's socket is drained */
+  connection: ConnectionRef;
   /** close code sent to the server: 4xxx keeps the session resumable, 1000 ends it */
   code: number;
   /** zombie connections skip the close handshake: the peer is not answering anyway */
@@ -24,8 +25,8 @@ type SocketClosed = { type: 'socket.closed' };
  * was never opened) reports at once, so draining is idempotent and safe to repeat.
  */
 function awaitClose(act: (socket: WebSocketLike, code: number) => void) {
-  return fromCallback<SocketClosed, { line: SocketLine; code: number }>(({ input, sendBack }) => {
-    const socket = input.line.socket;
+  return fromCallback<SocketClosed, { connection: ConnectionRef; code: number }>(({ input, sendBack }) => {
+    const socket = connectionOf(input.connection).line.socket;
     if (!socket || socket.readyState === SocketState.CLOSED) {
       sendBack({ type: 'socket.closed' });
       return;
@@ -85,7 +86,7 @@ export const drainMachine = setup({
       invoke: {
         id: 'closeSocket',
         src: 'closeSocket',
-        input: ({ context }) => ({ line: context.line, code: context.code }),
+        input: ({ context }) => ({ connection: context.connection, code: context.code }),
         onError: 'terminating',
       },
       on: { 'socket.closed': { target: 'closed', actions: 'markDrained' } },
@@ -95,7 +96,7 @@ export const drainMachine = setup({
       invoke: {
         id: 'terminateSocket',
         src: 'terminateSocket',
-        input: ({ context }) => ({ line: context.line, code: context.code }),
+        input: ({ context }) => ({ connection: context.connection, code: context.code }),
         onError: 'failed',
       },
       on: { 'socket.closed': { target: 'closed', actions: 'markDrained' } },

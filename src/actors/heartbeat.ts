@@ -1,9 +1,10 @@
 import { assign, sendParent, setup } from 'xstate';
+import { connectionOf, type ConnectionRef } from '../machines/connection.ts';
 
 export interface HeartbeatInput {
   interval: number;
-  /** counts every frame the connection receives; any frame proves the peer alive */
-  liveness: { readonly framesReceived: number };
+  /** the connection whose line counts every frame received; any frame proves the peer alive */
+  connection: ConnectionRef;
   /**
    * The first beat comes at a random point within this many ms (default: `interval`). The gateway
    * starts heartbeats at READY/RESUMED and passes `interval − readyTimeout`, so that the first beat
@@ -15,6 +16,8 @@ export interface HeartbeatInput {
 }
 
 export type HeartbeatControl = { type: 'ack' };
+
+const framesReceived = (input: HeartbeatInput) => connectionOf(input.connection).line.framesReceived;
 
 /**
  * Asks its parent to send a heartbeat every `interval`, the first one after `interval × random` so
@@ -35,16 +38,16 @@ export const heartbeatMachine = setup({
   },
   guards: {
     // Reads the live frame count: frames are counted outside the statechart so they cost no transition.
-    aliveSinceLastBeat: ({ context }) => context.acked || context.liveness.framesReceived !== context.framesAtBeat,
+    aliveSinceLastBeat: ({ context }) => context.acked || framesReceived(context) !== context.framesAtBeat,
   },
   actions: {
     sendBeat: sendParent({ type: 'heartbeat.beat' }),
-    expectAck: assign({ acked: false, framesAtBeat: ({ context }) => context.liveness.framesReceived }),
+    expectAck: assign({ acked: false, framesAtBeat: ({ context }) => framesReceived(context) }),
     recordAck: assign({ acked: true }),
   },
 }).createMachine({
   id: 'heartbeat',
-  context: ({ input }) => ({ ...input, acked: true, framesAtBeat: input.liveness.framesReceived }),
+  context: ({ input }) => ({ ...input, acked: true, framesAtBeat: framesReceived(input) }),
   initial: 'waitingFirstBeat',
   states: {
     waitingFirstBeat: {

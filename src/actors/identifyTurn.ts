@@ -1,11 +1,13 @@
 import { fromCallback, type EventObject } from 'xstate';
 import { errorMessage } from './reconnect.ts';
 import type { SocketDependencies } from './socket.ts';
+import { connectionOf, type ConnectionRef } from '../machines/connection.ts';
 
 export type IdentifyTurnEvent = { type: 'identify.turn' } | { type: 'identify.turnFailed'; message: string };
 
 export interface IdentifyTurnInput {
-  io?: Pick<SocketDependencies, 'beforeIdentify'>;
+  /** the gateway's connection, whose I/O may hold the gate */
+  connection: ConnectionRef;
 }
 
 /**
@@ -16,7 +18,7 @@ export interface IdentifyTurnInput {
  */
 export function createIdentifyTurn(fixed?: Pick<SocketDependencies, 'beforeIdentify'>) {
   return fromCallback<EventObject, IdentifyTurnInput>(({ input, sendBack }) => {
-    const beforeIdentify = (fixed ?? input.io)?.beforeIdentify;
+    const beforeIdentify = (fixed ?? connectionOf(input.connection).io)?.beforeIdentify;
     if (!beforeIdentify) {
       sendBack({ type: 'identify.turn' } satisfies IdentifyTurnEvent);
       return;
@@ -34,5 +36,5 @@ export function createIdentifyTurn(fixed?: Pick<SocketDependencies, 'beforeIdent
   });
 }
 
-/** The identify turn that takes the gate from its input (`io`), shared by every gateway. */
+/** The identify turn that takes the gate from its connection's I/O, shared by every gateway. */
 export const identifyTurnActor = createIdentifyTurn();

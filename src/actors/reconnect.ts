@@ -1,11 +1,10 @@
 import type { BackoffOptions, Timeouts } from '../types.ts';
 import type { HeartbeatEvent, SocketEvent } from '../machines/events.ts';
 import { retryDelayMs, type RecoveryTrigger, type RetryDelay } from '../machines/recovery.ts';
-import type { SocketLine } from '../machines/socketLine.ts';
-import type { SequenceLedger } from '../machines/sequenceLedger.ts';
+import { connectionOf, type ConnectionRef } from '../machines/connection.ts';
 import type { DrainInput, DrainOutput } from './drain.ts';
 import type { IdentifyTurnEvent } from './identifyTurn.ts';
-import { SocketCreateError, type SocketDependencies } from './socket.ts';
+import { SocketCreateError } from './socket.ts';
 
 /**
  * What the fresh and resume reconnect actors have in common: their input, their result, their
@@ -14,8 +13,8 @@ import { SocketCreateError, type SocketDependencies } from './socket.ts';
  */
 
 export interface ReconnectInput {
-  line: SocketLine;
-  ledger: SequenceLedger;
+  /** the gateway's connection: its line, ledger and I/O, handed on to the socket and drain actors */
+  connection: ConnectionRef;
   /** generation of the socket this reconnect will open */
   generation: number;
   url: string;
@@ -29,8 +28,6 @@ export interface ReconnectInput {
   backoff: BackoffOptions;
   /** the session to resume; a fresh reconnect is given none, so it has nothing it could resume */
   sessionId?: string;
-  /** the gateway's I/O, handed on to the socket actor */
-  io?: SocketDependencies;
 }
 
 export type ReconnectOutput =
@@ -72,7 +69,7 @@ export function reconnectContext(input: ReconnectInput): ReconnectContext {
 
 export function drainInput(context: ReconnectContext, code: number): DrainInput {
   return {
-    line: context.line,
+    connection: context.connection,
     code,
     terminateAtOnce: context.drain === 'terminate',
     drainTimeout: context.timeouts.drain,
@@ -94,7 +91,8 @@ export const reconnectGuards = {
   drained: ({ event }: { event: { type: string } }) =>
     'output' in event && (event.output as DrainOutput | undefined)?.drained === true,
   // Any frame but a heartbeat ACK since the last check: a replay in progress is not a stall.
-  heardSinceCheck: ({ context }: { context: ReconnectContext }) => context.line.progressFrames !== context.progressAtCheck,
+  heardSinceCheck: ({ context }: { context: ReconnectContext }) =>
+    connectionOf(context.connection).line.progressFrames !== context.progressAtCheck,
 };
 
 /** What a reconnect receives: its socket's events, its heartbeat's beats, its own silence checks. */

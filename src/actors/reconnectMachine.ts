@@ -4,6 +4,7 @@ import { drainMachine } from './drain.ts';
 import { identifyTurnActor } from './identifyTurn.ts';
 import { heartbeatMachine } from './heartbeat.ts';
 import { socketNotProvided } from './socket.ts';
+import { connectionOf } from '../machines/connection.ts';
 import {
   drainInput,
   errorMessage,
@@ -64,12 +65,12 @@ export function reconnectMachine(kind: ReconnectKind) {
       countBeat: assign({ beats: ({ context: c }) => c.beats + 1 }),
       // Drawn here rather than inside the heartbeat, so that the hand-over to ready knows it.
       drawFirstBeat: assign({ firstBeatDelay: ({ context: c }) => c.heartbeatInterval * Math.random() }),
-      noteProgress: assign({ progressAtCheck: ({ context: c }) => c.line.progressFrames }),
+      noteProgress: assign({ progressAtCheck: ({ context: c }) => connectionOf(c.connection).line.progressFrames }),
       armSilenceCheck: raise({ type: 'handshake.silenceCheck' } as const, { delay: 'readyTimeout', id: 'silenceCheck' }),
       disarmSilenceCheck: cancel('silenceCheck'),
       startHandshakeHeartbeat: spawnChild('heartbeat', {
         id: 'handshakeHeartbeat',
-        input: ({ context: c }) => ({ interval: c.heartbeatInterval, liveness: c.line, firstBeatAfter: c.firstBeatDelay }),
+        input: ({ context: c }) => ({ interval: c.heartbeatInterval, connection: c.connection, firstBeatAfter: c.firstBeatDelay }),
       }),
       succeed: assign({
         outcome: ({ context: c, event }) => {
@@ -105,12 +106,10 @@ export function reconnectMachine(kind: ReconnectKind) {
           id: 'socket',
           src: 'socket',
           input: ({ context: c }) => ({
-            line: c.line,
-            ledger: c.ledger,
+            connection: c.connection,
             generation: c.generation,
             mode: 'open' as const,
             url: c.url,
-            io: c.io,
           }),
           onError: {
             target: 'failed',
@@ -165,7 +164,7 @@ export function reconnectMachine(kind: ReconnectKind) {
                   invoke: {
                     id: 'identifyTurn',
                     src: 'identifyTurn' as const,
-                    input: ({ context: c }: { context: ReconnectContext }) => ({ io: c.io }),
+                    input: ({ context: c }: { context: ReconnectContext }) => ({ connection: c.connection }),
                     onError: {
                       target: failed,
                       actions: assign({

@@ -3,19 +3,16 @@ import { SocketState, type CreateSocket, type DispatchPayload, type GatewayProto
 import type { Decompressor } from '../compression/decompressor.ts';
 import type { TransportCompression } from '../compression/transportCompression.ts';
 import type { SocketCommand, SocketEvent } from '../machines/events.ts';
-import type { SocketLine } from '../machines/socketLine.ts';
-import type { SequenceLedger } from '../machines/sequenceLedger.ts';
+import { connectionOf, type ConnectionRef } from '../machines/connection.ts';
 import { GatewayError } from '../gateway/errors.ts';
 
 export interface SocketInput {
-  line: SocketLine;
-  ledger: SequenceLedger;
+  /** the gateway's connection: the line the socket lives on, the ledger and (unless fixed) the I/O */
+  connection: ConnectionRef;
   generation: number;
   /** `open` creates a socket on the line; `adopt` listens to the one a reconnect just made ready */
   mode: 'open' | 'adopt';
   url: string;
-  /** the gateway's I/O; one shared socket actor then serves every gateway */
-  io?: SocketDependencies;
 }
 
 export interface SocketDependencies {
@@ -54,9 +51,11 @@ export class GatewayProtocolError extends Error {
  */
 export function createSocketActor(fixed?: SocketDependencies) {
   return fromCallback<SocketCommand, SocketInput>(({ input, sendBack, receive }) => {
-    const deps = fixed ?? input.io;
-    if (!deps) throw new Error('the socket actor has no I/O: pass `io` in the gateway input');
-    const { line, ledger, generation, protocol } = { ...input, protocol: deps.protocol };
+    const { line, ledger, io } = connectionOf(input.connection);
+    const deps = fixed ?? io;
+    if (!deps) throw new Error('the socket actor has no I/O: open the gateway\'s connection with `io`');
+    const { generation } = input;
+    const protocol = deps.protocol;
     const compression = deps.compression;
     const create = () => {
       try {
@@ -209,7 +208,7 @@ function decodeSafely(protocol: GatewayProtocol, data: unknown, isBinary: boolea
   }
 }
 
-/** The socket actor that takes its I/O from its input (`io`), shared by every gateway. */
+/** The socket actor that takes its I/O from its connection, shared by every gateway. */
 export const socketActor = createSocketActor();
 
 /** Placeholder named in the statecharts' setup(); real logic comes from `createSocketActor`. */

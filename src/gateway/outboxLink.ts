@@ -23,14 +23,16 @@ export function linkOutbox(options: {
   clock?: TimerClock;
   isReady: () => boolean;
   write: (data: string, id: number) => void;
-  /** a session is already ready, or was and may resume */
-  hadSession?: boolean;
+  /**
+   * whether a session is ready, or was and may resume (the gateway tracks it; asked when a plan
+   * comes). Payloads queued before the first READY belong to no session yet: a failed first
+   * connect keeps them.
+   */
+  hadSession: () => boolean;
 }) {
   const clock = options.clock ?? realClock;
   const pending = new Map<number, (error?: Error, retry?: boolean) => void>();
   let nextId = 1;
-  // Payloads queued before the first READY belong to no session yet; a failed first connect keeps them.
-  let hadSession = options.hadSession ?? false;
   const outbox = new Outbox(
     { ...defaultOutboxOptions, ...options.limits },
     {
@@ -56,13 +58,11 @@ export function linkOutbox(options: {
       done?.(error, retry);
     },
     onPlan(plan: RecoveryPlan) {
-      if (plan.action === 'fresh' && hadSession) {
-        hadSession = false;
+      if (plan.action === 'fresh' && options.hadSession()) {
         outbox.rejectAll(new OutboxError('SESSION_RESET', 'a fresh session replaced the one this payload was queued for'));
       } else outbox.pause();
     },
     onReady() {
-      hadSession = true;
       outbox.open();
     },
     onEnd(output: GatewayOutput | undefined) {

@@ -1,5 +1,6 @@
 import type { AnyMachineSnapshot } from 'xstate';
 import type { GatewayContext, GatewayFailure } from '../machines/gateway.ts';
+import { flatten } from '../machines/stateValue.ts';
 import { describeTrigger, triggerCode, type RecoveryPlan, type TriggerCode } from '../machines/recovery.ts';
 
 export type GatewayStatus = 'idle' | 'connecting' | 'ready' | 'closing' | 'stopped' | 'failed';
@@ -21,15 +22,7 @@ export interface GatewayStateChange {
   generation: number;
 }
 
-/** `a.b.c` for a nested state value. */
-export function flatten(value: unknown): string {
-  if (typeof value === 'string') return value;
-  if (value && typeof value === 'object') {
-    const [key, child] = Object.entries(value as Record<string, unknown>)[0] ?? [];
-    return key === undefined ? '' : child && (typeof child !== 'object' || Object.keys(child).length) ? `${key}.${flatten(child)}` : key;
-  }
-  return '';
-}
+export { flatten };
 
 export function statusOf(value: unknown): GatewayStatus {
   const top = flatten(value).split('.')[0];
@@ -55,11 +48,12 @@ export class StateReporter {
     this.#faultAt ??= performance.now();
   }
 
-  reconnectPhase(actorId: 'freshReconnect' | 'resumeReconnect', value: unknown, generation: number): void {
+  /** A phase of the running reconnect, as the statechart emits it. */
+  reconnectPhase({ kind, phase, generation }: { kind: 'fresh' | 'resume'; phase: string; generation: number }): void {
     this.#emit({
       state: 'connecting',
-      kind: actorId === 'freshReconnect' ? 'fresh' : 'resume',
-      phase: flatten(value),
+      kind,
+      phase,
       reason: this.#reason,
       code: this.#code,
       generation,

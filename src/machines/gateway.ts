@@ -5,7 +5,8 @@ import { freshReconnectMachine } from '../actors/freshReconnect.ts';
 import { heartbeatMachine } from '../actors/heartbeat.ts';
 import { errorMessage, type ReconnectInput, type ReconnectOutput } from '../actors/reconnect.ts';
 import { resumeReconnectMachine } from '../actors/resumeReconnect.ts';
-import { socketNotProvided, type SocketDependencies, type SocketInput } from '../actors/socket.ts';
+import { socketNotProvided, type SocketInput } from '../actors/socket.ts';
+import { connectionOf, openConnection, type ConnectionRef } from './connection.ts';
 import type { HeartbeatEvent, SocketEvent, UserEvent } from './events.ts';
 import {
   decideRecovery,
@@ -16,8 +17,8 @@ import {
   type RecoveryTrigger,
 } from './recovery.ts';
 import { checkResumeUrl } from './resumeUrl.ts';
+import { flatten } from './stateValue.ts';
 import { SequenceLedger } from './sequenceLedger.ts';
-import { SocketLine } from './socketLine.ts';
 
 export interface GatewayInput {
   url: string;
@@ -25,8 +26,11 @@ export interface GatewayInput {
   backoff?: Partial<BackoffOptions>;
   /** hosts a READY's resume URL may point to besides the main URL's; `*.example.com` allowed */
   allowedResumeHosts?: readonly string[];
-  /** the I/O the socket actors use; given here, one machine definition serves every gateway */
-  io?: SocketDependencies;
+  /**
+   * the connection whose line, ledger and I/O the socket actors use (see `openConnection`); given
+   * here, one machine definition serves every gateway. Without it, a connection without I/O.
+   */
+  connection?: ConnectionRef;
   /** a session to resume on the first connect (e.g. restored after a restart) */
   session?: SessionSnapshot | null;
 }
@@ -53,12 +57,11 @@ export interface GatewayFailure {
 
 export interface GatewayContext {
   url: string;
-  io?: SocketDependencies;
+  /** names the socket line, sequence ledger and I/O, which live outside the context (see connection.ts) */
+  connection: ConnectionRef;
   timeouts: Timeouts;
   backoff: BackoffOptions;
   allowedResumeHosts: readonly string[];
-  line: SocketLine;
-  ledger: SequenceLedger;
   /** generation of the newest socket; every socket event must carry it */
   generation: number;
   session: Session | null;
@@ -82,6 +85,8 @@ export type GatewayOutput = { status: 'stopped' } | { status: 'failed'; failure:
 
 export type GatewayEmitted =
   | { type: 'recovery'; plan: RecoveryPlan }
+  /** the running reconnect entered a phase, e.g. `draining` or `handshake.awaitingHello` */
+  | { type: 'phase'; kind: 'fresh' | 'resume'; phase: string; generation: number }
   | { type: 'warning'; message: string; code?: 'RESUME_URL_REJECTED' };
 
 export type GatewayEvent = UserEvent | SocketEvent | HeartbeatEvent;
@@ -99,23 +104,25 @@ function reconnectOutput(event: { type: string }): ReconnectOutput | undefined {
 }
 
 /** The session handed in at creation, checked: a resume URL that fails the rule falls back to the main URL. */
-function restoredSession(input: GatewayInput): Pick<GatewayContext, 'session' | 'ledger'> {
+function restoredSession(input: GatewayInput): Pick<GatewayContext, 'session' | 'connection'> {
+  const connection = input.connection ?? openConnection();
   const restored = input.session;
-  if (!restored) return { session: null, ledger: new SequenceLedger() };
+  if (!restored) return { session: null, connection };
+  // Its RESUME replays from the restored sequence, and the ledger drops what came before it.
+  connectionOf(connection).ledger = new SequenceLedger(restored.sequence);
   let resumeUrl: string | null = null;
   if (restored.resumeUrl !== null) {
     const verdict = checkResumeUrl(restored.resumeUrl, input.url, input.allowedResumeHosts ?? []);
     if (verdict.ok) resumeUrl = verdict.url;
   }
-  return { session: { sessionId: restored.sessionId, resumeUrl }, ledger: new SequenceLedger(restored.sequence) };
+  return { session: { sessionId: restored.sessionId, resumeUrl }, connection };
 }
 
 function reconnectInput(context: GatewayContext, url: string): ReconnectInput {
   const plan = context.plan;
   const reconnecting = plan && 'delay' in plan ? plan : null;
   return {
-    line: context.line,
-    ledger: context.ledger,
+    connection: context.connection,
     generation: context.generation,
     url,
     delay: reconnecting?.delay ?? 'none',
@@ -124,7 +131,6 @@ function reconnectInput(context: GatewayContext, url: string): ReconnectInput {
     attempt: context.attempt,
     timeouts: context.timeouts,
     backoff: context.backoff,
-    io: context.io,
   };
 }
 
@@ -218,13 +224,22 @@ export const gatewayMachine = setup({
     }),
     // A payload that reaches the statechart outside `ready` was not written: it goes back to the queue.
     returnPayload: ({ context, event }) => {
-      if (event.type === 'send') context.io?.onSent?.(event.id, new Error('the gateway is not ready'), true);
+      if (event.type === 'send') connectionOf(context.connection).io?.onSent?.(event.id, new Error('the gateway is not ready'), true);
     },
+    // A reconnect's snapshot, relayed by `onSnapshot`: its phase goes out as a typed event.
+    announcePhase: enqueueActions(({ context, event, enqueue }, kind: 'fresh' | 'resume') => {
+      const snapshot = (event as { snapshot?: { value?: unknown } }).snapshot;
+      if (snapshot) enqueue.emit({ type: 'phase', kind, phase: flatten(snapshot.value), generation: context.generation });
+    }),
     announceRecovery: enqueueActions(({ context, enqueue }) => {
       if (context.plan) enqueue.emit({ type: 'recovery', plan: context.plan });
     }),
     // A fresh session must not inherit anything from the old one: cleared before anything connects.
-    forgetSession: assign({ session: null, ledger: () => new SequenceLedger() }),
+    forgetSession: assign({ session: null }),
+    // The old session's ledger stays with its sockets; the new session counts from nothing.
+    resetLedger: ({ context }) => {
+      connectionOf(context.connection).ledger = new SequenceLedger();
+    },
     nextAttempt: assign({
       generation: ({ context }) => context.generation + 1,
       attempt: ({ context }) => context.attempt + 1,
@@ -254,7 +269,7 @@ export const gatewayMachine = setup({
       });
     }),
     markStable: assign({ attempt: 0 }),
-    sealLine: ({ context }) => context.line.seal(),
+    sealLine: ({ context }) => connectionOf(context.connection).line.seal(),
     forwardAck: sendTo('heartbeat', { type: 'ack' }),
     sendHeartbeat: sendTo('socket', { type: 'heartbeat' }),
     sendPayload: sendTo('socket', ({ event }) =>
@@ -266,11 +281,9 @@ export const gatewayMachine = setup({
   context: ({ input }) => ({
     ...restoredSession(input),
     url: input.url,
-    io: input.io,
     timeouts: { ...defaultTimeouts, ...input.timeouts },
     backoff: { ...defaultBackoff, ...input.backoff },
     allowedResumeHosts: input.allowedResumeHosts ?? [],
-    line: new SocketLine(),
     generation: 0,
     heartbeatInterval: 0,
     firstBeatWithin: 0,
@@ -308,11 +321,12 @@ export const gatewayMachine = setup({
       initial: 'fresh',
       states: {
         fresh: {
-          entry: ['forgetSession', 'nextAttempt'],
+          entry: ['forgetSession', 'resetLedger', 'nextAttempt'],
           invoke: {
             id: 'freshReconnect',
             src: 'freshReconnect',
             input: ({ context }) => reconnectInput(context, context.url),
+            onSnapshot: { actions: { type: 'announcePhase', params: 'fresh' } },
             onDone: [
               { guard: 'reconnectSucceeded', target: '#gateway.ready', actions: 'adoptSession' },
               { target: '#gateway.routing', actions: 'planAfterReconnect' },
@@ -331,6 +345,7 @@ export const gatewayMachine = setup({
               ...reconnectInput(context, context.session?.resumeUrl ?? context.url),
               sessionId: context.session?.sessionId ?? '',
             }),
+            onSnapshot: { actions: { type: 'announcePhase', params: 'resume' } },
             onDone: [
               { guard: 'reconnectSucceeded', target: '#gateway.ready', actions: 'adoptSession' },
               { target: '#gateway.routing', actions: 'planAfterReconnect' },
@@ -357,12 +372,10 @@ export const gatewayMachine = setup({
           id: 'socket',
           src: 'socket',
           input: ({ context }): SocketInput => ({
-            line: context.line,
-            ledger: context.ledger,
+            connection: context.connection,
             generation: context.generation,
             mode: 'adopt',
             url: context.url,
-            io: context.io,
           }),
           onError: { target: 'routing', actions: 'planAfterCrash' },
         },
@@ -371,7 +384,7 @@ export const gatewayMachine = setup({
           src: 'heartbeat',
           input: ({ context }) => ({
             interval: context.heartbeatInterval,
-            liveness: context.line,
+            connection: context.connection,
             // Heartbeats began at HELLO, in the reconnect: the next one is due within this.
             firstBeatWithin: context.firstBeatWithin,
           }),
@@ -422,7 +435,7 @@ export const gatewayMachine = setup({
         id: 'drain',
         src: 'drain',
         input: ({ context }) => ({
-          line: context.line,
+          connection: context.connection,
           code: context.keepSession && context.failure === null ? 4000 : 1000,
           terminateAtOnce: false,
           drainTimeout: context.timeouts.drain,

@@ -1,6 +1,7 @@
 import { assign, fromCallback, sendTo, setup } from 'xstate';
 import type { GatewayFailure, GatewayOutput } from './gateway.ts';
 import { fatalCloseCodes } from './recovery.ts';
+import { connectionOf, type ConnectionRef } from './connection.ts';
 
 export interface SupervisorOptions {
   /** restarts allowed before the breaker opens */
@@ -23,10 +24,8 @@ export const defaultSupervisorOptions: SupervisorOptions = {
 export interface RunEnded {
   type: 'gateway.ended';
   output: GatewayOutput;
-  /** whether the ended gateway's socket is still not CLOSED (a drain that failed closed) */
-  socketStillLive: () => boolean;
-  /** one more terminate() of that socket */
-  terminateSocket: () => void;
+  /** the ended gateway's connection: its socket may still not be CLOSED (a drain that failed closed) */
+  connection: ConnectionRef;
 }
 
 export type SupervisorEvent = { type: 'start' } | { type: 'stop' } | { type: 'retry' } | RunEnded;
@@ -38,7 +37,8 @@ export interface SupervisorContext {
   /** gateway runs started, the first included */
   runs: number;
   lastFailure: GatewayFailure | null;
-  previous: Pick<RunEnded, 'socketStillLive' | 'terminateSocket'> | null;
+  /** the connection of the run that ended last, whose socket a restart waits for */
+  previous: ConnectionRef | null;
   /** retry() was called and no run has started since: it grants one restart even with no budget */
   retrying: boolean;
 }
@@ -89,14 +89,14 @@ export const supervisorMachine = setup({
     // once the old socket has closed (or terminate a stuck one once more).
     budgetSpent: ({ context }) =>
       context.restarts >= (context.retrying ? Math.max(1, context.options.maxRestarts) : context.options.maxRestarts),
-    previousSocketStillLive: ({ context }) => context.previous?.socketStillLive() ?? false,
+    previousSocketStillLive: ({ context }) => (context.previous ? connectionOf(context.previous).line.isLive : false),
   },
   actions: {
     recordEnd: assign(({ event }) =>
       event.type === 'gateway.ended'
         ? {
             lastFailure: event.output.status === 'failed' ? event.output.failure : null,
-            previous: { socketStillLive: event.socketStillLive, terminateSocket: event.terminateSocket },
+            previous: event.connection,
           }
         : {},
     ),
@@ -110,7 +110,10 @@ export const supervisorMachine = setup({
     markRetrying: assign({ retrying: true }),
     countRestart: assign({ restarts: ({ context }) => context.restarts + 1 }),
     refillBudget: assign({ restarts: 0 }),
-    terminatePrevious: ({ context }) => context.previous?.terminateSocket(),
+    // One more terminate() of the socket that would not close.
+    terminatePrevious: ({ context }) => {
+      if (context.previous) connectionOf(context.previous).line.socket?.terminate();
+    },
     stopRun: sendTo('gatewayRun', { type: 'stop' }),
   },
 }).createMachine({

@@ -1,3 +1,4 @@
+import { connectionOf } from '../../src/machines/connection.ts';
 import { createGateway, discordProtocol, type Gateway, type GatewayStateChange } from '../../src/index.ts';
 import type { StreamCompression } from '../../src/compression/transportCompression.ts';
 import type { DispatchPayload } from '../../src/types.ts';
@@ -81,7 +82,7 @@ export class FuzzRig {
   }
 
   get ledgerSeq(): number | null {
-    return this.gateway.actor.getSnapshot().context.ledger.seq;
+    return connectionOf(this.gateway.actor.getSnapshot().context.connection).ledger.seq;
   }
 
   /** Length of the serialised gateway snapshot: it must not grow with the number of cases. */

@@ -7,6 +7,7 @@ import { SequenceLedger } from '../../src/machines/sequenceLedger.ts';
 import { SocketLine } from '../../src/machines/socketLine.ts';
 import type { DispatchPayload } from '../../src/types.ts';
 import { FakeSocket } from '../support/fakeSocket.ts';
+import { openConnection } from '../../src/machines/connection.ts';
 
 /**
  * The real socket actor (decoder, ledger, heartbeat replies) under a parent that only records
@@ -33,7 +34,7 @@ export class SocketActorHarness {
     // As in the engine: one socket actor opens the socket for the handshake, and once the session
     // is ready another one adopts it; the frames under test meet the one of a ready session.
     const line = new SocketLine();
-    const input = { line, ledger: this.ledger, generation: 1, url: 'wss://gateway.example/' };
+    const input = { connection: openConnection({ line, ledger: this.ledger }), generation: 1, url: 'wss://gateway.example/' };
     const parent = setup({ actors: { socket: socketLogic } }).createMachine({
       initial: 'handshake',
       states: {

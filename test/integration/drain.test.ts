@@ -1,3 +1,4 @@
+import { connectionOf } from '../../src/machines/connection.ts';
 import { afterEach, describe, expect, it } from 'vitest';
 import { closeAllHarnesses, shortTimeouts, sleep, startHarness } from '../support/realGateway.ts';
 
@@ -57,7 +58,7 @@ describe('draining the old socket, on real sockets', () => {
     await sleep(30);
     expect(h.tracker.sockets).toHaveLength(1);
     expect(h.errors).toEqual([]);
-    expect(h.gateway.actor.getSnapshot().context.line.sealed).toBe(true);
+    expect(connectionOf(h.gateway.actor.getSnapshot().context.connection).line.sealed).toBe(true);
   });
 
   it('stop during a drain of a socket that never closes resolves quietly within drain + grace', async () => {

@@ -1,3 +1,4 @@
+import { connectionOf } from '../../src/machines/connection.ts';
 import { afterEach, describe, expect, it } from 'vitest';
 import { closeAllHarnesses, sleep, startHarness, type Harness } from '../support/realGateway.ts';
 
@@ -46,7 +47,8 @@ describe('forced reconnects on real sockets', () => {
       gateway: {
         createSocket: (url) => {
           if (!harness) throw new Error('harness not ready');
-          const { session, ledger } = harness.gateway.actor.getSnapshot().context;
+          const { session, connection } = harness.gateway.actor.getSnapshot().context;
+          const { ledger } = connectionOf(connection);
           seenAtConnect.push({ session, seq: ledger.seq });
           return harness.tracker.createSocket(url);
         },
@@ -57,7 +59,7 @@ describe('forced reconnects on real sockets', () => {
     h.server.dispatch();
     h.server.dispatch();
     await h.waitFor(() => h.dispatches.length === 2, 'two dispatches');
-    expect(h.gateway.actor.getSnapshot().context.ledger.seq).toBeGreaterThan(1);
+    expect(connectionOf(h.gateway.actor.getSnapshot().context.connection).ledger.seq).toBeGreaterThan(1);
     expect(h.gateway.actor.getSnapshot().context.session?.resumeUrl).toBeTruthy();
     await h.gateway.reconnect({ fresh: true });
     expect(seenAtConnect).toHaveLength(2);

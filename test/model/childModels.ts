@@ -5,12 +5,12 @@ import { heartbeatMachine } from '../../src/actors/heartbeat.ts';
 import type { ReconnectInput } from '../../src/actors/reconnect.ts';
 import { resumeReconnectMachine } from '../../src/actors/resumeReconnect.ts';
 import { defaultBackoff } from '../../src/types.ts';
-import { SequenceLedger } from '../../src/machines/sequenceLedger.ts';
 import { SocketLine } from '../../src/machines/socketLine.ts';
 import { valueKey, type ModelPath, type TraversalSpec } from './modelPaths.ts';
 import { duringHandshake } from './outcomes.ts';
 import { eventTypesOf } from './plans.ts';
 import { heartbeatInterval, sleep, worldTimeouts, type ServerAct, type World } from './world.ts';
+import { openConnection } from '../../src/machines/connection.ts';
 
 /**
  * The actors the gateway spawns, as models of their own. Each path of a child model is played
@@ -22,8 +22,7 @@ import { heartbeatInterval, sleep, worldTimeouts, type ServerAct, type World } f
 export const childGeneration = 2;
 
 const reconnectInput: ReconnectInput = {
-  line: new SocketLine(),
-  ledger: new SequenceLedger(),
+  connection: openConnection(),
   generation: childGeneration,
   url: 'ws://127.0.0.1:1/?v=10&encoding=json',
   delay: 'none',
@@ -94,7 +93,8 @@ function chattyLine(): SocketLine {
 
 const serializeValue = (snapshot: AnyMachineSnapshot) => valueKey(snapshot.value);
 
-function reconnectSpec(kind: 'fresh' | 'resume', line: SocketLine = reconnectInput.line): TraversalSpec {
+function reconnectSpec(kind: 'fresh' | 'resume', line?: SocketLine): TraversalSpec {
+  const connection = line ? openConnection({ line }) : reconnectInput.connection;
   const machine =
     kind === 'fresh'
       ? freshReconnectMachine.provide({ actions: { sendHandshake: () => {} } })
@@ -102,7 +102,7 @@ function reconnectSpec(kind: 'fresh' | 'resume', line: SocketLine = reconnectInp
   const file = 'test/model/childModels.ts';
   return {
     machine,
-    input: kind === 'fresh' ? { ...reconnectInput, line } : { ...reconnectInput, line, sessionId: 'model' },
+    input: kind === 'fresh' ? { ...reconnectInput, connection } : { ...reconnectInput, connection, sessionId: 'model' },
     events: (snapshot) => generated(snapshot, reconnectEvents, file),
     serializeState: serializeValue,
   };
@@ -117,7 +117,7 @@ const drainEvents: Record<string, (s: AnyMachineSnapshot) => EventObject[]> = {
 function drainSpec(terminateAtOnce: boolean): TraversalSpec {
   return {
     machine: drainMachine,
-    input: { line: new SocketLine(), code: 4000, terminateAtOnce, drainTimeout: worldTimeouts.drain, terminateGrace: worldTimeouts.terminateGrace },
+    input: { connection: openConnection(), code: 4000, terminateAtOnce, drainTimeout: worldTimeouts.drain, terminateGrace: worldTimeouts.terminateGrace },
     events: (snapshot) => generated(snapshot, drainEvents, file('drain')),
     serializeState: serializeValue,
   };
@@ -127,7 +127,7 @@ const file = (name: string) => `test/model/childModels.ts (${name})`;
 
 const heartbeatSpec: TraversalSpec = {
   machine: heartbeatMachine.provide({ actions: { sendBeat: () => {} } }),
-  input: { interval: heartbeatInterval, liveness: { framesReceived: 0 } },
+  input: { interval: heartbeatInterval, connection: openConnection() },
   events: (snapshot) => generated(snapshot, { ack: () => [{ type: 'ack' }] }, file('heartbeat')),
   serializeState: (snapshot) => `${valueKey(snapshot.value)}|${snapshot.context.acked}`,
 };

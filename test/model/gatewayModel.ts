@@ -64,6 +64,9 @@ const variants: Record<string, (snapshot: AnyMachineSnapshot) => EventObject[]> 
     outcomes(s, 'identify').map((output) => ({ type: 'xstate.done.actor.freshReconnect', output, actorId: 'freshReconnect' })),
   'xstate.done.actor.resumeReconnect': (s) =>
     outcomes(s, 'resume').map((output) => ({ type: 'xstate.done.actor.resumeReconnect', output, actorId: 'resumeReconnect' })),
+  // A running reconnect relays each of its snapshots (the gateway emits its phase); it needs no act.
+  'xstate.snapshot.freshReconnect': () => [{ type: 'xstate.snapshot.freshReconnect', snapshot: { status: 'active', value: 'draining' } } as EventObject],
+  'xstate.snapshot.resumeReconnect': () => [{ type: 'xstate.snapshot.resumeReconnect', snapshot: { status: 'active', value: 'draining' } } as EventObject],
   'xstate.error.actor.freshReconnect': () => crash('xstate.error.actor.freshReconnect'),
   'xstate.error.actor.resumeReconnect': () => crash('xstate.error.actor.resumeReconnect'),
   'xstate.error.actor.socket': () => crash('xstate.error.actor.socket'),

@@ -14,6 +14,7 @@ import { startChaosGateway, type ChaosGateway } from '../../src/testing/index.ts
 import { testCompression, testTransportCompression } from '../support/compression.ts';
 import { CoverageRecorder } from './coverage.ts';
 import { valueKey } from './modelPaths.ts';
+import { jsonRoundTripProblem } from './plainData.ts';
 
 /**
  * The real engine, on real `ws` sockets against the chaos gateway, with every fault a model path
@@ -74,6 +75,8 @@ export class World {
   readonly gatewayHistory: string[] = [];
   closingDrain: { close?: SocketCall; crash?: boolean } = {};
   maxLive = 0;
+  /** contexts found to be plain data so far, of every actor in the system */
+  contextsChecked = 0;
   server!: ChaosGateway;
   actor!: ReturnType<typeof createActor<typeof gatewayMachine>>;
   private silent!: net.Server;
@@ -154,13 +157,25 @@ export class World {
     this.actor.subscribe({
       next: () => {
         const key = this.gatewayKey();
-        if (this.gatewayHistory.at(-1) !== key) this.gatewayHistory.push(key);
+        if (this.gatewayHistory.at(-1) === key) return;
+        this.gatewayHistory.push(key);
         // Sticky server faults end when the connection they were meant for does.
         if (key.startsWith('connecting')) this.server.dropAcks(false);
       },
       error: (error) => this.violations.push(`gateway actor errored: ${String(error)}`),
     });
     this.actor.start();
+  }
+
+  /**
+   * Every actor of the system, after every step: its context is plain data, the same after a JSON
+   * round trip, so a snapshot can be stored and read back. (Callback actors have no context.)
+   */
+  private checkPlainContext(actorId: string, snapshot: unknown) {
+    if (!snapshot || typeof snapshot !== 'object' || !('context' in snapshot)) return;
+    this.contextsChecked += 1;
+    const problem = jsonRoundTripProblem(snapshot.context);
+    if (problem) this.violations.push(`${actorId}: context ${problem}`);
   }
 
   /** The identify queue as this generation's arrangement wants it. */
@@ -186,6 +201,7 @@ export class World {
   private inspect(event: InspectionEvent) {
     this.recorder.observe(event);
     const actorId = (event.actorRef as AnyActorRef).id;
+    if (event.type === '@xstate.snapshot') this.checkPlainContext(actorId, event.snapshot);
     if (event.type === '@xstate.snapshot' && actorId !== this.actor?.id) {
       const snapshot = event.snapshot as { value?: unknown; context?: { generation?: number }; status?: string };
       if (snapshot.value === undefined) return;

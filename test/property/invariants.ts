@@ -1,3 +1,4 @@
+import { connectionOf } from '../../src/machines/connection.ts';
 import type { World } from './world.ts';
 
 const reconnectChildren = ['freshReconnect', 'resumeReconnect'];
@@ -43,7 +44,8 @@ export function checkStep(world: World): void {
   }
 
   // Exactly-once so far: the current session has delivered everything up to its last sequence.
-  const { session, ledger } = snapshot.context;
+  const { session, connection } = snapshot.context;
+  const { ledger } = connectionOf(connection);
   if (session && snapshot.status === 'active') world.checkNoneMissing(session.sessionId, ledger.seq ?? 0, 'while running');
 
   if (world.done) checkQuiet(world);

@@ -20,7 +20,7 @@ export interface Mutant {
 export const mutants: Mutant[] = [
   {
     what: 'a fresh session keeps the old sequence ledger',
-    adapt: (m) => m.provide({ actions: { forgetSession: () => {} } }),
+    adapt: (m) => m.provide({ actions: { resetLedger: () => {} } }),
     caughtBy: /delivered \d+ events but the server dispatched \d+/,
   },
   {

@@ -1,4 +1,5 @@
 import { GatewayOpcodes } from 'discord-api-types/v10';
+import { connectionOf } from '../../src/machines/connection.ts';
 import { GatewayError } from '../../src/index.ts';
 import type { RecoveryPlan } from '../../src/machines/recovery.ts';
 import type { OutboxOptions } from '../../src/outbox.ts';
@@ -173,7 +174,8 @@ export class World {
     this.note(() => `gateway → ${state}`);
     if (!entered) return;
     this.sends.sessionReady();
-    const { session, lastHandshake, ledger } = snapshot.context;
+    const { session, lastHandshake, connection } = snapshot.context;
+    const { ledger } = connectionOf(connection);
     if (!session) return this.violate('ready without a session');
     if (lastHandshake === 'identify') this.readyAt.set(session.sessionId, ++this.tick);
     else this.checkNoneMissing(session.sessionId, ledger.seq ?? 0, 'after RESUMED');

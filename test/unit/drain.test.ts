@@ -5,6 +5,7 @@ import { SocketState } from '../../src/types.ts';
 import { recordStates, startActor } from '../support/actors.ts';
 import { FakeSocket, type FakeSocketBehaviour } from '../support/fakeSocket.ts';
 import { ManualClock } from '../support/manualClock.ts';
+import { openConnection } from '../../src/machines/connection.ts';
 
 const DRAIN_MS = 5_000;
 const GRACE_MS = 1_000;
@@ -22,7 +23,7 @@ function runDrain(line: SocketLine, overrides: Partial<DrainInput> = {}) {
   const clock = new ManualClock();
   let states: string[] = [];
   const input: DrainInput = {
-    line,
+    connection: openConnection({ line }),
     code: 4000,
     terminateAtOnce: false,
     drainTimeout: DRAIN_MS,

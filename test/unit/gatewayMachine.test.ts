@@ -1,4 +1,5 @@
 import { GatewayOpcodes } from 'discord-api-types/v10';
+import { connectionOf } from '../../src/machines/connection.ts';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { GatewayProtocolError } from '../../src/actors/socket.ts';
 import { serverFrames } from '../support/discordFrames.ts';
@@ -171,7 +172,7 @@ describe('gateway: resume after a server close', () => {
       failure: { message: expect.stringContaining(String(code)), trigger: { type: 'close', code, reason: '' } },
     });
     expect(h.sockets.sockets).toHaveLength(1);
-    expect(h.context.line.sealed).toBe(true);
+    expect(connectionOf(h.context.connection).line.sealed).toBe(true);
   });
 
   it('a resume URL on a host that is not allowed is ignored with a warning: resume on the main URL', () => {

@@ -1,3 +1,4 @@
+import { connectionOf } from '../../src/machines/connection.ts';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { serverFrames } from '../support/discordFrames.ts';
 import { startGatewayHarness, type GatewayHarness } from '../support/gatewayHarness.ts';
@@ -39,7 +40,7 @@ describe('gateway: stop', () => {
     expect(h.output).toEqual({ status: 'stopped' });
     expect(socket.calls).toEqual([{ method: 'close', code: 1000 }]);
     expect(socket.listenerCounts()).toEqual(onlyTheErrorSink);
-    expect(h.context.line.sealed).toBe(true);
+    expect(connectionOf(h.context.connection).line.sealed).toBe(true);
     expect(h.clock.pending).toBe(0);
   });
 

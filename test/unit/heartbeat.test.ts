@@ -1,3 +1,4 @@
+import { connectionOf, openConnection } from '../../src/machines/connection.ts';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { sendTo, setup, type InspectionEvent } from 'xstate';
 import { heartbeatMachine } from '../../src/actors/heartbeat.ts';
@@ -16,7 +17,8 @@ afterEach(() => {
  */
 function runHeartbeat(interval = INTERVAL, logic = heartbeatMachine) {
   const clock = new ManualClock();
-  const liveness = { framesReceived: 0 };
+  const connection = openConnection();
+  const { line } = connectionOf(connection);
   const beats: number[] = [];
   const heartbeatStates: string[] = [];
   const parentMachine = setup({
@@ -26,7 +28,7 @@ function runHeartbeat(interval = INTERVAL, logic = heartbeatMachine) {
     initial: 'alive',
     states: {
       alive: {
-        invoke: { id: 'heartbeat', src: 'heartbeat', input: { interval, liveness }, onDone: 'zombie' },
+        invoke: { id: 'heartbeat', src: 'heartbeat', input: { interval, connection }, onDone: 'zombie' },
         on: {
           'heartbeat.beat': { actions: () => beats.push(clock.now()) },
           ack: { actions: sendTo('heartbeat', { type: 'ack' }) },
@@ -42,7 +44,7 @@ function runHeartbeat(interval = INTERVAL, logic = heartbeatMachine) {
   };
   const parent = startActor(parentMachine, { clock, inspect });
   const ack = () => parent.send({ type: 'ack' });
-  return { parent, clock, beats, heartbeatStates, ack, liveness };
+  return { parent, clock, beats, heartbeatStates, ack, line };
 }
 
 describe('heartbeat machine', () => {
@@ -74,7 +76,7 @@ describe('heartbeat machine', () => {
       types: { events: {} as { type: 'heartbeat.beat' } },
       actors: { heartbeat: heartbeatMachine },
     }).createMachine({
-      invoke: { id: 'heartbeat', src: 'heartbeat', input: { interval: INTERVAL, liveness: { framesReceived: 0 }, firstBeatWithin: 1_000 } },
+      invoke: { id: 'heartbeat', src: 'heartbeat', input: { interval: INTERVAL, connection: openConnection(), firstBeatWithin: 1_000 } },
       on: { 'heartbeat.beat': { actions: () => beats.push(clock.now()) } },
     });
     startActor(parentMachine, { clock });
@@ -132,11 +134,11 @@ describe('heartbeat machine', () => {
 
   it('any frame since the last beat proves the peer alive, even without an ACK', () => {
     vi.spyOn(Math, 'random').mockReturnValue(0.25);
-    const { clock, beats, parent, liveness } = runHeartbeat();
+    const { clock, beats, parent, line } = runHeartbeat();
 
     clock.advance(10_000);
     // A busy server: events keep arriving, the ACK is late.
-    liveness.framesReceived += 3;
+    for (let frame = 0; frame < 3; frame += 1) line.noteFrame();
     clock.advance(INTERVAL);
     expect(parent.getSnapshot().value).toBe('alive');
     expect(beats).toEqual([10_000, 10_000 + INTERVAL]);

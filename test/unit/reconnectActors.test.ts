@@ -2,13 +2,13 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { freshReconnectMachine } from '../../src/actors/freshReconnect.ts';
 import type { ReconnectInput } from '../../src/actors/reconnect.ts';
 import { resumeReconnectMachine } from '../../src/actors/resumeReconnect.ts';
-import { SequenceLedger } from '../../src/machines/sequenceLedger.ts';
 import { SocketLine } from '../../src/machines/socketLine.ts';
 import { defaultBackoff, defaultTimeouts } from '../../src/types.ts';
 import { recordStates, startActor } from '../support/actors.ts';
 import { FakeSocket, type FakeSocketBehaviour } from '../support/fakeSocket.ts';
 import { ManualClock } from '../support/manualClock.ts';
 import { scriptedSocketActor } from '../support/scriptedSocketActor.ts';
+import { openConnection } from '../../src/machines/connection.ts';
 
 const GEN = 3;
 const URL = 'wss://gateway.discord.gg/?v=10&encoding=json';
@@ -22,8 +22,7 @@ afterEach(() => {
 
 function baseInput(overrides: Partial<ReconnectInput> = {}): ReconnectInput {
   return {
-    line: new SocketLine(),
-    ledger: new SequenceLedger(),
+    connection: openConnection(),
     generation: GEN,
     url: URL,
     delay: 'none',
@@ -116,7 +115,7 @@ describe('freshReconnect', () => {
 
   it('closes the old socket with 1000 (the session is abandoned) before opening', () => {
     const { line, socket: old } = lineWithOpenSocket({ onClose: 'hangs', onTerminate: 'hangs' });
-    const { clock, socket, states } = runFresh(baseInput({ line }));
+    const { clock, socket, states } = runFresh(baseInput({ connection: openConnection({ line }) }));
     expect(old.calls).toEqual([{ method: 'close', code: 1000 }]);
     clock.flush();
     expect(socket.inputs).toHaveLength(0);
@@ -128,13 +127,13 @@ describe('freshReconnect', () => {
 
   it('terminates the old socket at once when asked to (zombie)', () => {
     const { line, socket: old } = lineWithOpenSocket({ onClose: 'closes', onTerminate: 'closes' });
-    runFresh(baseInput({ line, drain: 'terminate' }));
+    runFresh(baseInput({ connection: openConnection({ line }), drain: 'terminate' }));
     expect(old.calls).toEqual([{ method: 'terminate' }]);
   });
 
   it('ends with drainFailed when the old socket never closes, without opening a socket', () => {
     const { line } = lineWithOpenSocket({ onClose: 'hangs', onTerminate: 'hangs' });
-    const { actor, clock, socket } = runFresh(baseInput({ line }));
+    const { actor, clock, socket } = runFresh(baseInput({ connection: openConnection({ line }) }));
     clock.advance(6_000);
     expect(actor.getSnapshot().output).toEqual({ ok: false, trigger: { type: 'drainFailed' } });
     expect(socket.inputs).toHaveLength(0);
@@ -189,7 +188,7 @@ describe('freshReconnect', () => {
 describe('resumeReconnect', () => {
   it('closes the old socket with 4000, opens on its URL and sends RESUME with the session id', () => {
     const { line, socket: old } = lineWithOpenSocket({ onClose: 'closes', onTerminate: 'closes' });
-    const { actor, clock, socket, states } = runResume(baseInput({ line, url: 'wss://r.discord.gg/' }), 'session-9');
+    const { actor, clock, socket, states } = runResume(baseInput({ connection: openConnection({ line }), url: 'wss://r.discord.gg/' }), 'session-9');
     expect(old.calls).toEqual([{ method: 'close', code: 4000 }]);
     clock.flush();
     expect(socket.inputs).toEqual([expect.objectContaining({ url: 'wss://r.discord.gg/', mode: 'open', generation: GEN })]);

@@ -1,3 +1,4 @@
+import { connectionOf } from '../../src/machines/connection.ts';
 import { describe, expect, it } from 'vitest';
 import { GatewayError } from '../../src/gateway/errors.ts';
 import { serverFrames } from '../support/discordFrames.ts';
@@ -22,7 +23,7 @@ describe('sequence gaps and regressions', () => {
       expect.stringMatching(/^SEQUENCE_GAP: .*5–9/),
       ...[5, 6, 7, 8, 9].map((s) => expect.stringMatching(new RegExp(`^SEQUENCE_DROPPED: .*\\b${s}\\b.*after 10`))),
     ]);
-    expect(h.context.ledger.dropped).toBe(6);
+    expect(connectionOf(h.context.connection).ledger.dropped).toBe(6);
     expect(h.state).toBe('ready');
   });
 
@@ -44,6 +45,6 @@ describe('sequence gaps and regressions', () => {
     second.receive(serverFrames.resumed(5));
     expect(h.dispatches.map((payload) => payload.s)).toEqual([2, 3, 4]);
     expect(h.errors.filter((error) => error instanceof GatewayError && error.code.startsWith('SEQUENCE'))).toEqual([]);
-    expect(h.context.ledger.dropped).toBe(2);
+    expect(connectionOf(h.context.connection).ledger.dropped).toBe(2);
   });
 });

@@ -1,4 +1,5 @@
 import { GatewayOpcodes } from 'discord-api-types/v10';
+import { connectionOf } from '../../src/machines/connection.ts';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { serverFrames } from '../support/discordFrames.ts';
 import { MAIN_URL, RESUME_URL, startGatewayHarness, type GatewayHarness } from '../support/gatewayHarness.ts';
@@ -143,7 +144,7 @@ describe('session as plain data', () => {
     expect(keptSocket.calls).toEqual([{ method: 'close', code: 4000 }]);
     expect(kept.status).toBe('done');
     expect(kept.context.session).toEqual(expect.objectContaining({ sessionId: 'session-k' }));
-    expect(kept.context.ledger.seq).toBe(7);
+    expect(connectionOf(kept.context.connection).ledger.seq).toBe(7);
 
     const ended = startGatewayHarness();
     const endedSocket = ended.startReady('session-e', 7);

@@ -3,7 +3,17 @@ import { createActor, fromCallback } from 'xstate';
 import type { GatewayOutput } from '../../src/machines/gateway.ts';
 import { supervisorMachine, type RunEnded } from '../../src/machines/supervisor.ts';
 import { recordStates } from '../support/actors.ts';
+import { connectionOf, openConnection, type ConnectionRef } from '../../src/machines/connection.ts';
 import { ManualClock } from '../support/manualClock.ts';
+
+/** A gateway's connection whose socket is live while `live()` says so, and records terminate(). */
+function endedConnection(live: () => boolean, terminate: () => void): ConnectionRef {
+  const connection = openConnection();
+  const { line } = connectionOf(connection);
+  Object.defineProperty(line, 'isLive', { get: live });
+  Object.defineProperty(line, 'socket', { get: () => ({ terminate }) });
+  return connection;
+}
 
 /**
  * The supervisor statechart with a fake gateway run: the test ends each run with the output it
@@ -18,12 +28,7 @@ function supervised(options = { maxRestarts: 2, windowMs: 10_000, cooldownBaseMs
     const run = {
       stopped: false,
       end: (output: GatewayOutput, socketLive: () => boolean = () => false) =>
-        sendBack({
-          type: 'gateway.ended',
-          output,
-          socketStillLive: socketLive,
-          terminateSocket: () => terminated.push(input.run),
-        } satisfies RunEnded),
+        sendBack({ type: 'gateway.ended', output, connection: endedConnection(socketLive, () => terminated.push(input.run)) } satisfies RunEnded),
     };
     runs.push(run);
     receive(() => {

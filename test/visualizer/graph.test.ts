@@ -26,6 +26,7 @@ interface InvokeConfig {
   id?: string;
   onDone?: TransitionConfig | TransitionConfig[];
   onError?: TransitionConfig | TransitionConfig[];
+  onSnapshot?: TransitionConfig | TransitionConfig[];
 }
 
 const list = <T>(value: T | T[] | undefined): T[] => (value === undefined ? [] : Array.isArray(value) ? value : [value]);
@@ -85,6 +86,8 @@ function expectedFromConfig(machine: AnyStateMachine) {
       if (!invoke.id) throw new Error(`an invoke in ${path || machine.id} has no id: give it one (see DESIGN.md)`);
       add(path, `done:${invoke.id}`, list(invoke.onDone));
       add(path, `error:${invoke.id}`, list(invoke.onError));
+      // A child's relayed snapshot is an ordinary event to the page.
+      add(path, `event:xstate.snapshot.${invoke.id}`, list(invoke.onSnapshot));
     }
     for (const [child, sub] of Object.entries(node.states ?? {})) walk(sub, join(path, child));
   };
@@ -193,7 +196,7 @@ describe('graph extraction', () => {
       for (const name of [...state.entry, ...state.exit]) expect(name).not.toMatch(/^xstate\.(raise|cancel)$/);
     }
     const gateway = machineGraph(machines.find((m) => m.id === 'gateway')!);
-    expect(gateway.states.find((s) => s.path === 'connecting.fresh')?.entry).toEqual(['forgetSession', 'nextAttempt']);
+    expect(gateway.states.find((s) => s.path === 'connecting.fresh')?.entry).toEqual(['forgetSession', 'resetLedger', 'nextAttempt']);
   });
 
   it('reads active state paths off a snapshot value', () => {
