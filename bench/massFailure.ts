@@ -1,4 +1,5 @@
 import { contenderNames, type ContenderName } from './contenders/index.ts';
+import type { AnyContenderName } from './contenders/index.ts';
 import { startClientProcess, type GatewayProcess } from './lib/processes.ts';
 import { progress, rotated, type Comparison, type PerContender } from './lib/report.ts';
 import { median, percentile } from './lib/stats.ts';
@@ -17,7 +18,7 @@ export const fleetSize = 1_000;
 const rounds = 2;
 const settleMs = 500;
 
-interface Sample {
+export interface MassKillSample {
   p50: number;
   p99: number;
   max: number;
@@ -27,11 +28,19 @@ interface Sample {
   serverMaxOpen: number;
 }
 
-async function killAll(gateway: GatewayProcess, name: ContenderName): Promise<Sample> {
+/**
+ * One round: `count` connections (or shards) open in a client process of their own, settle, and
+ * are all killed at once by the gateway; the time from the kill to each one's RESUMED.
+ */
+export async function killAll(
+  gateway: GatewayProcess,
+  name: AnyContenderName,
+  open: { count: number; sharded?: boolean } = { count: fleetSize },
+): Promise<MassKillSample> {
   const client = await startClientProcess(name);
   try {
     const { url } = await gateway.call('start', {});
-    await client.call('open', { url, count: fleetSize, stableMs: lifelineStableMs });
+    await client.call('open', { url, ...open, stableMs: lifelineStableMs });
     await sleep(settleMs);
     await client.call('armRecovery');
     await gateway.call('resetCounters');
@@ -55,16 +64,16 @@ async function killAll(gateway: GatewayProcess, name: ContenderName): Promise<Sa
 }
 
 export async function runMassFailure(gateway: GatewayProcess): Promise<Comparison> {
-  const samples = Object.fromEntries(contenderNames.map((name) => [name, [] as Sample[]])) as PerContender<Sample[]>;
+  const samples = Object.fromEntries(contenderNames.map((name) => [name, [] as MassKillSample[]])) as PerContender<MassKillSample[]>;
   for (let round = 0; round < rounds; round++) {
     for (const name of rotated(contenderNames, round)) {
       progress(`mass failure: round ${round + 1}/${rounds}, ${name}`);
       samples[name].push(await killAll(gateway, name));
     }
   }
-  const of = (name: ContenderName, pick: (s: Sample) => number) => median(samples[name].map(pick));
-  const worst = (name: ContenderName, pick: (s: Sample) => number) => Math.max(...samples[name].map(pick));
-  const fewest = (name: ContenderName, pick: (s: Sample) => number) => Math.min(...samples[name].map(pick));
+  const of = (name: ContenderName, pick: (s: MassKillSample) => number) => median(samples[name].map(pick));
+  const worst = (name: ContenderName, pick: (s: MassKillSample) => number) => Math.max(...samples[name].map(pick));
+  const fewest = (name: ContenderName, pick: (s: MassKillSample) => number) => Math.min(...samples[name].map(pick));
   const table = markdownTable(
     ['contender', 'p50', 'p99', 'all RESUMED (max)', 'resumed (fewest)', 'most sockets / connection', 'most open at the gateway'],
     contenderNames.map((name) => [

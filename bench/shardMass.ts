@@ -1,9 +1,9 @@
 import { shardContenderNames, type ShardContenderName } from './contenders/index.ts';
-import { startClientProcess, type GatewayProcess } from './lib/processes.ts';
+import type { GatewayProcess } from './lib/processes.ts';
 import { progress, rotated, type Comparison, type Per } from './lib/report.ts';
-import { median, percentile } from './lib/stats.ts';
+import { median } from './lib/stats.ts';
 import { markdownTable, ms } from './lib/table.ts';
-import { sleep } from './lib/time.ts';
+import { killAll, type MassKillSample } from './massFailure.ts';
 import { lifelineStableMs } from './recovery.ts';
 import { fleetShards } from './shardMemory.ts';
 
@@ -15,56 +15,19 @@ import { fleetShards } from './shardMemory.ts';
  */
 
 const rounds = 1;
-const settleMs = 500;
 
-interface Sample {
-  p50: number;
-  p99: number;
-  max: number;
-  resumed: number;
-  identified: number;
-  maxSockets: number;
-  serverMaxOpen: number;
-}
-
-async function killAll(gateway: GatewayProcess, name: ShardContenderName): Promise<Sample> {
-  const client = await startClientProcess(name);
-  try {
-    const { url } = await gateway.call('start', {});
-    await client.call('open', { url, count: fleetShards, sharded: true, stableMs: lifelineStableMs });
-    await sleep(settleMs);
-    await client.call('armRecovery');
-    await gateway.call('resetCounters');
-    const { at } = await gateway.call('kill');
-    const recovery = await client.call('awaitRecovery', { timeoutMs: 60_000 });
-    const counters = await gateway.call('counters');
-    await client.call('close');
-    const elapsed = recovery.at.map((t) => (t === null ? Number.POSITIVE_INFINITY : t - at));
-    return {
-      p50: percentile(elapsed, 50),
-      p99: percentile(elapsed, 99),
-      max: percentile(elapsed, 100),
-      resumed: recovery.resumed,
-      identified: recovery.identified,
-      maxSockets: recovery.maxSocketsPerConnection,
-      serverMaxOpen: counters.maxOpen,
-    };
-  } finally {
-    await client.stop();
-  }
-}
 
 export async function runShardMass(gateway: GatewayProcess): Promise<Comparison> {
-  const samples = Object.fromEntries(shardContenderNames.map((name) => [name, [] as Sample[]])) as Per<ShardContenderName, Sample[]>;
+  const samples = Object.fromEntries(shardContenderNames.map((name) => [name, [] as MassKillSample[]])) as Per<ShardContenderName, MassKillSample[]>;
   for (let round = 0; round < rounds; round++) {
     for (const name of rotated(shardContenderNames, round)) {
       progress(`shard mass kill: round ${round + 1}/${rounds}, ${name}`);
-      samples[name].push(await killAll(gateway, name));
+      samples[name].push(await killAll(gateway, name, { count: fleetShards, sharded: true }));
     }
   }
-  const of = (name: ShardContenderName, pick: (s: Sample) => number) => median(samples[name].map(pick));
-  const worst = (name: ShardContenderName, pick: (s: Sample) => number) => Math.max(...samples[name].map(pick));
-  const fewest = (name: ShardContenderName, pick: (s: Sample) => number) => Math.min(...samples[name].map(pick));
+  const of = (name: ShardContenderName, pick: (s: MassKillSample) => number) => median(samples[name].map(pick));
+  const worst = (name: ShardContenderName, pick: (s: MassKillSample) => number) => Math.max(...samples[name].map(pick));
+  const fewest = (name: ShardContenderName, pick: (s: MassKillSample) => number) => Math.min(...samples[name].map(pick));
   const table = markdownTable(
     ['contender', 'p50', 'p99', 'all RESUMED (max)', 'resumed (fewest)', 'IDENTIFY instead (most)', 'most sockets / shard', 'most open at the gateway'],
     shardContenderNames.map((name) => [
