@@ -5,7 +5,7 @@ import { defaultCompression, resolveCompression, transportCompression, type Comp
 import { createGatewayMachine } from './machines/createGatewayMachine.ts';
 import { connectionOf, openConnection } from './machines/connection.ts';
 import type { GatewayOutput, SessionSnapshot } from './machines/gateway.ts';
-import type { RecoveryPlan } from './machines/recovery.ts';
+import type { RecoveryPlan } from './core/recovery.ts';
 import { recoveryError } from './gateway/recoveryErrors.ts';
 import { validateOptions } from './options.ts';
 import type { OutboxOptions } from './outbox.ts';

@@ -17,9 +17,9 @@ export { wsSocketFactory, defaultMaxPayload, defaultUserAgent } from './adapters
 export type { WsSocketOptions } from './adapters/ws.ts';
 export { defaultCompression, resolveCompression, zstdAvailable } from './compression/transportCompression.ts';
 export type { CompressionOption, StreamCompression } from './compression/transportCompression.ts';
-export { decideRecovery, describeTrigger, retryDelayMs, triggerCode } from './machines/recovery.ts';
-export type { RecoveryPlan, RecoveryTrigger, TriggerCode } from './machines/recovery.ts';
-export { checkResumeUrl } from './machines/resumeUrl.ts';
+export { decideRecovery, describeTrigger, retryDelayMs, triggerCode } from './core/recovery.ts';
+export type { RecoveryPlan, RecoveryTrigger, TriggerCode } from './core/recovery.ts';
+export { checkResumeUrl } from './core/resumeUrl.ts';
 export { SocketLine, SecondSocketRefused, LineSealed } from './machines/socketLine.ts';
 export { drainMachine } from './actors/drain.ts';
 export { freshReconnectMachine } from './actors/freshReconnect.ts';

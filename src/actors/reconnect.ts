@@ -1,6 +1,6 @@
 import type { BackoffOptions, Timeouts } from '../types.ts';
 import type { HeartbeatEvent, SocketEvent } from '../machines/events.ts';
-import { retryDelayMs, type RecoveryTrigger, type RetryDelay } from '../machines/recovery.ts';
+import { retryDelayMs, type RecoveryTrigger, type RetryDelay } from '../core/recovery.ts';
 import { connectionOf, type ConnectionRef } from '../machines/connection.ts';
 import type { DrainInput, DrainOutput } from './drain.ts';
 import type { IdentifyTurnEvent } from './identifyTurn.ts';

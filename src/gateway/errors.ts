@@ -1,4 +1,4 @@
-import type { TriggerCode } from '../machines/recovery.ts';
+import type { TriggerCode } from '../core/recovery.ts';
 import type { OutboxErrorCode } from '../outbox.ts';
 
 /**

@@ -1,5 +1,5 @@
 import type { GatewayOutput } from '../machines/gateway.ts';
-import type { RecoveryPlan } from '../machines/recovery.ts';
+import type { RecoveryPlan } from '../core/recovery.ts';
 import { defaultOutboxOptions, Outbox, OutboxError, type OutboxOptions } from '../outbox.ts';
 
 export interface TimerClock {

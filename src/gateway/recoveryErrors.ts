@@ -1,4 +1,4 @@
-import { describeTrigger, isFault, triggerCode, type RecoveryPlan } from '../machines/recovery.ts';
+import { describeTrigger, isFault, triggerCode, type RecoveryPlan } from '../core/recovery.ts';
 import { GatewayError, type GatewayErrorCode, type GatewayErrorDetails } from './errors.ts';
 
 /**

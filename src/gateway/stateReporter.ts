@@ -1,7 +1,7 @@
 import type { AnyMachineSnapshot } from 'xstate';
 import type { GatewayContext, GatewayFailure } from '../machines/gateway.ts';
 import { flatten } from '../machines/stateValue.ts';
-import { describeTrigger, triggerCode, type RecoveryPlan, type TriggerCode } from '../machines/recovery.ts';
+import { describeTrigger, triggerCode, type RecoveryPlan, type TriggerCode } from '../core/recovery.ts';
 
 export type GatewayStatus = 'idle' | 'connecting' | 'ready' | 'closing' | 'stopped' | 'failed';
 

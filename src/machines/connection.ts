@@ -1,5 +1,5 @@
 import type { SocketDependencies } from '../actors/socket.ts';
-import { SequenceLedger } from './sequenceLedger.ts';
+import { SequenceLedger } from '../core/sequenceLedger.ts';
 import { SocketLine } from './socketLine.ts';
 
 /**

@@ -15,10 +15,10 @@ import {
   retryDelayMs,
   type RecoveryPlan,
   type RecoveryTrigger,
-} from './recovery.ts';
-import { checkResumeUrl } from './resumeUrl.ts';
+} from '../core/recovery.ts';
+import { checkResumeUrl } from '../core/resumeUrl.ts';
 import { flatten } from './stateValue.ts';
-import { SequenceLedger } from './sequenceLedger.ts';
+import { SequenceLedger } from '../core/sequenceLedger.ts';
 
 export interface GatewayInput {
   url: string;

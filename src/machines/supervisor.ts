@@ -1,6 +1,6 @@
 import { assign, fromCallback, sendTo, setup } from 'xstate';
 import type { GatewayFailure, GatewayOutput } from './gateway.ts';
-import { fatalCloseCodes } from './recovery.ts';
+import { fatalCloseCodes } from '../core/recovery.ts';
 import { connectionOf, type ConnectionRef } from './connection.ts';
 
 export interface SupervisorOptions {

@@ -3,7 +3,7 @@ import { createSocketActor } from '../../src/actors/socket.ts';
 import { discordProtocol } from '../../src/adapters/discord.ts';
 import type { TransportCompression } from '../../src/compression/transportCompression.ts';
 import type { SocketEvent } from '../../src/machines/events.ts';
-import { SequenceLedger } from '../../src/machines/sequenceLedger.ts';
+import { SequenceLedger } from '../../src/core/sequenceLedger.ts';
 import { SocketLine } from '../../src/machines/socketLine.ts';
 import type { DispatchPayload } from '../../src/types.ts';
 import { FakeSocket } from '../support/fakeSocket.ts';

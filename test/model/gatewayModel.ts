@@ -1,7 +1,7 @@
 import type { AnyMachineSnapshot, EventObject } from 'xstate';
 import type { ReconnectOutput } from '../../src/actors/reconnect.ts';
 import { gatewayMachine, type GatewayContext } from '../../src/machines/gateway.ts';
-import type { RecoveryTrigger } from '../../src/machines/recovery.ts';
+import type { RecoveryTrigger } from '../../src/core/recovery.ts';
 import { eventTypesOf, until, type StepPlan } from './plans.ts';
 import { valueKey, type ModelStep, type TraversalSpec } from './modelPaths.ts';
 import { arrangeOutcome } from './outcomes.ts';

@@ -1,7 +1,7 @@
 import { GatewayOpcodes } from 'discord-api-types/v10';
 import { connectionOf } from '../../src/machines/connection.ts';
 import { GatewayError } from '../../src/index.ts';
-import type { RecoveryPlan } from '../../src/machines/recovery.ts';
+import type { RecoveryPlan } from '../../src/core/recovery.ts';
 import type { OutboxOptions } from '../../src/outbox.ts';
 import type { DispatchPayload } from '../../src/types.ts';
 import { stateName } from '../support/actors.ts';

@@ -5,7 +5,7 @@ import type { SocketDependencies } from '../../src/actors/socket.ts';
 import { discordProtocol } from '../../src/adapters/discord.ts';
 import { createGatewayMachine } from '../../src/machines/createGatewayMachine.ts';
 import type { GatewayInput } from '../../src/machines/gateway.ts';
-import type { RecoveryPlan } from '../../src/machines/recovery.ts';
+import type { RecoveryPlan } from '../../src/core/recovery.ts';
 import type { DispatchPayload } from '../../src/types.ts';
 import { inspectedId, recordStates, startActor, stateName } from './actors.ts';
 import { serverFrames } from './discordFrames.ts';

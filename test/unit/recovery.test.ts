@@ -7,7 +7,7 @@ import {
   retryDelayMs,
   type RecoveryHistory,
   type RecoveryTrigger,
-} from '../../src/machines/recovery.ts';
+} from '../../src/core/recovery.ts';
 import { defaultBackoff } from '../../src/types.ts';
 
 const withSession: RecoveryHistory = { hasSession: true, helloStalls: 0, readyFailures: 0 };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkResumeUrl, isLoopback } from '../../src/machines/resumeUrl.ts';
+import { checkResumeUrl, isLoopback } from '../../src/core/resumeUrl.ts';
 
 const MAIN = 'wss://gateway.discord.gg/?v=10&encoding=json';
 const DISCORD = ['*.discord.gg'];

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SequenceLedger } from '../../src/machines/sequenceLedger.ts';
+import { SequenceLedger } from '../../src/core/sequenceLedger.ts';
 
 describe('SequenceLedger', () => {
   it('starts with no sequence and nothing delivered', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { discordProtocol } from '../../src/index.ts';
-import { SequenceLedger } from '../../src/machines/sequenceLedger.ts';
+import { SequenceLedger } from '../../src/core/sequenceLedger.ts';
 import { SocketLine } from '../../src/machines/socketLine.ts';
 import { createRedactor, REDACTED } from '../../visualizer/redact.ts';
 
