@@ -4,7 +4,7 @@ import type { Decompressor } from '../compression/decompressor.ts';
 import type { TransportCompression } from '../compression/transportCompression.ts';
 import type { SocketCommand, SocketEvent } from '../machines/events.ts';
 import { connectionOf, type ConnectionRef } from '../machines/connection.ts';
-import { GatewayError } from '../gateway/errors.ts';
+import { GatewayError } from '../api/errors.ts';
 
 export interface SocketInput {
   /** the gateway's connection: the line the socket lives on, the ledger and (unless fixed) the I/O */

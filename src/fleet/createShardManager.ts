@@ -1,9 +1,9 @@
 import { createActor, fromPromise } from 'xstate';
-import { discordProtocol } from '../adapters/discord.ts';
-import type { Gateway, GatewayOptions, GatewayStateChange, SessionSnapshot } from '../createGateway.ts';
-import { validateOptions } from '../options.ts';
-import { GatewayError, observed } from '../gateway/errors.ts';
-import { Listeners } from '../gateway/listeners.ts';
+import { discordProtocol } from '../protocol/discord/discordProtocol.ts';
+import type { Gateway, GatewayOptions, GatewayStateChange, SessionSnapshot } from '../api/createGateway.ts';
+import { validateOptions } from '../api/options.ts';
+import { GatewayError, observed } from '../api/errors.ts';
+import { Listeners } from '../api/listeners.ts';
 import type { DispatchPayload } from '../types.ts';
 import { FleetError } from './fleetError.ts';
 import { checkGatewayBotInfo, fetchGatewayBot, type GatewayBotInfo } from './gatewayBot.ts';

@@ -1,6 +1,6 @@
 import { fromCallback } from 'xstate';
-import { discordProtocol } from '../adapters/discord.ts';
-import { createGateway, type Gateway, type GatewayOptions, type GatewayStateChange, type GatewayStatus } from '../createGateway.ts';
+import { discordProtocol } from '../protocol/discord/discordProtocol.ts';
+import { createGateway, type Gateway, type GatewayOptions, type GatewayStateChange, type GatewayStatus } from '../api/createGateway.ts';
 import type { DispatchPayload } from '../types.ts';
 import { FleetError } from './fleetError.ts';
 import { createSessionRecorder } from './sessionRecorder.ts';

@@ -1,5 +1,5 @@
 import { assign, enqueueActions, fromCallback, fromPromise, setup } from 'xstate';
-import type { GatewayStatus } from '../createGateway.ts';
+import type { GatewayStatus } from '../api/createGateway.ts';
 import type { ShardCommand, ShardEvent, ShardInput } from './shardActor.ts';
 import type { StoredSession } from './types.ts';
 

@@ -1,7 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { decodeDiscordFrame } from '../../src/adapters/discord.ts';
+import { decodeDiscordFrame } from '../../src/protocol/discord/discordProtocol.ts';
 import { fuzzCase } from './arbitraries.ts';
 import { deepArray, describeData, render } from './frameModel.ts';
 import { expectationFor } from './oracle.ts';

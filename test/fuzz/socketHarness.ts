@@ -1,6 +1,6 @@
 import { createActor, setup } from 'xstate';
 import { createSocketActor } from '../../src/actors/socket.ts';
-import { discordProtocol } from '../../src/adapters/discord.ts';
+import { discordProtocol } from '../../src/protocol/discord/discordProtocol.ts';
 import type { TransportCompression } from '../../src/compression/transportCompression.ts';
 import type { SocketEvent } from '../../src/machines/events.ts';
 import { SequenceLedger } from '../../src/core/sequenceLedger.ts';

@@ -7,7 +7,7 @@ import { heartbeatMachine } from '../../src/actors/heartbeat.ts';
 import { resumeReconnectMachine } from '../../src/actors/resumeReconnect.ts';
 import { createIdentifyTurn } from '../../src/actors/identifyTurn.ts';
 import { createSocketActor } from '../../src/actors/socket.ts';
-import { discordProtocol } from '../../src/adapters/discord.ts';
+import { discordProtocol } from '../../src/protocol/discord/discordProtocol.ts';
 import { gatewayMachine } from '../../src/machines/gateway.ts';
 import type { Timeouts, WebSocketLike } from '../../src/types.ts';
 import { startChaosGateway, type ChaosGateway } from '../../src/testing/index.ts';

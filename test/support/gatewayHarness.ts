@@ -2,7 +2,7 @@ import { GatewayIntentBits } from 'discord-api-types/v10';
 import { expect, onTestFinished } from 'vitest';
 import type { InspectionEvent } from 'xstate';
 import type { SocketDependencies } from '../../src/actors/socket.ts';
-import { discordProtocol } from '../../src/adapters/discord.ts';
+import { discordProtocol } from '../../src/protocol/discord/discordProtocol.ts';
 import { createGatewayMachine } from '../../src/machines/createGatewayMachine.ts';
 import type { GatewayInput } from '../../src/machines/gateway.ts';
 import type { RecoveryPlan } from '../../src/core/recovery.ts';

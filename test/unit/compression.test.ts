@@ -1,7 +1,7 @@
 import zlib from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { createGateway } from '../../src/createGateway.ts';
-import { discordProtocol } from '../../src/adapters/discord.ts';
+import { createGateway } from '../../src/api/createGateway.ts';
+import { discordProtocol } from '../../src/protocol/discord/discordProtocol.ts';
 import type { Decompressor } from '../../src/compression/decompressor.ts';
 import {
   resolveCompression,

@@ -1,8 +1,8 @@
 import { GatewayOpcodes } from 'discord-api-types/v10';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it, onTestFinished, vi } from 'vitest';
-import { discordProtocol } from '../../src/adapters/discord.ts';
-import { createGateway, GatewayError, type GatewayOptions, type GatewayStateChange } from '../../src/createGateway.ts';
+import { discordProtocol } from '../../src/protocol/discord/discordProtocol.ts';
+import { createGateway, GatewayError, type GatewayOptions, type GatewayStateChange } from '../../src/api/createGateway.ts';
 import { serverFrames } from '../support/discordFrames.ts';
 import { FakeSocketFactory } from '../support/fakeSocket.ts';
 import { ManualClock } from '../support/manualClock.ts';

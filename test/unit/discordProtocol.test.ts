@@ -1,6 +1,6 @@
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { decodeDiscordFrame, discordProtocol } from '../../src/adapters/discord.ts';
+import { decodeDiscordFrame, discordProtocol } from '../../src/protocol/discord/discordProtocol.ts';
 import { serverFrames } from '../support/discordFrames.ts';
 
 const TOKEN = 'Bot.very-secret-token.xyz';

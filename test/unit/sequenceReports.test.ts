@@ -1,6 +1,6 @@
 import { connectionOf } from '../../src/machines/connection.ts';
 import { describe, expect, it } from 'vitest';
-import { GatewayError } from '../../src/gateway/errors.ts';
+import { GatewayError } from '../../src/api/errors.ts';
 import { serverFrames } from '../support/discordFrames.ts';
 import { startGatewayHarness } from '../support/gatewayHarness.ts';
 

@@ -1,8 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { discordProtocol } from '../../src/adapters/discord.ts';
-import { createGateway } from '../../src/createGateway.ts';
-import { superviseGateway } from '../../src/superviseGateway.ts';
+import { discordProtocol } from '../../src/protocol/discord/discordProtocol.ts';
+import { createGateway } from '../../src/api/createGateway.ts';
+import { superviseGateway } from '../../src/api/superviseGateway.ts';
 
 /**
  * Bad options are refused at the call, synchronously, with a TypeError naming the option; nothing

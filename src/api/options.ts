@@ -1,8 +1,8 @@
-import { socketOptionsProblem } from './adapters/ws.ts';
+import { socketOptionsProblem } from '../adapters/ws.ts';
 import type { GatewayOptions } from './createGateway.ts';
-import type { SupervisorOptions } from './machines/supervisor.ts';
-import { defaultOutboxOptions } from './outbox.ts';
-import { compressionOptions, resolveCompression, type CompressionOption } from './compression/transportCompression.ts';
+import type { SupervisorOptions } from '../machines/supervisor.ts';
+import { defaultOutboxOptions } from '../outbox.ts';
+import { compressionOptions, resolveCompression, type CompressionOption } from '../compression/transportCompression.ts';
 
 const timeoutNames = ['connect', 'hello', 'ready', 'drain', 'terminateGrace', 'stable'] as const;
 const backoffNames = ['baseMs', 'maxMs', 'invalidSessionMinMs', 'invalidSessionMaxMs'] as const;

@@ -1,5 +1,5 @@
 import { GatewayDispatchEvents, GatewayOpcodes } from 'discord-api-types/gateway/v10';
-import type { DispatchPayload, GatewayProtocol, InboundFrame } from '../types.ts';
+import type { DispatchPayload, GatewayProtocol, InboundFrame } from '../../types.ts';
 
 export interface DiscordProtocolOptions {
   token: string;

@@ -1,25 +1,25 @@
 import { createActor, type ActorOptions, type AnyActorLogic, type InspectionEvent } from 'xstate';
-import type { BackoffOptions, CreateSocket, DispatchPayload, GatewayProtocol, Timeouts } from './types.ts';
-import { defaultMaxPayload, wsSocketFactory, type WsSocketOptions } from './adapters/ws.ts';
-import { defaultCompression, resolveCompression, transportCompression, type CompressionOption } from './compression/transportCompression.ts';
-import { createGatewayMachine } from './machines/createGatewayMachine.ts';
-import { connectionOf, openConnection } from './machines/connection.ts';
-import type { GatewayOutput, SessionSnapshot } from './machines/gateway.ts';
-import type { RecoveryPlan } from './core/recovery.ts';
-import { recoveryError } from './gateway/recoveryErrors.ts';
+import type { BackoffOptions, CreateSocket, DispatchPayload, GatewayProtocol, Timeouts } from '../types.ts';
+import { defaultMaxPayload, wsSocketFactory, type WsSocketOptions } from '../adapters/ws.ts';
+import { defaultCompression, resolveCompression, transportCompression, type CompressionOption } from '../compression/transportCompression.ts';
+import { createGatewayMachine } from '../machines/createGatewayMachine.ts';
+import { connectionOf, openConnection } from '../machines/connection.ts';
+import type { GatewayOutput, SessionSnapshot } from '../machines/gateway.ts';
+import type { RecoveryPlan } from '../core/recovery.ts';
+import { recoveryError } from './recoveryErrors.ts';
 import { validateOptions } from './options.ts';
-import type { OutboxOptions } from './outbox.ts';
-import { GatewayError, messageOf, observed } from './gateway/errors.ts';
-import { Inspectors, type InspectOption } from './gateway/inspectors.ts';
-import { Listeners } from './gateway/listeners.ts';
-import { linkOutbox } from './gateway/outboxLink.ts';
-import { ReadyWaiters } from './gateway/readyWaiters.ts';
-import { StateReporter, statusOf, type GatewayStateChange, type GatewayStatus } from './gateway/stateReporter.ts';
+import type { OutboxOptions } from '../outbox.ts';
+import { GatewayError, messageOf, observed } from './errors.ts';
+import { Inspectors, type InspectOption } from './inspectors.ts';
+import { Listeners } from './listeners.ts';
+import { linkOutbox } from './outboxLink.ts';
+import { ReadyWaiters } from './readyWaiters.ts';
+import { StateReporter, statusOf, type GatewayStateChange, type GatewayStatus } from './stateReporter.ts';
 
-export { GatewayError } from './gateway/errors.ts';
-export type { InspectOption } from './gateway/inspectors.ts';
-export type { GatewayStateChange, GatewayStatus } from './gateway/stateReporter.ts';
-export type { SessionSnapshot } from './machines/gateway.ts';
+export { GatewayError } from './errors.ts';
+export type { InspectOption } from './inspectors.ts';
+export type { GatewayStateChange, GatewayStatus } from './stateReporter.ts';
+export type { SessionSnapshot } from '../machines/gateway.ts';
 
 export interface GatewayOptions {
   /** the gateway URL, e.g. wss://gateway.discord.gg/?v=10&encoding=json */

@@ -1,9 +1,9 @@
 import { createActor, fromCallback } from 'xstate';
 import { createGateway, crashOutput, GatewayError, type Gateway, type GatewayOptions, type GatewayStateChange } from './createGateway.ts';
-import type { GatewayFailure, GatewayOutput } from './machines/gateway.ts';
-import { supervisorMachine, type RunEnded, type SupervisorOptions } from './machines/supervisor.ts';
-import type { DispatchPayload } from './types.ts';
-import { Listeners } from './gateway/listeners.ts';
+import type { GatewayFailure, GatewayOutput } from '../machines/gateway.ts';
+import { supervisorMachine, type RunEnded, type SupervisorOptions } from '../machines/supervisor.ts';
+import type { DispatchPayload } from '../types.ts';
+import { Listeners } from './listeners.ts';
 import { validateOptions, validateSupervisorOptions } from './options.ts';
 
 export type SupervisorStatus = 'idle' | 'running' | 'coolingDown' | 'open' | 'stopped' | 'failed';
