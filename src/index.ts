@@ -1,12 +1,12 @@
-export { gatewayMachine } from './machines/gateway.ts';
-export type { GatewayContext, GatewayInput, GatewayOutput, GatewayFailure, Session, SessionSnapshot } from './machines/gateway.ts';
+export { gatewayMachine } from './machines/gatewayMachine.ts';
+export type { GatewayContext, GatewayInput, GatewayOutput, GatewayFailure, Session, SessionSnapshot } from './machines/gatewayMachine.ts';
 export { createGatewayMachine } from './machines/createGatewayMachine.ts';
 export { openConnection, type ConnectionRef } from './machines/connection.ts';
 export { createGateway, GatewayError } from './api/createGateway.ts';
 export { superviseGateway } from './api/superviseGateway.ts';
 export type { SupervisedGateway, SupervisorStateChange, SupervisorStatus } from './api/superviseGateway.ts';
-export { supervisorMachine, defaultSupervisorOptions, isFatalFailure } from './machines/supervisor.ts';
-export type { SupervisorOptions } from './machines/supervisor.ts';
+export { supervisorMachine, defaultSupervisorOptions, isFatalFailure } from './machines/supervisorMachine.ts';
+export type { SupervisorOptions } from './machines/supervisorMachine.ts';
 export { Outbox, OutboxError, defaultOutboxOptions } from './outbox.ts';
 export type { OutboxOptions, OutboxErrorCode } from './outbox.ts';
 export type { Gateway, GatewayOptions, GatewayStateChange, GatewayStatus, InspectOption } from './api/createGateway.ts';
@@ -21,10 +21,10 @@ export { decideRecovery, describeTrigger, retryDelayMs, triggerCode } from './co
 export type { RecoveryPlan, RecoveryTrigger, TriggerCode } from './core/recovery.ts';
 export { checkResumeUrl } from './core/resumeUrl.ts';
 export { SocketLine, SecondSocketRefused, LineSealed } from './machines/socketLine.ts';
-export { drainMachine } from './actors/drain.ts';
-export { freshReconnectMachine } from './actors/freshReconnect.ts';
-export { resumeReconnectMachine } from './actors/resumeReconnect.ts';
-export { heartbeatMachine } from './actors/heartbeat.ts';
+export { drainMachine } from './machines/drainMachine.ts';
+export { freshReconnectMachine } from './machines/freshReconnectMachine.ts';
+export { resumeReconnectMachine } from './machines/resumeReconnectMachine.ts';
+export { heartbeatMachine } from './machines/heartbeatMachine.ts';
 export { createSocketActor, GatewayProtocolError, SocketCreateError } from './actors/socket.ts';
 export { defaultTimeouts, defaultBackoff, SocketState } from './types.ts';
 export type {

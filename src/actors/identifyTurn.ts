@@ -1,5 +1,5 @@
 import { fromCallback, type EventObject } from 'xstate';
-import { errorMessage } from './reconnect.ts';
+import { errorMessage } from '../machines/reconnectCourse.ts';
 import type { SocketDependencies } from './socket.ts';
 import { connectionOf, type ConnectionRef } from '../machines/connection.ts';
 

@@ -4,7 +4,7 @@ import { defaultMaxPayload, wsSocketFactory, type WsSocketOptions } from '../ada
 import { defaultCompression, resolveCompression, transportCompression, type CompressionOption } from '../compression/transportCompression.ts';
 import { createGatewayMachine } from '../machines/createGatewayMachine.ts';
 import { connectionOf, openConnection } from '../machines/connection.ts';
-import type { GatewayOutput, SessionSnapshot } from '../machines/gateway.ts';
+import type { GatewayOutput, SessionSnapshot } from '../machines/gatewayMachine.ts';
 import type { RecoveryPlan } from '../core/recovery.ts';
 import { recoveryError } from './recoveryErrors.ts';
 import { validateOptions } from './options.ts';
@@ -19,7 +19,7 @@ import { StateReporter, statusOf, type GatewayStateChange, type GatewayStatus } 
 export { GatewayError } from './errors.ts';
 export type { InspectOption } from './inspectors.ts';
 export type { GatewayStateChange, GatewayStatus } from './stateReporter.ts';
-export type { SessionSnapshot } from '../machines/gateway.ts';
+export type { SessionSnapshot } from '../machines/gatewayMachine.ts';
 
 export interface GatewayOptions {
   /** the gateway URL, e.g. wss://gateway.discord.gg/?v=10&encoding=json */

@@ -1,6 +1,6 @@
 import { socketOptionsProblem } from '../adapters/ws.ts';
 import type { GatewayOptions } from './createGateway.ts';
-import type { SupervisorOptions } from '../machines/supervisor.ts';
+import type { SupervisorOptions } from '../machines/supervisorMachine.ts';
 import { defaultOutboxOptions } from '../outbox.ts';
 import { compressionOptions, resolveCompression, type CompressionOption } from '../compression/transportCompression.ts';
 

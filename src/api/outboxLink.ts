@@ -1,4 +1,4 @@
-import type { GatewayOutput } from '../machines/gateway.ts';
+import type { GatewayOutput } from '../machines/gatewayMachine.ts';
 import type { RecoveryPlan } from '../core/recovery.ts';
 import { defaultOutboxOptions, Outbox, OutboxError, type OutboxOptions } from '../outbox.ts';
 

@@ -1,5 +1,5 @@
 import type { AnyMachineSnapshot } from 'xstate';
-import type { GatewayContext, GatewayFailure } from '../machines/gateway.ts';
+import type { GatewayContext, GatewayFailure } from '../machines/gatewayMachine.ts';
 import { flatten } from '../machines/stateValue.ts';
 import { describeTrigger, triggerCode, type RecoveryPlan, type TriggerCode } from '../core/recovery.ts';
 

@@ -1,7 +1,7 @@
 import { createActor, fromCallback } from 'xstate';
 import { createGateway, crashOutput, GatewayError, type Gateway, type GatewayOptions, type GatewayStateChange } from './createGateway.ts';
-import type { GatewayFailure, GatewayOutput } from '../machines/gateway.ts';
-import { supervisorMachine, type RunEnded, type SupervisorOptions } from '../machines/supervisor.ts';
+import type { GatewayFailure, GatewayOutput } from '../machines/gatewayMachine.ts';
+import { supervisorMachine, type RunEnded, type SupervisorOptions } from '../machines/supervisorMachine.ts';
 import type { DispatchPayload } from '../types.ts';
 import { Listeners } from './listeners.ts';
 import { validateOptions, validateSupervisorOptions } from './options.ts';

@@ -1,8 +1,8 @@
-import { freshReconnectMachine } from '../actors/freshReconnect.ts';
-import { resumeReconnectMachine } from '../actors/resumeReconnect.ts';
+import { freshReconnectMachine } from './freshReconnectMachine.ts';
+import { resumeReconnectMachine } from './resumeReconnectMachine.ts';
 import { createIdentifyTurn, identifyTurnActor } from '../actors/identifyTurn.ts';
 import { createSocketActor, socketActor, type SocketDependencies } from '../actors/socket.ts';
-import { gatewayMachine } from './gateway.ts';
+import { gatewayMachine } from './gatewayMachine.ts';
 
 /**
  * The statechart with a real socket actor in every place that names one. Implementations given to

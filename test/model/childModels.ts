@@ -1,9 +1,9 @@
 import type { AnyMachineSnapshot, EventObject } from 'xstate';
-import { drainMachine } from '../../src/actors/drain.ts';
-import { freshReconnectMachine } from '../../src/actors/freshReconnect.ts';
-import { heartbeatMachine } from '../../src/actors/heartbeat.ts';
-import type { ReconnectInput } from '../../src/actors/reconnect.ts';
-import { resumeReconnectMachine } from '../../src/actors/resumeReconnect.ts';
+import { drainMachine } from '../../src/machines/drainMachine.ts';
+import { freshReconnectMachine } from '../../src/machines/freshReconnectMachine.ts';
+import { heartbeatMachine } from '../../src/machines/heartbeatMachine.ts';
+import type { ReconnectInput } from '../../src/machines/reconnectCourse.ts';
+import { resumeReconnectMachine } from '../../src/machines/resumeReconnectMachine.ts';
 import { defaultBackoff } from '../../src/types.ts';
 import { SocketLine } from '../../src/machines/socketLine.ts';
 import { valueKey, type ModelPath, type TraversalSpec } from './modelPaths.ts';

@@ -1,6 +1,6 @@
 import type { AnyMachineSnapshot, EventObject } from 'xstate';
-import type { ReconnectOutput } from '../../src/actors/reconnect.ts';
-import { gatewayMachine, type GatewayContext } from '../../src/machines/gateway.ts';
+import type { ReconnectOutput } from '../../src/machines/reconnectCourse.ts';
+import { gatewayMachine, type GatewayContext } from '../../src/machines/gatewayMachine.ts';
 import type { RecoveryTrigger } from '../../src/core/recovery.ts';
 import { eventTypesOf, until, type StepPlan } from './plans.ts';
 import { valueKey, type ModelStep, type TraversalSpec } from './modelPaths.ts';

@@ -1,9 +1,9 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { drainMachine } from '../../src/actors/drain.ts';
-import { freshReconnectMachine } from '../../src/actors/freshReconnect.ts';
-import { heartbeatMachine } from '../../src/actors/heartbeat.ts';
-import { resumeReconnectMachine } from '../../src/actors/resumeReconnect.ts';
-import { gatewayMachine } from '../../src/machines/gateway.ts';
+import { drainMachine } from '../../src/machines/drainMachine.ts';
+import { freshReconnectMachine } from '../../src/machines/freshReconnectMachine.ts';
+import { heartbeatMachine } from '../../src/machines/heartbeatMachine.ts';
+import { resumeReconnectMachine } from '../../src/machines/resumeReconnectMachine.ts';
+import { gatewayMachine } from '../../src/machines/gatewayMachine.ts';
 import { childModels } from './childModels.ts';
 import { CoverageRecorder } from './coverage.ts';
 import { gatewaySpec, planGatewayStep } from './gatewayModel.ts';

@@ -1,4 +1,4 @@
-import type { ReconnectOutput } from '../../src/actors/reconnect.ts';
+import type { ReconnectOutput } from '../../src/machines/reconnectCourse.ts';
 import type { ServerAct, World } from './world.ts';
 
 /** Handshake phases where the server can still act on a socket it has not answered yet. */

@@ -1,5 +1,5 @@
 import { createMachine, type AnyStateMachine } from 'xstate';
-import { drainMachine } from '../../src/actors/drain.ts';
+import { drainMachine } from '../../src/machines/drainMachine.ts';
 import type { GatewayMachine } from './drivers.ts';
 
 /** A drain that claims success without touching the socket. */

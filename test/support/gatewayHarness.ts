@@ -4,7 +4,7 @@ import type { InspectionEvent } from 'xstate';
 import type { SocketDependencies } from '../../src/actors/socket.ts';
 import { discordProtocol } from '../../src/protocol/discord/discordProtocol.ts';
 import { createGatewayMachine } from '../../src/machines/createGatewayMachine.ts';
-import type { GatewayInput } from '../../src/machines/gateway.ts';
+import type { GatewayInput } from '../../src/machines/gatewayMachine.ts';
 import type { RecoveryPlan } from '../../src/core/recovery.ts';
 import type { DispatchPayload } from '../../src/types.ts';
 import { inspectedId, recordStates, startActor, stateName } from './actors.ts';

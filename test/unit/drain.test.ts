@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { drainMachine, type DrainInput } from '../../src/actors/drain.ts';
+import { drainMachine, type DrainInput } from '../../src/machines/drainMachine.ts';
 import { SocketLine } from '../../src/machines/socketLine.ts';
 import { SocketState } from '../../src/types.ts';
 import { recordStates, startActor } from '../support/actors.ts';

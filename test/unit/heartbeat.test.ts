@@ -1,7 +1,7 @@
 import { connectionOf, openConnection } from '../../src/machines/connection.ts';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { sendTo, setup, type InspectionEvent } from 'xstate';
-import { heartbeatMachine } from '../../src/actors/heartbeat.ts';
+import { heartbeatMachine } from '../../src/machines/heartbeatMachine.ts';
 import { inspectedId, startActor, stateName } from '../support/actors.ts';
 import { ManualClock } from '../support/manualClock.ts';
 

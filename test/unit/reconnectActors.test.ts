@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { freshReconnectMachine } from '../../src/actors/freshReconnect.ts';
-import type { ReconnectInput } from '../../src/actors/reconnect.ts';
-import { resumeReconnectMachine } from '../../src/actors/resumeReconnect.ts';
+import { freshReconnectMachine } from '../../src/machines/freshReconnectMachine.ts';
+import type { ReconnectInput } from '../../src/machines/reconnectCourse.ts';
+import { resumeReconnectMachine } from '../../src/machines/resumeReconnectMachine.ts';
 import { SocketLine } from '../../src/machines/socketLine.ts';
 import { defaultBackoff, defaultTimeouts } from '../../src/types.ts';
 import { recordStates, startActor } from '../support/actors.ts';

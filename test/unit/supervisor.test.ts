@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createActor, fromCallback } from 'xstate';
-import type { GatewayOutput } from '../../src/machines/gateway.ts';
-import { supervisorMachine, type RunEnded } from '../../src/machines/supervisor.ts';
+import type { GatewayOutput } from '../../src/machines/gatewayMachine.ts';
+import { supervisorMachine, type RunEnded } from '../../src/machines/supervisorMachine.ts';
 import { recordStates } from '../support/actors.ts';
 import { connectionOf, openConnection, type ConnectionRef } from '../../src/machines/connection.ts';
 import { ManualClock } from '../support/manualClock.ts';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { getShortestPaths } from 'xstate/graph';
-import { gatewayMachine } from '../../src/machines/gateway.ts';
+import { gatewayMachine } from '../../src/machines/gatewayMachine.ts';
 
 /**
  * The calls README shows for model-based tests with xstate/graph, exactly as written there: the

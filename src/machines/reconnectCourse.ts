@@ -1,10 +1,10 @@
 import type { BackoffOptions, Timeouts } from '../types.ts';
-import type { HeartbeatEvent, SocketEvent } from '../machines/events.ts';
+import type { HeartbeatEvent, SocketEvent } from './events.ts';
 import { retryDelayMs, type RecoveryTrigger, type RetryDelay } from '../core/recovery.ts';
-import { connectionOf, type ConnectionRef } from '../machines/connection.ts';
-import type { DrainInput, DrainOutput } from './drain.ts';
-import type { IdentifyTurnEvent } from './identifyTurn.ts';
-import { SocketCreateError } from './socket.ts';
+import { connectionOf, type ConnectionRef } from './connection.ts';
+import type { DrainInput, DrainOutput } from './drainMachine.ts';
+import type { IdentifyTurnEvent } from '../actors/identifyTurn.ts';
+import { SocketCreateError } from '../actors/socket.ts';
 
 /**
  * What the fresh and resume reconnect actors have in common: their input, their result, their

@@ -1,5 +1,5 @@
 import { assign, sendParent, setup } from 'xstate';
-import { connectionOf, type ConnectionRef } from '../machines/connection.ts';
+import { connectionOf, type ConnectionRef } from './connection.ts';
 
 export interface HeartbeatInput {
   interval: number;

@@ -1,5 +1,5 @@
 import { assign, fromCallback, sendTo, setup } from 'xstate';
-import type { GatewayFailure, GatewayOutput } from './gateway.ts';
+import type { GatewayFailure, GatewayOutput } from './gatewayMachine.ts';
 import { fatalCloseCodes } from '../core/recovery.ts';
 import { connectionOf, type ConnectionRef } from './connection.ts';
 

@@ -1,10 +1,10 @@
 import { assign, enqueueActions, sendTo, setup } from 'xstate';
 import { defaultBackoff, defaultTimeouts, type BackoffOptions, type Timeouts } from '../types.ts';
-import { drainMachine } from '../actors/drain.ts';
-import { freshReconnectMachine } from '../actors/freshReconnect.ts';
-import { heartbeatMachine } from '../actors/heartbeat.ts';
-import { errorMessage, type ReconnectInput, type ReconnectOutput } from '../actors/reconnect.ts';
-import { resumeReconnectMachine } from '../actors/resumeReconnect.ts';
+import { drainMachine } from './drainMachine.ts';
+import { freshReconnectMachine } from './freshReconnectMachine.ts';
+import { heartbeatMachine } from './heartbeatMachine.ts';
+import { errorMessage, type ReconnectInput, type ReconnectOutput } from './reconnectCourse.ts';
+import { resumeReconnectMachine } from './resumeReconnectMachine.ts';
 import { socketNotProvided, type SocketInput } from '../actors/socket.ts';
 import { connectionOf, openConnection, type ConnectionRef } from './connection.ts';
 import type { HeartbeatEvent, SocketEvent, UserEvent } from './events.ts';

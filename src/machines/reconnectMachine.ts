@@ -1,10 +1,10 @@
 import { assign, cancel, raise, sendTo, setup, spawnChild } from 'xstate';
-import type { SocketCommand } from '../machines/events.ts';
-import { drainMachine } from './drain.ts';
-import { identifyTurnActor } from './identifyTurn.ts';
-import { heartbeatMachine } from './heartbeat.ts';
-import { socketNotProvided } from './socket.ts';
-import { connectionOf } from '../machines/connection.ts';
+import type { SocketCommand } from './events.ts';
+import { drainMachine } from './drainMachine.ts';
+import { identifyTurnActor } from '../actors/identifyTurn.ts';
+import { heartbeatMachine } from './heartbeatMachine.ts';
+import { socketNotProvided } from '../actors/socket.ts';
+import { connectionOf } from './connection.ts';
 import {
   drainInput,
   errorMessage,
@@ -18,7 +18,7 @@ import {
   type ReconnectEvent,
   type ReconnectInput,
   type ReconnectOutput,
-} from './reconnect.ts';
+} from './reconnectCourse.ts';
 
 /** What makes a reconnect fresh or resuming: the close code of its drain and its handshake. */
 export interface ReconnectKind {
