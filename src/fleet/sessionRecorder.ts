@@ -16,8 +16,10 @@ export interface SessionRecorderOptions {
 export type RecordedSession = Omit<StoredSession, 'shardCount'>;
 
 export interface SessionRecorder {
-  /** The session moved (a new sequence): stored within one interval, never once per dispatch. */
+  /** The session changed: stored within one interval, never once per dispatch. */
   update(session: RecordedSession): void;
+  /** The session's sequence moved (a dispatch): as `update`, without building a session per event. */
+  advance(sequence: number): void;
   /** Stores the latest session now (READY, RESUMED, close). Rejects when the store does. */
   flush(): Promise<void>;
   /** Forgets the shard's session in the store (it can no longer be resumed). */
@@ -66,7 +68,8 @@ export function createSessionRecorder(options: SessionRecorderOptions): SessionR
   function write(): Promise<void> {
     const run = async () => {
       if (!dirty) return;
-      const value = latest;
+      // A copy: `latest` keeps moving with every dispatch, and a store may keep what it is given.
+      const value = latest && { ...latest };
       dirty = false;
       lastWriteAt = Date.now();
       try {
@@ -87,6 +90,12 @@ export function createSessionRecorder(options: SessionRecorderOptions): SessionR
     update(session) {
       if (closed) return;
       latest = { sessionId: session.sessionId, sequence: session.sequence, resumeUrl: session.resumeUrl, shardCount };
+      dirty = true;
+      schedule();
+    },
+    advance(sequence) {
+      if (closed || latest === null) return;
+      latest.sequence = sequence;
       dirty = true;
       schedule();
     },

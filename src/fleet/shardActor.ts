@@ -95,23 +95,23 @@ export function createShardActor(deps: ShardDependencies) {
     });
     deps.register(shardId, gateway);
 
-    // The session a dispatch moves, without asking the statechart each time.
-    let live: { sessionId: string; resumeUrl: string | null } | null = null;
+    // Whether the recorder holds the live session, so that a dispatch only moves its sequence.
+    let live = false;
     let status: GatewayStatus = 'idle';
     gateway.on('dispatch', (payload) => {
       deps.onDispatch(payload, shardId);
-      if (live) recorder.update({ sessionId: live.sessionId, resumeUrl: live.resumeUrl, sequence: payload.s });
+      if (live) recorder.advance(payload.s);
     });
     gateway.on('error', report);
     gateway.on('state', (change) => {
       deps.onState(change, shardId);
       if (change.state === 'ready') {
         const session = gateway.session();
-        live = session && { sessionId: session.sessionId, resumeUrl: session.resumeUrl };
-        if (session) recorder.update({ ...live!, sequence: session.sequence ?? 0 });
+        live = session !== null;
+        if (session) recorder.update({ sessionId: session.sessionId, resumeUrl: session.resumeUrl, sequence: session.sequence ?? 0 });
         recorder.flush().catch(() => {}); // a failed write is reported through onError and retried
       } else if (change.state === 'connecting' && change.kind === 'fresh') {
-        live = null; // the old session is being given up; the new one is stored at READY
+        live = false; // the old session is being given up; the new one is stored at READY
       }
       if (change.state !== status) {
         status = change.state;
