@@ -1,6 +1,6 @@
 import type { AnyMachineSnapshot } from 'xstate';
 import type { GatewayContext, GatewayFailure } from '../machines/gatewayMachine.ts';
-import { flatten } from '../machines/stateValue.ts';
+import { flatten } from '../core/stateValue.ts';
 import { describeTrigger, triggerCode, type RecoveryPlan, type TriggerCode } from '../core/recovery.ts';
 
 export type GatewayStatus = 'idle' | 'connecting' | 'ready' | 'closing' | 'stopped' | 'failed';

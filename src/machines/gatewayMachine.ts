@@ -17,7 +17,7 @@ import {
   type RecoveryTrigger,
 } from '../core/recovery.ts';
 import { checkResumeUrl } from '../core/resumeUrl.ts';
-import { flatten } from './stateValue.ts';
+import { flatten } from '../core/stateValue.ts';
 import { SequenceLedger } from '../core/sequenceLedger.ts';
 
 export interface GatewayInput {
