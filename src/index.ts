@@ -25,7 +25,7 @@ export { drainMachine } from './machines/drainMachine.ts';
 export { freshReconnectMachine } from './machines/freshReconnectMachine.ts';
 export { resumeReconnectMachine } from './machines/resumeReconnectMachine.ts';
 export { heartbeatMachine } from './machines/heartbeatMachine.ts';
-export { createSocketActor, GatewayProtocolError, SocketCreateError } from './actors/socket.ts';
+export { createSocketActor, GatewayProtocolError } from './actors/socket.ts';
 export { defaultTimeouts, defaultBackoff, SocketState } from './types.ts';
 export type {
   BackoffOptions,

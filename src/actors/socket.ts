@@ -1,17 +1,16 @@
 import { fromCallback } from 'xstate';
-import { SocketState, type CreateSocket, type DispatchPayload, type GatewayProtocol, type InboundFrame } from '../types.ts';
+import { SocketState, type CreateSocket, type WebSocketLike, type DispatchPayload, type GatewayProtocol, type InboundFrame } from '../types.ts';
 import type { Decompressor } from '../compression/decompressor.ts';
 import type { TransportCompression } from '../compression/transportCompression.ts';
 import type { SocketCommand, SocketEvent } from '../machines/events.ts';
 import { connectionOf, type ConnectionRef } from '../machines/connection.ts';
+import { LineSealed, SecondSocketRefused } from '../machines/socketLine.ts';
 import { GatewayError } from '../api/errors.ts';
 
 export interface SocketInput {
   /** the gateway's connection: the line the socket lives on, the ledger and (unless fixed) the I/O */
   connection: ConnectionRef;
   generation: number;
-  /** `open` creates a socket on the line; `adopt` listens to the one a reconnect just made ready */
-  mode: 'open' | 'adopt';
   url: string;
 }
 
@@ -32,22 +31,19 @@ export interface SocketDependencies {
   compression?: TransportCompression;
 }
 
-/** `createSocket` threw for a URL (`ws` refuses some URLs outright): no socket was made. */
-export class SocketCreateError extends Error {
-  override readonly name = 'SocketCreateError';
-}
-
 /** An error in what the server sent. */
 export class GatewayProtocolError extends Error {
   override readonly name = 'GatewayProtocolError';
 }
 
 /**
- * The socket actor: one per socket and per owner. It turns the socket's events into statechart
- * events tagged with its generation and carries out send commands. DISPATCH frames go straight to
- * `onDispatch` through the sequence ledger, so the event stream costs no transition. When the
- * actor stops, it detaches its listeners; the socket itself stays on the line for a drain (or for
- * the next owner to adopt), keeping the line's error sink.
+ * The socket actor: the one owner of one socket, from the moment it creates it until it is CLOSED.
+ * The gateway spawns it when a reconnect asks for a socket, and it lives on through the handshake,
+ * the ready session and the drain; nothing else reads from the socket or writes to it. It turns the
+ * socket's events into statechart events tagged with its generation and carries out commands.
+ * DISPATCH frames go straight to `onDispatch` through the sequence ledger, so the event stream
+ * costs no transition. When the actor stops it detaches its listeners; a socket still open then (a
+ * drain that failed) stays on the line with the line's error sink.
  */
 export function createSocketActor(fixed?: SocketDependencies) {
   return fromCallback<SocketCommand, SocketInput>(({ input, sendBack, receive }) => {
@@ -57,20 +53,18 @@ export function createSocketActor(fixed?: SocketDependencies) {
     const { generation } = input;
     const protocol = deps.protocol;
     const compression = deps.compression;
-    const create = () => {
-      try {
-        return deps.createSocket(compression ? compression.url(input.url) : input.url);
-      } catch (error) {
-        // The URL stays out of the message: a resume URL comes from the network.
-        throw new SocketCreateError(`createSocket threw: ${error instanceof Error ? error.message : String(error)}`);
-      }
-    };
-    const socket =
-      input.mode === 'open' ? (compression ? line.open(create, compression.createDecompressor) : line.open(create)) : line.socket;
-    if (!socket) throw new Error('no socket to adopt');
-    const decompressor = compression ? line.decompressor : undefined;
-
     const emit = (event: SocketEvent) => sendBack(event);
+    const create = () => deps.createSocket(compression ? compression.url(input.url) : input.url);
+    let socket: WebSocketLike;
+    try {
+      socket = compression ? line.open(create, compression.createDecompressor) : line.open(create);
+    } catch (error) {
+      // `ws` refuses some URLs outright. The URL stays out of the message: a resume URL comes from the network.
+      if (error instanceof SecondSocketRefused || error instanceof LineSealed) throw error;
+      emit({ type: 'socket.createFailed', generation, message: `createSocket threw: ${error instanceof Error ? error.message : String(error)}` });
+      return;
+    }
+    const decompressor = compression ? line.decompressor : undefined;
     // The frame is built inside the try too: a protocol binding that throws must not crash the actor.
     const send = (frame: () => string) => {
       try {
@@ -81,7 +75,11 @@ export function createSocketActor(fixed?: SocketDependencies) {
     };
 
     // Until the socket opens, its error is the cause of the failed connection, reported with it.
-    let opened = input.mode === 'adopt';
+    let opened = false;
+    // The handshake this socket sent, and whether the server completed it: from then on a READY or
+    // RESUMED is stray, and an event older than the last one is news rather than a replay.
+    let handshake: 'identify' | 'resume' | null = null;
+    let established = false;
     let connectError: { message: string; code?: string } | undefined;
     const onOpen = () => {
       opened = true;
@@ -109,7 +107,7 @@ export function createSocketActor(fixed?: SocketDependencies) {
             return deps.onDispatch(frame.payload);
           }
           // A resume replays what may already have been delivered: dropping that is the rule, not news.
-          if (input.mode === 'adopt' && last !== null) deps.onError(sequenceDropped(frame.payload, last));
+          if (established && last !== null) deps.onError(sequenceDropped(frame.payload, last));
           return;
         }
         case 'heartbeatRequest':
@@ -117,14 +115,16 @@ export function createSocketActor(fixed?: SocketDependencies) {
           return;
         case 'hello':
           return emit({ type: 'gateway.hello', generation, heartbeatInterval: frame.heartbeatInterval });
-        // A READY or RESUMED belongs to a handshake; on a session that is already ready it is
-        // ignored whole, so a stray one cannot move the ledger and drop the events after it.
+        // A READY or RESUMED belongs to a handshake; on a session that is already established it
+        // is ignored whole, so a stray one cannot move the ledger and drop the events after it.
         case 'ready':
-          if (input.mode === 'adopt') return;
+          if (established) return;
+          established = handshake === 'identify';
           ledger.accept(frame.seq);
           return emit({ type: 'gateway.ready', generation, sessionId: frame.sessionId, resumeUrl: frame.resumeUrl });
         case 'resumed':
-          if (input.mode === 'adopt') return;
+          if (established) return;
+          established = handshake === 'resume';
           if (frame.seq !== null) ledger.accept(frame.seq);
           return emit({ type: 'gateway.resumed', generation });
         case 'heartbeatAck':
@@ -155,16 +155,13 @@ export function createSocketActor(fixed?: SocketDependencies) {
     socket.on('close', onClose);
     socket.on('error', onError);
 
-    // A socket handed over by a reconnect may have closed in between; report it rather than wait.
-    if (input.mode === 'adopt' && socket.readyState !== SocketState.OPEN) {
-      emit({ type: 'socket.closed', generation, code: 1006, reason: 'socket closed during hand-over' });
-    }
-
     receive((command) => {
       switch (command.type) {
         case 'identify':
+          handshake = 'identify';
           return send(() => protocol.identify());
         case 'resume':
+          handshake = 'resume';
           return send(() => protocol.resume(command.sessionId, ledger.seq));
         case 'heartbeat':
           return send(() => protocol.heartbeat(ledger.seq));
@@ -211,7 +208,7 @@ function decodeSafely(protocol: GatewayProtocol, data: unknown, isBinary: boolea
 /** The socket actor that takes its I/O from its connection, shared by every gateway. */
 export const socketActor = createSocketActor();
 
-/** Placeholder named in the statecharts' setup(); real logic comes from `createSocketActor`. */
+/** Placeholder named in the gateway's setup(); real logic comes from `createSocketActor`. */
 export const socketNotProvided = fromCallback<SocketCommand, SocketInput>(() => {
   throw new Error('the socket actor was not provided: build the machine with createGatewayMachine()');
 });

@@ -1,27 +1,23 @@
 import { freshReconnectMachine } from './freshReconnectMachine.ts';
-import { resumeReconnectMachine } from './resumeReconnectMachine.ts';
-import { createIdentifyTurn, identifyTurnActor } from '../actors/identifyTurn.ts';
+import { createIdentifyTurn } from '../actors/identifyTurn.ts';
 import { createSocketActor, socketActor, type SocketDependencies } from '../actors/socket.ts';
 import { gatewayMachine } from './gatewayMachine.ts';
 
 /**
- * The statechart with a real socket actor in every place that names one. Implementations given to
- * a parent do not reach the machines it invokes, so the reconnect actors get theirs here too.
+ * The statechart with a real socket actor (the gateway spawns every socket's owner). Implementations
+ * given to a parent do not reach the machines it invokes, so a fixed identify turn is given to the
+ * fresh reconnect too.
  */
-function withSocket(socket: ReturnType<typeof createSocketActor>, identifyTurn = identifyTurnActor) {
+function withSocket(socket: ReturnType<typeof createSocketActor>, identifyTurn?: ReturnType<typeof createIdentifyTurn>) {
+  if (!identifyTurn) return gatewayMachine.provide({ actors: { socket } });
   return gatewayMachine.provide({
-    actors: {
-      socket,
-      freshReconnect: freshReconnectMachine.provide({ actors: { socket, identifyTurn } }),
-      resumeReconnect: resumeReconnectMachine.provide({ actors: { socket } }),
-    },
+    actors: { socket, freshReconnect: freshReconnectMachine.provide({ actors: { identifyTurn } }) },
   });
 }
 
 /**
- * One engine for every gateway: its socket actor takes the I/O from the gateway's input (`io`).
- * Building a provided machine copies every state node of three machines, tens of KiB, so it is
- * done once, not per gateway.
+ * One engine for every gateway: its socket actor takes the I/O from the gateway's connection.
+ * Building a provided machine copies its state nodes, so it is done once, not per gateway.
  */
 const sharedEngine = withSocket(socketActor);
 

@@ -15,6 +15,8 @@ export type SocketEvent =
       opened?: boolean;
       error?: { message: string; code?: string };
     }
+  /** `createSocket` threw (`ws` refuses some URLs outright): no socket was made */
+  | { type: 'socket.createFailed'; generation: number; message: string }
   | { type: 'gateway.hello'; generation: number; heartbeatInterval: number }
   | { type: 'gateway.ready'; generation: number; sessionId: string; resumeUrl: string | null }
   | { type: 'gateway.resumed'; generation: number }
@@ -29,6 +31,15 @@ export type SocketCommand =
   | { type: 'resume'; sessionId: string }
   | { type: 'heartbeat' }
   | { type: 'send'; data: string; id: number };
+
+/**
+ * What a reconnect asks of the gateway, which owns the sockets: a socket for its generation, and
+ * commands for it. The socket outlives the reconnect (it carries the ready session), so the
+ * reconnect never holds it; the gateway relays the socket's events to the running reconnect.
+ */
+export type SocketRequest =
+  | { type: 'socket.connect'; generation: number; url: string }
+  | { type: 'socket.command'; generation: number; command: SocketCommand };
 
 export type HeartbeatEvent = { type: 'heartbeat.beat' };
 

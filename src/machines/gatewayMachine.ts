@@ -1,13 +1,13 @@
-import { assign, enqueueActions, sendTo, setup } from 'xstate';
+import { assign, enqueueActions, setup, stopChild } from 'xstate';
 import { defaultBackoff, defaultTimeouts, type BackoffOptions, type Timeouts } from '../types.ts';
 import { drainMachine } from './drainMachine.ts';
 import { freshReconnectMachine } from './freshReconnectMachine.ts';
 import { heartbeatMachine } from './heartbeatMachine.ts';
 import { errorMessage, type ReconnectInput, type ReconnectOutput } from './reconnectCourse.ts';
 import { resumeReconnectMachine } from './resumeReconnectMachine.ts';
-import { socketNotProvided, type SocketInput } from '../actors/socket.ts';
+import { socketNotProvided } from '../actors/socket.ts';
 import { connectionOf, openConnection, type ConnectionRef } from './connection.ts';
-import type { HeartbeatEvent, SocketEvent, UserEvent } from './events.ts';
+import type { HeartbeatEvent, SocketCommand, SocketEvent, SocketRequest, UserEvent } from './events.ts';
 import {
   decideRecovery,
   isConnectionFailure,
@@ -89,7 +89,7 @@ export type GatewayEmitted =
   | { type: 'phase'; kind: 'fresh' | 'resume'; phase: string; generation: number }
   | { type: 'warning'; message: string; code?: 'RESUME_URL_REJECTED' };
 
-export type GatewayEvent = UserEvent | SocketEvent | HeartbeatEvent;
+export type GatewayEvent = UserEvent | SocketEvent | SocketRequest | HeartbeatEvent;
 
 /**
  * The output of a reconnect actor's done event, or undefined for any other event. Guards and
@@ -176,8 +176,11 @@ function planned(context: GatewayContext, trigger: RecoveryTrigger): Partial<Gat
 /**
  * The connection statechart. It owns one session: `connecting` runs a fresh or a resume reconnect
  * actor until a socket is ready, `ready` keeps that socket and its heartbeat, and every fault goes
- * through `routing`, where the recovery table picks what follows. Socket, drain, reconnects and
- * heartbeat are child actors named here; createGatewayMachine() provides the real socket.
+ * through `routing`, where the recovery table picks what follows. The gateway owns the sockets:
+ * when a reconnect asks for one it spawns a socket actor (`socket`), which owns that socket from
+ * its creation through the handshake and the ready session until it is CLOSED, and the gateway
+ * relays its events to the reconnect while one runs. Drain, reconnects and heartbeat are child
+ * actors named here; createGatewayMachine() provides the real socket.
  */
 export const gatewayMachine = setup({
   types: {
@@ -270,11 +273,35 @@ export const gatewayMachine = setup({
     }),
     markStable: assign({ attempt: 0 }),
     sealLine: ({ context }) => connectionOf(context.connection).line.seal(),
-    forwardAck: sendTo('heartbeat', { type: 'ack' }),
-    sendHeartbeat: sendTo('socket', { type: 'heartbeat' }),
-    sendPayload: sendTo('socket', ({ event }) =>
-      event.type === 'send' ? { type: 'send' as const, data: event.data, id: event.id } : { type: 'heartbeat' as const },
-    ),
+    forwardAck: enqueueActions(({ enqueue, self }) => {
+      if (self.getSnapshot().children.heartbeat) enqueue.sendTo('heartbeat', { type: 'ack' });
+    }),
+    // A reconnect asked for its socket. The previous one is CLOSED by now (the reconnect drained
+    // it, and the line refuses a second live socket); its actor goes before the next one comes.
+    openSocket: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'socket.connect') return;
+      enqueue.stopChild('socket');
+      enqueue.spawnChild('socket', { id: 'socket', input: { connection: context.connection, generation: event.generation, url: event.url } });
+    }),
+    // The socket reached CLOSED: its actor's life is over.
+    releaseSocket: stopChild('socket'),
+    commandSocket: enqueueActions(({ event, enqueue, self }) => {
+      const command: SocketCommand | undefined =
+        event.type === 'socket.command' ? event.command : event.type === 'heartbeat.beat' ? { type: 'heartbeat' } : undefined;
+      if (command && self.getSnapshot().children.socket) enqueue.sendTo('socket', command);
+    }),
+    // A payload for a socket that is already gone goes back to the queue, as outside `ready`.
+    sendPayload: enqueueActions(({ context, event, enqueue, self }) => {
+      if (event.type !== 'send') return;
+      if (self.getSnapshot().children.socket) enqueue.sendTo('socket', { type: 'send', data: event.data, id: event.id });
+      else connectionOf(context.connection).io?.onSent?.(event.id, new Error('the socket is gone'), true);
+    }),
+    // The running reconnect drives the handshake: the socket's events are its to read.
+    relayToReconnect: enqueueActions(({ event, enqueue, self }) => {
+      const { freshReconnect, resumeReconnect } = self.getSnapshot().children;
+      const reconnect = freshReconnect ?? resumeReconnect;
+      if (reconnect && (event.type.startsWith('socket.') || event.type.startsWith('gateway.'))) enqueue.sendTo(reconnect, event as SocketEvent);
+    }),
   },
 }).createMachine({
   id: 'gateway',
@@ -300,6 +327,7 @@ export const gatewayMachine = setup({
   on: {
     stop: { target: '.closing', actions: 'noteStop' },
     send: { actions: 'returnPayload' },
+    'socket.closed': { actions: 'releaseSocket' },
   },
   states: {
     idle: {
@@ -319,6 +347,14 @@ export const gatewayMachine = setup({
     },
     connecting: {
       initial: 'fresh',
+      on: {
+        'socket.connect': { guard: 'fromCurrentSocket', actions: 'openSocket' },
+        'socket.command': { guard: 'fromCurrentSocket', actions: 'commandSocket' },
+        'socket.closed': { actions: ['releaseSocket', 'relayToReconnect'] },
+        'socket.*': { actions: 'relayToReconnect' },
+        'gateway.*': { actions: 'relayToReconnect' },
+        'xstate.error.actor.socket': { target: 'routing', actions: 'planAfterCrash' },
+      },
       states: {
         fresh: {
           entry: ['forgetSession', 'resetLedger', 'nextAttempt'],
@@ -369,17 +405,6 @@ export const gatewayMachine = setup({
     ready: {
       invoke: [
         {
-          id: 'socket',
-          src: 'socket',
-          input: ({ context }): SocketInput => ({
-            connection: context.connection,
-            generation: context.generation,
-            mode: 'adopt',
-            url: context.url,
-          }),
-          onError: { target: 'routing', actions: 'planAfterCrash' },
-        },
-        {
           id: 'heartbeat',
           src: 'heartbeat',
           input: ({ context }) => ({
@@ -397,10 +422,13 @@ export const gatewayMachine = setup({
         'socket.closed': {
           guard: 'fromCurrentSocket',
           target: 'routing',
-          actions: {
-            type: 'planRecovery',
-            params: ({ event }) => ({ type: 'close', code: event.code, reason: event.reason }),
-          },
+          actions: [
+            'releaseSocket',
+            {
+              type: 'planRecovery',
+              params: ({ event }) => ({ type: 'close', code: event.code, reason: event.reason }),
+            },
+          ],
         },
         'gateway.reconnect': {
           guard: 'fromCurrentSocket',
@@ -421,7 +449,7 @@ export const gatewayMachine = setup({
           actions: { type: 'planRecovery', params: ({ event }) => ({ type: 'protocolError', reason: event.reason }) },
         },
         'gateway.heartbeatAck': { guard: 'fromCurrentSocket', actions: 'forwardAck' },
-        'heartbeat.beat': { actions: 'sendHeartbeat' },
+        'heartbeat.beat': { actions: 'commandSocket' },
         reconnect: {
           target: 'routing',
           actions: { type: 'planRecovery', params: ({ event }) => ({ type: 'userReconnect', fresh: event.fresh }) },

@@ -4,7 +4,6 @@ import { retryDelayMs, type RecoveryTrigger, type RetryDelay } from '../core/rec
 import { connectionOf, type ConnectionRef } from './connection.ts';
 import type { DrainInput, DrainOutput } from './drainMachine.ts';
 import type { IdentifyTurnEvent } from '../actors/identifyTurn.ts';
-import { SocketCreateError } from '../actors/socket.ts';
 
 /**
  * What the fresh and resume reconnect actors have in common: their input, their result, their
@@ -116,6 +115,9 @@ export function triggerFor(event: ReconnectEvent, context?: ReconnectContext): R
       // The heartbeat interval comes with HELLO: none yet means the server closed before HELLO.
       if (context && context.heartbeatInterval === 0) return { type: 'close', code: event.code, reason: event.reason, beforeHello: true };
       return { type: 'close', code: event.code, reason: event.reason };
+    // A socket that could not be made is a failed connection too.
+    case 'socket.createFailed':
+      return { type: 'connectFailed', stage: 'create', cause: { message: event.message } };
     case 'gateway.malformed':
       return { type: 'protocolError', reason: event.reason };
     case 'gateway.reconnect':
@@ -129,12 +131,6 @@ export function triggerFor(event: ReconnectEvent, context?: ReconnectContext): R
 
 export function failure(trigger: RecoveryTrigger): ReconnectOutput {
   return { ok: false, trigger };
-}
-
-/** The trigger for a socket actor that failed: a socket that could not be created is a failed connection. */
-export function triggerForSocketError(error: unknown): RecoveryTrigger {
-  if (error instanceof SocketCreateError) return { type: 'connectFailed', stage: 'create', cause: { message: error.message } };
-  return { type: 'socketFailure', message: errorMessage(error) };
 }
 
 export function errorMessage(error: unknown): string {

@@ -1,9 +1,8 @@
-import { assign, cancel, raise, sendTo, setup, spawnChild } from 'xstate';
-import type { SocketCommand } from './events.ts';
+import { assign, cancel, raise, sendParent, setup, spawnChild } from 'xstate';
+import type { SocketCommand, SocketRequest } from './events.ts';
 import { drainMachine } from './drainMachine.ts';
 import { identifyTurnActor } from '../actors/identifyTurn.ts';
 import { heartbeatMachine } from './heartbeatMachine.ts';
-import { socketNotProvided } from '../actors/socket.ts';
 import { connectionOf } from './connection.ts';
 import {
   drainInput,
@@ -13,7 +12,6 @@ import {
   reconnectDelays,
   reconnectGuards,
   triggerFor,
-  triggerForSocketError,
   type ReconnectContext,
   type ReconnectEvent,
   type ReconnectInput,
@@ -38,7 +36,8 @@ export interface ReconnectKind {
 }
 
 /**
- * The course every reconnect takes: drain the old socket; wait the retry delay; open a socket;
+ * The course every reconnect takes: drain the old socket; wait the retry delay; ask the gateway for
+ * a socket (the gateway owns it, since it outlives this reconnect, and relays its events here);
  * wait for HELLO; run the handshake. Any event that ends it early becomes a recovery trigger in
  * the output, so the gateway's recovery table decides what follows. Each step has its own timeout;
  * the handshake's measures silence, so a long replay before READY/RESUMED is not cut short.
@@ -55,13 +54,15 @@ export function reconnectMachine(kind: ReconnectKind) {
       events: {} as ReconnectEvent,
       output: {} as ReconnectOutput,
     },
-    actors: { drain: drainMachine, socket: socketNotProvided, heartbeat: heartbeatMachine, identifyTurn: identifyTurnActor },
+    actors: { drain: drainMachine, heartbeat: heartbeatMachine, identifyTurn: identifyTurnActor },
     delays: reconnectDelays,
     guards: reconnectGuards,
     actions: {
       failOn: assign({ outcome: ({ context: c, event }) => failure(triggerFor(event, c)) }),
-      sendHandshake: sendTo('socket', ({ context: c }) => kind.command(c)),
-      sendHeartbeat: sendTo('socket', { type: 'heartbeat' }),
+      // The gateway owns the socket (it outlives this reconnect): asked for, and commanded, through it.
+      requestSocket: sendParent(({ context: c }): SocketRequest => ({ type: 'socket.connect', generation: c.generation, url: c.url })),
+      sendHandshake: sendParent(({ context: c }): SocketRequest => ({ type: 'socket.command', generation: c.generation, command: kind.command(c) })),
+      sendHeartbeat: sendParent(({ context: c }): SocketRequest => ({ type: 'socket.command', generation: c.generation, command: { type: 'heartbeat' } })),
       countBeat: assign({ beats: ({ context: c }) => c.beats + 1 }),
       // Drawn here rather than inside the heartbeat, so that the hand-over to ready knows it.
       drawFirstBeat: assign({ firstBeatDelay: ({ context: c }) => c.heartbeatInterval * Math.random() }),
@@ -102,22 +103,7 @@ export function reconnectMachine(kind: ReconnectKind) {
         after: { retryDelay: 'handshake' },
       },
       handshake: {
-        invoke: {
-          id: 'socket',
-          src: 'socket',
-          input: ({ context: c }) => ({
-            connection: c.connection,
-            generation: c.generation,
-            mode: 'open' as const,
-            url: c.url,
-          }),
-          onError: {
-            target: 'failed',
-            actions: assign({
-              outcome: ({ event }) => failure(triggerForSocketError(event.error)),
-            }),
-          },
-        },
+        entry: 'requestSocket',
         on: {
           // The handshake's heartbeat runs from HELLO (through an identify turn too) until the
           // reconnect ends; its own id, as the ready session's heartbeat is a different actor.
@@ -131,6 +117,7 @@ export function reconnectMachine(kind: ReconnectKind) {
             }),
           },
           'socket.closed': { guard: 'fromThisSocket', target: 'failed', actions: 'failOn' },
+          'socket.createFailed': { guard: 'fromThisSocket', target: 'failed', actions: 'failOn' },
           'gateway.malformed': { guard: 'fromThisSocket', target: 'failed', actions: 'failOn' },
           'gateway.reconnect': { guard: 'fromThisSocket', target: 'failed', actions: 'failOn' },
           'gateway.invalidSession': { guard: 'fromThisSocket', target: 'failed', actions: 'failOn' },
