@@ -80,6 +80,7 @@ export function createSocketActor(fixed?: SocketDependencies) {
     // RESUMED is stray, and an event older than the last one is news rather than a replay.
     let handshake: 'identify' | 'resume' | null = null;
     let established = false;
+    let retired = false;
     let connectError: { message: string; code?: string } | undefined;
     const onOpen = () => {
       opened = true;
@@ -165,8 +166,14 @@ export function createSocketActor(fixed?: SocketDependencies) {
           return send(() => protocol.resume(command.sessionId, ledger.seq));
         case 'heartbeat':
           return send(() => protocol.heartbeat(ledger.seq));
+        case 'retire':
+          // What a retired socket still sends is no longer the session's: no dispatch, no reply, no error.
+          retired = true;
+          socket.off('message', onMessage);
+          socket.off('error', onError);
+          return;
         case 'send':
-          if (socket.readyState !== SocketState.OPEN) {
+          if (retired || socket.readyState !== SocketState.OPEN) {
             return deps.onSent?.(command.id, new Error('the socket closed before the payload was written'), true);
           }
           try {

@@ -30,7 +30,9 @@ export type SocketCommand =
   | { type: 'identify' }
   | { type: 'resume'; sessionId: string }
   | { type: 'heartbeat' }
-  | { type: 'send'; data: string; id: number };
+  | { type: 'send'; data: string; id: number }
+  /** the socket no longer carries the session (a fault, a stop): read nothing more from it, only wait for CLOSED */
+  | { type: 'retire' };
 
 /**
  * What a reconnect asks of the gateway, which owns the sockets: a socket for its generation, and

@@ -1,4 +1,4 @@
-import { assign, enqueueActions, setup, stopChild } from 'xstate';
+import { assign, enqueueActions, sendTo, setup } from 'xstate';
 import { defaultBackoff, defaultTimeouts, type BackoffOptions, type Timeouts } from '../types.ts';
 import { drainMachine } from './drainMachine.ts';
 import { freshReconnectMachine } from './freshReconnectMachine.ts';
@@ -64,6 +64,8 @@ export interface GatewayContext {
   allowedResumeHosts: readonly string[];
   /** generation of the newest socket; every socket event must carry it */
   generation: number;
+  /** the generation whose socket actor (`socket`) is running, until its socket is CLOSED */
+  socketActor: number | null;
   session: Session | null;
   heartbeatInterval: number;
   /** the first heartbeat of the ready session is due within this (heartbeats began at HELLO) */
@@ -273,27 +275,35 @@ export const gatewayMachine = setup({
     }),
     markStable: assign({ attempt: 0 }),
     sealLine: ({ context }) => connectionOf(context.connection).line.seal(),
-    forwardAck: enqueueActions(({ enqueue, self }) => {
-      if (self.getSnapshot().children.heartbeat) enqueue.sendTo('heartbeat', { type: 'ack' });
-    }),
+    forwardAck: sendTo('heartbeat', { type: 'ack' }),
     // A reconnect asked for its socket. The previous one is CLOSED by now (the reconnect drained
     // it, and the line refuses a second live socket); its actor goes before the next one comes.
     openSocket: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'socket.connect') return;
       enqueue.stopChild('socket');
       enqueue.spawnChild('socket', { id: 'socket', input: { connection: context.connection, generation: event.generation, url: event.url } });
+      enqueue.assign({ socketActor: event.generation });
     }),
-    // The socket reached CLOSED: its actor's life is over.
-    releaseSocket: stopChild('socket'),
-    commandSocket: enqueueActions(({ event, enqueue, self }) => {
+    // Every fault and every stop goes through here: the socket no longer carries the session, so
+    // nothing it still delivers (a dispatch, a heartbeat request) counts, until its drain closes it.
+    retireSocket: enqueueActions(({ context, enqueue }) => {
+      if (context.socketActor !== null) enqueue.sendTo('socket', { type: 'retire' });
+    }),
+    // The socket reached CLOSED (or the gateway ended): its actor's life is over.
+    releaseSocket: enqueueActions(({ context, enqueue }) => {
+      if (context.socketActor === null) return;
+      enqueue.stopChild('socket');
+      enqueue.assign({ socketActor: null });
+    }),
+    commandSocket: enqueueActions(({ context, event, enqueue }) => {
       const command: SocketCommand | undefined =
         event.type === 'socket.command' ? event.command : event.type === 'heartbeat.beat' ? { type: 'heartbeat' } : undefined;
-      if (command && self.getSnapshot().children.socket) enqueue.sendTo('socket', command);
+      if (command && context.socketActor !== null) enqueue.sendTo('socket', command);
     }),
     // A payload for a socket that is already gone goes back to the queue, as outside `ready`.
-    sendPayload: enqueueActions(({ context, event, enqueue, self }) => {
+    sendPayload: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'send') return;
-      if (self.getSnapshot().children.socket) enqueue.sendTo('socket', { type: 'send', data: event.data, id: event.id });
+      if (context.socketActor !== null) enqueue.sendTo('socket', { type: 'send', data: event.data, id: event.id });
       else connectionOf(context.connection).io?.onSent?.(event.id, new Error('the socket is gone'), true);
     }),
     // The running reconnect drives the handshake: the socket's events are its to read.
@@ -312,6 +322,7 @@ export const gatewayMachine = setup({
     backoff: { ...defaultBackoff, ...input.backoff },
     allowedResumeHosts: input.allowedResumeHosts ?? [],
     generation: 0,
+    socketActor: null,
     heartbeatInterval: 0,
     firstBeatWithin: 0,
     attempt: 0,
@@ -337,7 +348,7 @@ export const gatewayMachine = setup({
       },
     },
     routing: {
-      entry: 'announceRecovery',
+      entry: ['retireSocket', 'announceRecovery'],
       always: [
         { guard: 'planFailsClosed', target: 'failed' },
         { guard: 'planIsFatal', target: 'closing' },
@@ -458,7 +469,7 @@ export const gatewayMachine = setup({
       },
     },
     closing: {
-      entry: 'sealLine',
+      entry: ['retireSocket', 'sealLine'],
       invoke: {
         id: 'drain',
         src: 'drain',
@@ -475,8 +486,10 @@ export const gatewayMachine = setup({
       },
       on: { stop: {} },
     },
-    stopped: { type: 'final', entry: 'endSession' },
-    failed: { type: 'final', entry: ['sealLine', 'endSession'] },
+    // A socket that would not close (a failed drain) stays on the sealed line with its error sink;
+    // its actor, which only reported on it, ends with the gateway.
+    stopped: { type: 'final', entry: ['releaseSocket', 'endSession'] },
+    failed: { type: 'final', entry: ['sealLine', 'releaseSocket', 'endSession'] },
   },
   output: ({ context }): GatewayOutput =>
     context.failure ? { status: 'failed', failure: context.failure } : { status: 'stopped' },

@@ -266,7 +266,7 @@ describe('gateway: faults during a handshake', () => {
     expect(h.sockets.sockets).toHaveLength(0);
   });
 
-  it('a socket that closed during the hand-over to ready is reported as closed and resumed', () => {
+  it('a socket already closing when RESUMED arrives: one actor owns it into ready, and its close drives the next resume', () => {
     const h = startGatewayHarness();
     h.startStable('session-1', 1).peerClose(1006);
     h.clock.flush();
@@ -275,11 +275,14 @@ describe('gateway: faults during a handshake', () => {
     // the peer's close frame has been read (CLOSING) when RESUMED is handled
     resuming.readyState = 2;
     resuming.receive(serverFrames.resumed(1));
+    expect(h.state).toBe('ready');
+    // No second actor took the socket over at READY: the one that opened it is its only reader.
+    expect(resuming.listenerCount('message')).toBe(1);
+    expect(resuming.listenerCount('close')).toBe(1);
 
+    resuming.finishClose(1006);
     expect(h.planSummary().at(-1)).toBe('close:resume');
-    expect(h.plans.at(-1)?.trigger).toEqual({ type: 'close', code: 1006, reason: 'socket closed during hand-over' });
-    expect(h.sockets.sockets).toHaveLength(2);
-    resuming.finishClose(1000);
+    expect(h.plans.at(-1)?.trigger).toEqual({ type: 'close', code: 1006, reason: '' });
     h.clock.runUntil(() => h.sockets.sockets.length === 3, 60_000);
   });
 
