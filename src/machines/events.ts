@@ -40,8 +40,8 @@ export type SocketCommand =
  * reconnect never holds it; the gateway relays the socket's events to the running reconnect.
  */
 export type SocketRequest =
-  | { type: 'socket.connect'; generation: number; url: string }
-  | { type: 'socket.command'; generation: number; command: SocketCommand };
+  | { type: 'reconnect.openSocket'; generation: number; url: string }
+  | { type: 'reconnect.toSocket'; generation: number; command: SocketCommand };
 
 export type HeartbeatEvent = { type: 'heartbeat.beat' };
 

@@ -91,7 +91,13 @@ export type GatewayEmitted =
   | { type: 'phase'; kind: 'fresh' | 'resume'; phase: string; generation: number }
   | { type: 'warning'; message: string; code?: 'RESUME_URL_REJECTED' };
 
-export type GatewayEvent = UserEvent | SocketEvent | SocketRequest | HeartbeatEvent;
+export type GatewayEvent =
+  | UserEvent
+  | SocketEvent
+  | SocketRequest
+  | HeartbeatEvent
+  /** the socket actor (spawned, so not named by an invoke) crashed */
+  | { type: 'xstate.error.actor.socket'; error: unknown };
 
 /**
  * The output of a reconnect actor's done event, or undefined for any other event. Guards and
@@ -279,7 +285,7 @@ export const gatewayMachine = setup({
     // A reconnect asked for its socket. The previous one is CLOSED by now (the reconnect drained
     // it, and the line refuses a second live socket); its actor goes before the next one comes.
     openSocket: enqueueActions(({ context, event, enqueue }) => {
-      if (event.type !== 'socket.connect') return;
+      if (event.type !== 'reconnect.openSocket') return;
       enqueue.stopChild('socket');
       enqueue.spawnChild('socket', { id: 'socket', input: { connection: context.connection, generation: event.generation, url: event.url } });
       enqueue.assign({ socketActor: event.generation });
@@ -295,9 +301,14 @@ export const gatewayMachine = setup({
       enqueue.stopChild('socket');
       enqueue.assign({ socketActor: null });
     }),
+    // While a reconnect runs, it drives the handshake: the socket's events are its to read.
+    relayToReconnect: sendTo(
+      (_, reconnect: 'freshReconnect' | 'resumeReconnect') => reconnect,
+      ({ event }) => event,
+    ),
     commandSocket: enqueueActions(({ context, event, enqueue }) => {
       const command: SocketCommand | undefined =
-        event.type === 'socket.command' ? event.command : event.type === 'heartbeat.beat' ? { type: 'heartbeat' } : undefined;
+        event.type === 'reconnect.toSocket' ? event.command : event.type === 'heartbeat.beat' ? { type: 'heartbeat' } : undefined;
       if (command && context.socketActor !== null) enqueue.sendTo('socket', command);
     }),
     // A payload for a socket that is already gone goes back to the queue, as outside `ready`.
@@ -305,12 +316,6 @@ export const gatewayMachine = setup({
       if (event.type !== 'send') return;
       if (context.socketActor !== null) enqueue.sendTo('socket', { type: 'send', data: event.data, id: event.id });
       else connectionOf(context.connection).io?.onSent?.(event.id, new Error('the socket is gone'), true);
-    }),
-    // The running reconnect drives the handshake: the socket's events are its to read.
-    relayToReconnect: enqueueActions(({ event, enqueue, self }) => {
-      const { freshReconnect, resumeReconnect } = self.getSnapshot().children;
-      const reconnect = freshReconnect ?? resumeReconnect;
-      if (reconnect && (event.type.startsWith('socket.') || event.type.startsWith('gateway.'))) enqueue.sendTo(reconnect, event as SocketEvent);
     }),
   },
 }).createMachine({
@@ -359,11 +364,8 @@ export const gatewayMachine = setup({
     connecting: {
       initial: 'fresh',
       on: {
-        'socket.connect': { guard: 'fromCurrentSocket', actions: 'openSocket' },
-        'socket.command': { guard: 'fromCurrentSocket', actions: 'commandSocket' },
-        'socket.closed': { actions: ['releaseSocket', 'relayToReconnect'] },
-        'socket.*': { actions: 'relayToReconnect' },
-        'gateway.*': { actions: 'relayToReconnect' },
+        'reconnect.openSocket': { guard: 'fromCurrentSocket', actions: 'openSocket' },
+        'reconnect.toSocket': { guard: 'fromCurrentSocket', actions: 'commandSocket' },
         'xstate.error.actor.socket': { target: 'routing', actions: 'planAfterCrash' },
       },
       states: {
@@ -380,8 +382,13 @@ export const gatewayMachine = setup({
             ],
             onError: { target: '#gateway.routing', actions: 'planAfterCrash' },
           },
-          // A reconnect request of either kind is already being served by this fresh reconnect.
-          on: { reconnect: {} },
+          on: {
+            'socket.closed': { actions: ['releaseSocket', { type: 'relayToReconnect', params: 'freshReconnect' }] },
+            'socket.*': { actions: { type: 'relayToReconnect', params: 'freshReconnect' } },
+            'gateway.*': { actions: { type: 'relayToReconnect', params: 'freshReconnect' } },
+            // A reconnect request of either kind is already being served by this fresh reconnect.
+            reconnect: {},
+          },
         },
         resume: {
           entry: 'nextAttempt',
@@ -400,6 +407,9 @@ export const gatewayMachine = setup({
             onError: { target: '#gateway.routing', actions: 'planAfterCrash' },
           },
           on: {
+            'socket.closed': { actions: ['releaseSocket', { type: 'relayToReconnect', params: 'resumeReconnect' }] },
+            'socket.*': { actions: { type: 'relayToReconnect', params: 'resumeReconnect' } },
+            'gateway.*': { actions: { type: 'relayToReconnect', params: 'resumeReconnect' } },
             // A fresh request upgrades the resume in flight; a resume request joins it.
             reconnect: [
               {

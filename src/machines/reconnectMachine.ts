@@ -60,9 +60,9 @@ export function reconnectMachine(kind: ReconnectKind) {
     actions: {
       failOn: assign({ outcome: ({ context: c, event }) => failure(triggerFor(event, c)) }),
       // The gateway owns the socket (it outlives this reconnect): asked for, and commanded, through it.
-      requestSocket: sendParent(({ context: c }): SocketRequest => ({ type: 'socket.connect', generation: c.generation, url: c.url })),
-      sendHandshake: sendParent(({ context: c }): SocketRequest => ({ type: 'socket.command', generation: c.generation, command: kind.command(c) })),
-      sendHeartbeat: sendParent(({ context: c }): SocketRequest => ({ type: 'socket.command', generation: c.generation, command: { type: 'heartbeat' } })),
+      requestSocket: sendParent(({ context: c }): SocketRequest => ({ type: 'reconnect.openSocket', generation: c.generation, url: c.url })),
+      sendHandshake: sendParent(({ context: c }): SocketRequest => ({ type: 'reconnect.toSocket', generation: c.generation, command: kind.command(c) })),
+      sendHeartbeat: sendParent(({ context: c }): SocketRequest => ({ type: 'reconnect.toSocket', generation: c.generation, command: { type: 'heartbeat' } })),
       countBeat: assign({ beats: ({ context: c }) => c.beats + 1 }),
       // Drawn here rather than inside the heartbeat, so that the hand-over to ready knows it.
       drawFirstBeat: assign({ firstBeatDelay: ({ context: c }) => c.heartbeatInterval * Math.random() }),
