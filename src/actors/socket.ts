@@ -76,9 +76,8 @@ export function createSocketActor(fixed?: SocketDependencies) {
 
     // Until the socket opens, its error is the cause of the failed connection, reported with it.
     let opened = false;
-    // The handshake this socket sent, and whether the server completed it: from then on a READY or
-    // RESUMED is stray, and an event older than the last one is news rather than a replay.
-    let handshake: 'identify' | 'resume' | null = null;
+    // Once the gateway says the session is ready on this socket, a READY or RESUMED is stray, and an
+    // event older than the last one is news rather than part of a replay.
     let established = false;
     let retired = false;
     let connectError: { message: string; code?: string } | undefined;
@@ -120,12 +119,10 @@ export function createSocketActor(fixed?: SocketDependencies) {
         // is ignored whole, so a stray one cannot move the ledger and drop the events after it.
         case 'ready':
           if (established) return;
-          established = handshake === 'identify';
           ledger.accept(frame.seq);
           return emit({ type: 'gateway.ready', generation, sessionId: frame.sessionId, resumeUrl: frame.resumeUrl });
         case 'resumed':
           if (established) return;
-          established = handshake === 'resume';
           if (frame.seq !== null) ledger.accept(frame.seq);
           return emit({ type: 'gateway.resumed', generation });
         case 'heartbeatAck':
@@ -159,13 +156,14 @@ export function createSocketActor(fixed?: SocketDependencies) {
     receive((command) => {
       switch (command.type) {
         case 'identify':
-          handshake = 'identify';
           return send(() => protocol.identify());
         case 'resume':
-          handshake = 'resume';
           return send(() => protocol.resume(command.sessionId, ledger.seq));
         case 'heartbeat':
           return send(() => protocol.heartbeat(ledger.seq));
+        case 'sessionReady':
+          established = true;
+          return;
         case 'retire':
           // What a retired socket still sends is no longer the session's: no dispatch, no reply, no error.
           retired = true;

@@ -31,6 +31,8 @@ export type SocketCommand =
   | { type: 'resume'; sessionId: string }
   | { type: 'heartbeat' }
   | { type: 'send'; data: string; id: number }
+  /** the handshake succeeded: this socket carries the ready session (stray READY/RESUMED are ignored from now on) */
+  | { type: 'sessionReady' }
   /** the socket no longer carries the session (a fault, a stop): read nothing more from it, only wait for CLOSED */
   | { type: 'retire' };
 

@@ -290,6 +290,10 @@ export const gatewayMachine = setup({
       enqueue.spawnChild('socket', { id: 'socket', input: { connection: context.connection, generation: event.generation, url: event.url } });
       enqueue.assign({ socketActor: event.generation });
     }),
+    // The handshake succeeded on this socket: from now on it carries the ready session.
+    tellSocketReady: enqueueActions(({ context, enqueue }) => {
+      if (context.socketActor !== null) enqueue.sendTo('socket', { type: 'sessionReady' });
+    }),
     // Every fault and every stop goes through here: the socket no longer carries the session, so
     // nothing it still delivers (a dispatch, a heartbeat request) counts, until its drain closes it.
     retireSocket: enqueueActions(({ context, enqueue }) => {
@@ -424,6 +428,7 @@ export const gatewayMachine = setup({
       },
     },
     ready: {
+      entry: 'tellSocketReady',
       invoke: [
         {
           id: 'heartbeat',

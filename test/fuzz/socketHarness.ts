@@ -1,4 +1,4 @@
-import { createActor, setup } from 'xstate';
+import { createActor, sendTo, setup } from 'xstate';
 import { createSocketActor } from '../../src/actors/socket.ts';
 import { discordProtocol } from '../../src/protocol/discord/discordProtocol.ts';
 import type { TransportCompression } from '../../src/compression/transportCompression.ts';
@@ -31,28 +31,22 @@ export class SocketActorHarness {
       onError: (error) => this.errors.push(error),
       compression,
     });
-    // As in the engine: one socket actor opens the socket for the handshake, and once the session
-    // is ready another one adopts it; the frames under test meet the one of a ready session.
+    // As in the engine: the socket's one actor opens it, and once the handshake succeeded the
+    // gateway tells it that it carries the ready session; the frames under test meet that session.
     const line = new SocketLine();
     const input = { connection: openConnection({ line, ledger: this.ledger }), generation: 1, url: 'wss://gateway.example/' };
     const parent = setup({ actors: { socket: socketLogic } }).createMachine({
-      initial: 'handshake',
-      states: {
-        handshake: {
-          invoke: { id: 'socket', src: 'socket', input: { ...input, mode: 'open' as const } },
-          on: { adopt: 'ready' },
-        },
-        ready: {
-          invoke: { id: 'socket', src: 'socket', input: { ...input, mode: 'adopt' as const } },
-        },
+      invoke: { id: 'socket', src: 'socket', input },
+      on: {
+        sessionReady: { actions: sendTo('socket', { type: 'sessionReady' }) },
+        '*': { actions: ({ event }) => void this.events.push(event as SocketEvent) },
       },
-      on: { '*': { actions: ({ event }) => void this.events.push(event as SocketEvent) } },
     });
     this.actor = createActor(parent).start();
     if (!created) throw new Error('the socket actor did not open a socket');
     this.socket = created;
     this.socket.open();
-    this.actor.send({ type: 'adopt' });
+    this.actor.send({ type: 'sessionReady' });
     this.events.length = 0;
   }
 

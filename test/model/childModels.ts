@@ -55,7 +55,9 @@ const reconnectEvents: Record<string, (s: AnyMachineSnapshot) => EventObject[]> 
   'xstate.done.actor.drain': () =>
     [true, false].map((drained) => ({ type: 'xstate.done.actor.drain', output: { drained }, actorId: 'drain' }) as EventObject),
   'xstate.error.actor.drain': () => [{ type: 'xstate.error.actor.drain', error: new Error('injected') } as EventObject],
-  'xstate.error.actor.socket': () => [{ type: 'xstate.error.actor.socket', error: new Error('injected') } as EventObject],
+  // A socket is asked for on entering the handshake: before it opens, it may fail to be made.
+  'socket.createFailed': (s) =>
+    valueKey(s.value) === 'handshake.opening' ? [{ type: 'socket.createFailed', generation: s.context.generation, message: 'injected' }] : [],
   'xstate.error.actor.identifyTurn': () => [{ type: 'xstate.error.actor.identifyTurn', error: new Error('injected') } as EventObject],
   'identify.turn': () => [{ type: 'identify.turn' }],
   'identify.turnFailed': () => [{ type: 'identify.turnFailed', message: 'injected' }],
@@ -93,12 +95,15 @@ function chattyLine(): SocketLine {
 
 const serializeValue = (snapshot: AnyMachineSnapshot) => valueKey(snapshot.value);
 
+/** Traversed alone, a reconnect has no gateway to ask for its socket or to command it through. */
+const noParent = { requestSocket: () => {}, sendHandshake: () => {}, sendHeartbeat: () => {} };
+
 function reconnectSpec(kind: 'fresh' | 'resume', line?: SocketLine): TraversalSpec {
   const connection = line ? openConnection({ line }) : reconnectInput.connection;
   const machine =
     kind === 'fresh'
-      ? freshReconnectMachine.provide({ actions: { sendHandshake: () => {} } })
-      : resumeReconnectMachine.provide({ actions: { sendHandshake: () => {} } });
+      ? freshReconnectMachine.provide({ actions: noParent })
+      : resumeReconnectMachine.provide({ actions: noParent });
   const file = 'test/model/childModels.ts';
   return {
     machine,
@@ -173,7 +178,7 @@ function arrangeReconnectPath(world: World, path: ModelPath) {
       arrangement.drainTerminate = 'ignore';
     } else if (type === 'xstate.error.actor.drain') {
       (arrangement.crash ??= new Set()).add('reconnectDrain');
-    } else if (type === 'xstate.error.actor.socket') {
+    } else if (type === 'socket.createFailed') {
       arrangement.failCreate = true;
     } else if (type === 'identify.turnFailed') {
       arrangement.turn = 'deny';

@@ -52,7 +52,15 @@ const variants: Record<string, (snapshot: AnyMachineSnapshot) => EventObject[]> 
     { type: 'reconnect', fresh: false },
   ],
   send: () => [{ type: 'send', id: 1, data: JSON.stringify({ op: 3, d: { status: 'online', since: null, activities: [], afk: false } }) }],
-  'socket.closed': (s) => [1006, 4000, 4007, 4004].map((code) => ({ type: 'socket.closed', generation: context(s).generation, code, reason: '' })),
+  // Only the ready session's socket closing is a step of the model; elsewhere a close is relayed or released (see `isRelay`).
+  'socket.closed': (s) =>
+    valueKey(s.value) === 'ready'
+      ? [1006, 4000, 4007, 4004].map((code) => ({ type: 'socket.closed', generation: context(s).generation, code, reason: '' }))
+      : [],
+  'reconnect.openSocket': () => [],
+  'reconnect.toSocket': () => [],
+  'socket.*': () => [],
+  'gateway.*': () => [],
   'gateway.reconnect': (s) => [{ type: 'gateway.reconnect', generation: context(s).generation }],
   'gateway.invalidSession': (s) =>
     [true, false].map((resumable) => ({ type: 'gateway.invalidSession', generation: context(s).generation, resumable })),
@@ -76,9 +84,30 @@ const variants: Record<string, (snapshot: AnyMachineSnapshot) => EventObject[]> 
   'xstate.error.actor.drain': () => crash('xstate.error.actor.drain'),
 };
 
+/**
+ * The gateway's relays: a reconnect asking for its socket or commanding it, the socket's events
+ * passed on to the running reconnect, a CLOSED socket's actor released outside `ready`. They make
+ * no step of their own (the reconnect's steps stand for them), so the model does not plan them;
+ * every real path through `connecting` and `closing` takes them, and the coverage check after the
+ * played paths still demands each one.
+ */
+export function isRelay(transitionKey: string): boolean {
+  return /─(reconnect\.openSocket|reconnect\.toSocket|socket\.\*|gateway\.\*)\[/.test(transitionKey) || /─socket\.closed\[\d+\]→ \(self\)$/.test(transitionKey);
+}
+
 export const gatewaySpec: TraversalSpec = {
   machine: gatewayMachine.provide({
-    actions: { forwardAck: () => {}, sendHeartbeat: () => {}, sendPayload: () => {}, sealLine: () => {}, returnPayload: () => {} },
+    actions: {
+      forwardAck: () => {},
+      commandSocket: () => {},
+      sendPayload: () => {},
+      sealLine: () => {},
+      returnPayload: () => {},
+      openSocket: () => {},
+      retireSocket: () => {},
+      tellSocketReady: () => {},
+      relayToReconnect: () => {},
+    },
   }),
   input: { url: 'ws://127.0.0.1:1/?v=10&encoding=json', timeouts: worldTimeouts },
   events: (snapshot) =>
@@ -152,7 +181,7 @@ export function planGatewayStep(world: World, step: ModelStep, next: ModelStep |
     const arrangement = world.arrange(generation);
     (arrangement.crash ??= new Set()).add(type.endsWith('freshReconnect') ? 'freshReconnect' : 'resumeReconnect');
   } else if (type === 'xstate.error.actor.socket') {
-    (world.arrange(generation).crash ??= new Set()).add('gatewaySocket');
+    (world.arrange(generation).crash ??= new Set()).add('socket');
   } else if (type === 'xstate.error.actor.heartbeat') {
     (world.arrange(generation).crash ??= new Set()).add('heartbeat');
   } else if (type === 'xstate.done.actor.heartbeat') {

@@ -30,7 +30,7 @@ export type SocketCall = 'normal' | 'ignore' | 'throw';
 export type CrashKind =
   | 'freshReconnect'
   | 'resumeReconnect'
-  | 'gatewaySocket'
+  | 'socket'
   | 'heartbeat'
   | 'handshakeHeartbeat'
   | 'reconnectDrain'
@@ -127,21 +127,20 @@ export class World {
       onError: () => {},
       compression: testTransportCompression(),
     });
-    const reconnectSocket = socketActor;
     const reconnectDrain = this.crashable(drainMachine, 'reconnectDrain');
     const identifyTurn = this.crashable(createIdentifyTurn({ beforeIdentify: () => this.identifyTurn() }), 'identifyTurn');
     const handshakeHeartbeat = this.crashable(heartbeatMachine, 'handshakeHeartbeat');
     const machine = gatewayMachine.provide({
       actors: {
-        socket: this.crashable(socketActor, 'gatewaySocket'),
+        socket: this.crashable(socketActor, 'socket'),
         drain: this.crashable(drainMachine, 'closingDrain'),
         heartbeat: this.crashable(heartbeatMachine, 'heartbeat'),
         freshReconnect: this.crashable(
-          freshReconnectMachine.provide({ actors: { socket: reconnectSocket, drain: reconnectDrain, heartbeat: handshakeHeartbeat, identifyTurn } }),
+          freshReconnectMachine.provide({ actors: { drain: reconnectDrain, heartbeat: handshakeHeartbeat, identifyTurn } }),
           'freshReconnect',
         ),
         resumeReconnect: this.crashable(
-          resumeReconnectMachine.provide({ actors: { socket: reconnectSocket, drain: reconnectDrain, heartbeat: handshakeHeartbeat } }),
+          resumeReconnectMachine.provide({ actors: { drain: reconnectDrain, heartbeat: handshakeHeartbeat } }),
           'resumeReconnect',
         ),
       },

@@ -4,10 +4,9 @@ import type { ReconnectInput } from '../../src/machines/reconnectCourse.ts';
 import { resumeReconnectMachine } from '../../src/machines/resumeReconnectMachine.ts';
 import { SocketLine } from '../../src/machines/socketLine.ts';
 import { defaultBackoff, defaultTimeouts } from '../../src/types.ts';
-import { recordStates, startActor } from '../support/actors.ts';
 import { FakeSocket, type FakeSocketBehaviour } from '../support/fakeSocket.ts';
 import { ManualClock } from '../support/manualClock.ts';
-import { scriptedSocketActor } from '../support/scriptedSocketActor.ts';
+import { hostReconnect } from '../support/reconnectHost.ts';
 import { openConnection } from '../../src/machines/connection.ts';
 
 const GEN = 3;
@@ -41,33 +40,23 @@ function lineWithOpenSocket(behaviour: FakeSocketBehaviour) {
   return { line, socket };
 }
 
-function runFresh(input: ReconnectInput, socket = scriptedSocketActor()) {
+function runFresh(input: ReconnectInput) {
   const clock = new ManualClock();
-  let states: string[] = [];
-  const actor = startActor(freshReconnectMachine.provide({ actors: { socket: socket.logic } }), { input, clock }, (a) => {
-    states = recordStates(a);
-  });
-  return { actor, clock, socket, states };
+  const host = hostReconnect(freshReconnectMachine, input, clock);
+  return { ...host, clock, socket: host };
 }
 
-function runResume(input: ReconnectInput, sessionId = 'session-1', socket = scriptedSocketActor()) {
+function runResume(input: ReconnectInput, sessionId = 'session-1') {
   const clock = new ManualClock();
-  let states: string[] = [];
-  const actor = startActor(
-    resumeReconnectMachine.provide({ actors: { socket: socket.logic } }),
-    { input: { ...input, sessionId }, clock },
-    (a) => {
-      states = recordStates(a);
-    },
-  );
-  return { actor, clock, socket, states };
+  const host = hostReconnect(resumeReconnectMachine, { ...input, sessionId }, clock);
+  return { ...host, clock, socket: host };
 }
 
 describe('freshReconnect', () => {
   it('drains, opens, waits for HELLO, IDENTIFYs and ends ready with the new session', () => {
     const { actor, clock, socket, states } = runFresh(baseInput());
     clock.flush();
-    expect(socket.inputs).toEqual([expect.objectContaining({ generation: GEN, mode: 'open', url: URL })]);
+    expect(socket.requests).toEqual([{ generation: GEN, url: URL }]);
     socket.emit({ type: 'socket.open', generation: GEN });
     socket.emit({ type: 'gateway.hello', generation: GEN, heartbeatInterval: 41_250 });
     expect(socket.commands).toEqual([{ type: 'identify' }]);
@@ -90,7 +79,6 @@ describe('freshReconnect', () => {
       // no beat yet: the first is due within what is left of interval × random (0.5)
       firstBeatWithin: 41_250 * 0.5,
     });
-    expect(socket.running).toBe(0);
     expect(clock.pending).toBe(0);
   });
 
@@ -118,10 +106,10 @@ describe('freshReconnect', () => {
     const { clock, socket, states } = runFresh(baseInput({ connection: openConnection({ line }) }));
     expect(old.calls).toEqual([{ method: 'close', code: 1000 }]);
     clock.flush();
-    expect(socket.inputs).toHaveLength(0);
+    expect(socket.requests).toHaveLength(0);
     old.finishClose(1000);
     clock.flush();
-    expect(socket.inputs).toHaveLength(1);
+    expect(socket.requests).toHaveLength(1);
     expect(states.slice(0, 3)).toEqual(['draining', 'waiting', 'handshake.opening']);
   });
 
@@ -136,15 +124,15 @@ describe('freshReconnect', () => {
     const { actor, clock, socket } = runFresh(baseInput({ connection: openConnection({ line }) }));
     clock.advance(6_000);
     expect(actor.getSnapshot().output).toEqual({ ok: false, trigger: { type: 'drainFailed' } });
-    expect(socket.inputs).toHaveLength(0);
+    expect(socket.requests).toHaveLength(0);
   });
 
   it('waits the retry delay before opening (invalid session: 3 s at rand 0.5)', () => {
     const { clock, socket } = runFresh(baseInput({ delay: 'invalidSession' }));
     clock.advance(2_999);
-    expect(socket.inputs).toHaveLength(0);
+    expect(socket.requests).toHaveLength(0);
     clock.advance(1);
-    expect(socket.inputs).toHaveLength(1);
+    expect(socket.requests).toHaveLength(1);
   });
 
   it.each([
@@ -162,7 +150,6 @@ describe('freshReconnect', () => {
     clock.advance(1);
     const trigger = type === 'readyTimeout' ? { type, handshake: 'identify' } : { type };
     expect(actor.getSnapshot().output).toEqual({ ok: false, trigger });
-    expect(socket.running).toBe(0);
   });
 
   it.each([
@@ -178,10 +165,14 @@ describe('freshReconnect', () => {
     expect(actor.getSnapshot().output).toEqual({ ok: false, trigger });
   });
 
-  it('a socket actor that throws ends with socketFailure and its message', () => {
-    const { actor, clock } = runFresh(baseInput(), scriptedSocketActor({ throwOnStart: new Error('refused') }));
+  it('a socket that could not be created ends the attempt as a failed connection, with its cause', () => {
+    const { actor, clock, socket } = runFresh(baseInput());
     clock.flush();
-    expect(actor.getSnapshot().output).toEqual({ ok: false, trigger: { type: 'socketFailure', message: 'refused' } });
+    socket.emit({ type: 'socket.createFailed', generation: GEN, message: 'createSocket threw: refused' });
+    expect(actor.getSnapshot().output).toEqual({
+      ok: false,
+      trigger: { type: 'connectFailed', stage: 'create', cause: { message: 'createSocket threw: refused' } },
+    });
   });
 });
 
@@ -191,7 +182,7 @@ describe('resumeReconnect', () => {
     const { actor, clock, socket, states } = runResume(baseInput({ connection: openConnection({ line }), url: 'wss://r.discord.gg/' }), 'session-9');
     expect(old.calls).toEqual([{ method: 'close', code: 4000 }]);
     clock.flush();
-    expect(socket.inputs).toEqual([expect.objectContaining({ url: 'wss://r.discord.gg/', mode: 'open', generation: GEN })]);
+    expect(socket.requests).toEqual([{ url: 'wss://r.discord.gg/', generation: GEN }]);
     socket.emit({ type: 'socket.open', generation: GEN });
     socket.emit({ type: 'gateway.hello', generation: GEN, heartbeatInterval: 45_000 });
     expect(socket.commands).toEqual([{ type: 'resume', sessionId: 'session-9' }]);
@@ -207,7 +198,6 @@ describe('resumeReconnect', () => {
     ]);
     // a resume keeps the session it had: no session in the output
     expect(actor.getSnapshot().output).toEqual({ ok: true, handshake: 'resume', heartbeatInterval: 45_000, firstBeatWithin: 22_500 });
-    expect(socket.running).toBe(0);
   });
 
   it('ignores READY and events of other generations while resuming', () => {
@@ -255,17 +245,20 @@ describe('resumeReconnect', () => {
     const { clock, socket } = runResume(baseInput({ delay: 'backoff', attempt: 3 }));
     // attempt 3: rand(0, 4 s) = 2 s at rand 0.5
     clock.advance(1_999);
-    expect(socket.inputs).toHaveLength(0);
+    expect(socket.requests).toHaveLength(0);
     clock.advance(1);
-    expect(socket.inputs).toHaveLength(1);
+    expect(socket.requests).toHaveLength(1);
   });
 
-  it('stopping it midway stops its socket actor and its timers', () => {
+  it('stopped midway, it leaves no timer and no heartbeat behind (the socket is the gateway\'s, not its own)', () => {
     const { actor, clock, socket } = runResume(baseInput());
     clock.flush();
     socket.emit({ type: 'socket.open', generation: GEN });
-    actor.stop();
-    expect(socket.running).toBe(0);
+    socket.emit({ type: 'gateway.hello', generation: GEN, heartbeatInterval: 1_000 });
+    expect(clock.pending).toBeGreaterThan(0);
+    socket.halt();
+    expect(actor.getSnapshot().status).toBe('stopped');
     expect(clock.pending).toBe(0);
+    expect(socket.requests).toHaveLength(1);
   });
 });
