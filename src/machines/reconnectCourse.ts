@@ -38,7 +38,7 @@ export type ReconnectOutput =
       session?: { sessionId: string; resumeUrl: string | null };
       /**
        * Heartbeats began at HELLO: the next one is due within this many ms, so that the beats go
-       * on across the hand-over to ready without a gap longer than an interval.
+       * on into the ready session without a gap longer than an interval.
        */
       firstBeatWithin?: number;
     }

@@ -64,7 +64,7 @@ export function reconnectMachine(kind: ReconnectKind) {
       sendHandshake: sendParent(({ context: c }): SocketRequest => ({ type: 'reconnect.toSocket', generation: c.generation, command: kind.command(c) })),
       sendHeartbeat: sendParent(({ context: c }): SocketRequest => ({ type: 'reconnect.toSocket', generation: c.generation, command: { type: 'heartbeat' } })),
       countBeat: assign({ beats: ({ context: c }) => c.beats + 1 }),
-      // Drawn here rather than inside the heartbeat, so that the hand-over to ready knows it.
+      // Drawn here rather than inside the heartbeat, so that the ready session's heartbeat can follow on from it.
       drawFirstBeat: assign({ firstBeatDelay: ({ context: c }) => c.heartbeatInterval * Math.random() }),
       noteProgress: assign({ progressAtCheck: ({ context: c }) => connectionOf(c.connection).line.progressFrames }),
       armSilenceCheck: raise({ type: 'handshake.silenceCheck' } as const, { delay: 'readyTimeout', id: 'silenceCheck' }),

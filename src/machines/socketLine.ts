@@ -37,9 +37,9 @@ export class SocketLine {
   }
 
   /**
-   * The current socket's decompression context, on a compressed transport. It belongs to the
-   * socket, not to the actor listening: a reconnect's socket actor and the one that adopts the
-   * socket afterwards read the same stream.
+   * The current socket's decompression context, on a compressed transport. It is kept with the
+   * socket on the line, so that the next socket's opening (or shutdown) frees it even when the
+   * socket's actor has already stopped.
    */
   get decompressor(): Decompressor | undefined {
     return this.#decompressor;
