@@ -1,7 +1,6 @@
 import { onTestFinished } from 'vitest';
 import { createActor, setup, type ActorOptions, type AnyActorLogic, type AnyActorRef } from 'xstate';
 import type { freshReconnectMachine } from '../../src/machines/freshReconnectMachine.ts';
-import type { resumeReconnectMachine } from '../../src/machines/resumeReconnectMachine.ts';
 import type { ReconnectInput } from '../../src/machines/reconnectCourse.ts';
 import type { SocketCommand, SocketEvent, SocketRequest } from '../../src/machines/events.ts';
 import { stateName } from './actors.ts';
@@ -12,7 +11,8 @@ import { stateName } from './actors.ts';
  * the gateway relays one. The reconnect is the real machine; only its parent is scripted.
  */
 export function hostReconnect(
-  reconnect: typeof freshReconnectMachine | typeof resumeReconnectMachine,
+  /** either reconnect: both are built by reconnectMachine() and share their types */
+  reconnect: typeof freshReconnectMachine,
   input: ReconnectInput,
   clock: ActorOptions<AnyActorLogic>['clock'],
 ) {
@@ -21,7 +21,7 @@ export function hostReconnect(
   const states: string[] = [];
   const host = setup({
     types: { events: {} as SocketRequest | { type: 'halt' } },
-    actors: { reconnect: reconnect as typeof freshReconnectMachine },
+    actors: { reconnect },
   }).createMachine({
     initial: 'running',
     states: {
