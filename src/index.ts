@@ -24,7 +24,6 @@ export { SocketLine, SecondSocketRefused, LineSealed } from './machines/socketLi
 export { drainMachine } from './machines/drainMachine.ts';
 export { freshReconnectMachine } from './machines/freshReconnectMachine.ts';
 export { resumeReconnectMachine } from './machines/resumeReconnectMachine.ts';
-export { heartbeatMachine } from './machines/heartbeatMachine.ts';
 export { createSocketActor, GatewayProtocolError } from './actors/socket.ts';
 export { defaultTimeouts, defaultBackoff, SocketState } from './types.ts';
 export type {

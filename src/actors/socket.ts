@@ -6,6 +6,10 @@ import type { SocketCommand, SocketEvent } from '../machines/events.ts';
 import { connectionOf, type ConnectionRef } from '../machines/connection.ts';
 import { LineSealed, SecondSocketRefused } from '../machines/socketLine.ts';
 import { GatewayError } from '../api/errors.ts';
+import { Heartbeat } from '../core/heartbeat.ts';
+
+/** The socket actor's own timer: the next heartbeat is due. */
+type HeartbeatDue = { type: 'heartbeat.due' };
 
 export interface SocketInput {
   /** the gateway's connection: the line the socket lives on, the ledger and (unless fixed) the I/O */
@@ -39,14 +43,15 @@ export class GatewayProtocolError extends Error {
 /**
  * The socket actor: the one owner of one socket, from the moment it creates it until it is CLOSED.
  * The gateway spawns it when a reconnect asks for a socket, and it lives on through the handshake,
- * the ready session and the drain; nothing else reads from the socket or writes to it. It turns the
- * socket's events into statechart events tagged with its generation and carries out commands.
+ * the ready session and the drain; nothing else reads from the socket or writes to it. It keeps
+ * the socket's heartbeat (from HELLO on) and turns the socket's events into coarse statechart
+ * events tagged with its generation (open, hello, ready, closed, zombie...); it carries out commands.
  * DISPATCH frames go straight to `onDispatch` through the sequence ledger, so the event stream
  * costs no transition. When the actor stops it detaches its listeners; a socket still open then (a
  * drain that failed) stays on the line with the line's error sink.
  */
 export function createSocketActor(fixed?: SocketDependencies) {
-  return fromCallback<SocketCommand, SocketInput>(({ input, sendBack, receive }) => {
+  return fromCallback<SocketCommand | HeartbeatDue, SocketInput>(({ input, sendBack, receive, self, system }) => {
     const { line, ledger, io } = connectionOf(input.connection);
     const deps = fixed ?? io;
     if (!deps) throw new Error('the socket actor has no I/O: open the gateway\'s connection with `io`');
@@ -74,6 +79,15 @@ export function createSocketActor(fixed?: SocketDependencies) {
       }
     };
 
+    // Its heartbeat, from HELLO until the socket is retired or closed, on the actor system's clock.
+    const heartbeat = new Heartbeat({
+      schedule: (delayMs) => system.scheduler.schedule(self, self, { type: 'heartbeat.due' } satisfies HeartbeatDue, delayMs, 'heartbeat'),
+      cancel: () => system.scheduler.cancel(self, 'heartbeat'),
+      beat: () => send(() => protocol.heartbeat(ledger.seq)),
+      zombie: () => emit({ type: 'socket.zombie', generation }),
+      framesReceived: () => line.framesReceived,
+    });
+
     // Until the socket opens, its error is the cause of the failed connection, reported with it.
     let opened = false;
     // Once the gateway says the session is ready on this socket, a READY or RESUMED is stray, and an
@@ -85,12 +99,14 @@ export function createSocketActor(fixed?: SocketDependencies) {
       opened = true;
       emit({ type: 'socket.open', generation });
     };
-    const onClose = (code: number, reason: unknown) =>
+    const onClose = (code: number, reason: unknown) => {
+      heartbeat.stop();
       emit(
         opened
           ? { type: 'socket.closed', generation, code, reason: String(reason ?? '') }
           : { type: 'socket.closed', generation, code, reason: String(reason ?? ''), opened, error: connectError },
       );
+    };
     const onError = (error: Error) => {
       if (opened) return deps.onError(error);
       const code = (error as { code?: unknown }).code;
@@ -113,7 +129,10 @@ export function createSocketActor(fixed?: SocketDependencies) {
         case 'heartbeatRequest':
           send(() => protocol.heartbeat(ledger.seq));
           return;
+        // Heartbeats start at the HELLO of the handshake and go on into the ready session; a HELLO
+        // after that changes nothing.
         case 'hello':
+          if (!established && !heartbeat.running) heartbeat.start(frame.heartbeatInterval);
           return emit({ type: 'gateway.hello', generation, heartbeatInterval: frame.heartbeatInterval });
         // A READY or RESUMED belongs to a handshake; on a session that is already established it
         // is ignored whole, so a stray one cannot move the ledger and drop the events after it.
@@ -125,8 +144,9 @@ export function createSocketActor(fixed?: SocketDependencies) {
           if (established) return;
           if (frame.seq !== null) ledger.accept(frame.seq);
           return emit({ type: 'gateway.resumed', generation });
+        // An ACK is the heartbeat's business alone: no statechart event.
         case 'heartbeatAck':
-          return emit({ type: 'gateway.heartbeatAck', generation });
+          return heartbeat.ack();
         case 'reconnect':
           return emit({ type: 'gateway.reconnect', generation });
         case 'invalidSession':
@@ -159,14 +179,15 @@ export function createSocketActor(fixed?: SocketDependencies) {
           return send(() => protocol.identify());
         case 'resume':
           return send(() => protocol.resume(command.sessionId, ledger.seq));
-        case 'heartbeat':
-          return send(() => protocol.heartbeat(ledger.seq));
+        case 'heartbeat.due':
+          return heartbeat.due();
         case 'sessionReady':
           established = true;
           return;
         case 'retire':
           // What a retired socket still sends is no longer the session's: no dispatch, no reply, no error.
           retired = true;
+          heartbeat.stop();
           socket.off('message', onMessage);
           socket.off('error', onError);
           return;
@@ -183,6 +204,7 @@ export function createSocketActor(fixed?: SocketDependencies) {
     });
 
     return () => {
+      heartbeat.stop();
       socket.off('open', onOpen);
       socket.off('message', onMessage);
       socket.off('close', onClose);
@@ -214,6 +236,6 @@ function decodeSafely(protocol: GatewayProtocol, data: unknown, isBinary: boolea
 export const socketActor = createSocketActor();
 
 /** Placeholder named in the gateway's setup(); real logic comes from `createSocketActor`. */
-export const socketNotProvided = fromCallback<SocketCommand, SocketInput>(() => {
+export const socketNotProvided = fromCallback<SocketCommand | HeartbeatDue, SocketInput>(() => {
   throw new Error('the socket actor was not provided: build the machine with createGatewayMachine()');
 });

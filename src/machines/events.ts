@@ -20,7 +20,8 @@ export type SocketEvent =
   | { type: 'gateway.hello'; generation: number; heartbeatInterval: number }
   | { type: 'gateway.ready'; generation: number; sessionId: string; resumeUrl: string | null }
   | { type: 'gateway.resumed'; generation: number }
-  | { type: 'gateway.heartbeatAck'; generation: number }
+  /** nothing at all was received for a whole heartbeat interval */
+  | { type: 'socket.zombie'; generation: number }
   | { type: 'gateway.reconnect'; generation: number }
   | { type: 'gateway.invalidSession'; generation: number; resumable: boolean }
   | { type: 'gateway.malformed'; generation: number; reason: string };
@@ -29,7 +30,6 @@ export type SocketEvent =
 export type SocketCommand =
   | { type: 'identify' }
   | { type: 'resume'; sessionId: string }
-  | { type: 'heartbeat' }
   | { type: 'send'; data: string; id: number }
   /** the handshake succeeded: this socket carries the ready session (stray READY/RESUMED are ignored from now on) */
   | { type: 'sessionReady' }
@@ -44,8 +44,6 @@ export type SocketCommand =
 export type SocketRequest =
   | { type: 'reconnect.openSocket'; generation: number; url: string }
   | { type: 'reconnect.toSocket'; generation: number; command: SocketCommand };
-
-export type HeartbeatEvent = { type: 'heartbeat.beat' };
 
 /** What users (through createGateway) send to the gateway machine. */
 export type UserEvent =

@@ -2,12 +2,11 @@ import { assign, enqueueActions, sendTo, setup } from 'xstate';
 import { defaultBackoff, defaultTimeouts, type BackoffOptions, type Timeouts } from '../types.ts';
 import { drainMachine } from './drainMachine.ts';
 import { freshReconnectMachine } from './freshReconnectMachine.ts';
-import { heartbeatMachine } from './heartbeatMachine.ts';
 import { errorMessage, type ReconnectInput, type ReconnectOutput } from './reconnectCourse.ts';
 import { resumeReconnectMachine } from './resumeReconnectMachine.ts';
 import { socketNotProvided } from '../actors/socket.ts';
 import { connectionOf, openConnection, type ConnectionRef } from './connection.ts';
-import type { HeartbeatEvent, SocketCommand, SocketEvent, SocketRequest, UserEvent } from './events.ts';
+import type { SocketCommand, SocketEvent, SocketRequest, UserEvent } from './events.ts';
 import {
   decideRecovery,
   isConnectionFailure,
@@ -68,8 +67,6 @@ export interface GatewayContext {
   socketActor: number | null;
   session: Session | null;
   heartbeatInterval: number;
-  /** the first heartbeat of the ready session is due within this (heartbeats began at HELLO) */
-  firstBeatWithin: number;
   /** reconnects since the session was last stable */
   attempt: number;
   helloStalls: number;
@@ -95,7 +92,6 @@ export type GatewayEvent =
   | UserEvent
   | SocketEvent
   | SocketRequest
-  | HeartbeatEvent
   /** the socket actor (spawned, so not named by an invoke) crashed */
   | { type: 'xstate.error.actor.socket'; error: unknown };
 
@@ -183,11 +179,11 @@ function planned(context: GatewayContext, trigger: RecoveryTrigger): Partial<Gat
 
 /**
  * The connection statechart. It owns one session: `connecting` runs a fresh or a resume reconnect
- * actor until a socket is ready, `ready` keeps that socket and its heartbeat, and every fault goes
+ * actor until a socket is ready, `ready` keeps that socket (which keeps its heartbeat), and every fault goes
  * through `routing`, where the recovery table picks what follows. The gateway owns the sockets:
  * when a reconnect asks for one it spawns a socket actor (`socket`), which owns that socket from
  * its creation through the handshake and the ready session until it is CLOSED, and the gateway
- * relays its events to the reconnect while one runs. Drain, reconnects and heartbeat are child
+ * relays its events to the reconnect while one runs. Drain and reconnects are child
  * actors named here; createGatewayMachine() provides the real socket.
  */
 export const gatewayMachine = setup({
@@ -202,7 +198,6 @@ export const gatewayMachine = setup({
     freshReconnect: freshReconnectMachine,
     resumeReconnect: resumeReconnectMachine,
     drain: drainMachine,
-    heartbeat: heartbeatMachine,
     socket: socketNotProvided,
   },
   delays: {
@@ -272,7 +267,6 @@ export const gatewayMachine = setup({
       enqueue.assign({
         session,
         heartbeatInterval: output.heartbeatInterval,
-        firstBeatWithin: output.firstBeatWithin ?? Math.max(0, output.heartbeatInterval - context.timeouts.ready),
         lastHandshake: output.handshake,
         helloStalls: 0,
         readyFailures: 0,
@@ -281,7 +275,6 @@ export const gatewayMachine = setup({
     }),
     markStable: assign({ attempt: 0 }),
     sealLine: ({ context }) => connectionOf(context.connection).line.seal(),
-    forwardAck: sendTo('heartbeat', { type: 'ack' }),
     // A reconnect asked for its socket. The previous one is CLOSED by now (the reconnect drained
     // it, and the line refuses a second live socket); its actor goes before the next one comes.
     openSocket: enqueueActions(({ context, event, enqueue }) => {
@@ -312,7 +305,7 @@ export const gatewayMachine = setup({
     ),
     commandSocket: enqueueActions(({ context, event, enqueue }) => {
       const command: SocketCommand | undefined =
-        event.type === 'reconnect.toSocket' ? event.command : event.type === 'heartbeat.beat' ? { type: 'heartbeat' } : undefined;
+        event.type === 'reconnect.toSocket' ? event.command : undefined;
       if (command && context.socketActor !== null) enqueue.sendTo('socket', command);
     }),
     // A payload for a socket that is already gone goes back to the queue, as outside `ready`.
@@ -333,7 +326,6 @@ export const gatewayMachine = setup({
     generation: 0,
     socketActor: null,
     heartbeatInterval: 0,
-    firstBeatWithin: 0,
     attempt: 0,
     helloStalls: 0,
     readyFailures: 0,
@@ -429,20 +421,6 @@ export const gatewayMachine = setup({
     },
     ready: {
       entry: 'tellSocketReady',
-      invoke: [
-        {
-          id: 'heartbeat',
-          src: 'heartbeat',
-          input: ({ context }) => ({
-            interval: context.heartbeatInterval,
-            connection: context.connection,
-            // Heartbeats began at HELLO, in the reconnect: the next one is due within this.
-            firstBeatWithin: context.firstBeatWithin,
-          }),
-          onDone: { target: 'routing', actions: { type: 'planRecovery', params: { type: 'zombie' } } },
-          onError: { target: 'routing', actions: 'planAfterCrash' },
-        },
-      ],
       after: { stablePeriod: { actions: 'markStable' } },
       on: {
         'socket.closed': {
@@ -474,8 +452,12 @@ export const gatewayMachine = setup({
           target: 'routing',
           actions: { type: 'planRecovery', params: ({ event }) => ({ type: 'protocolError', reason: event.reason }) },
         },
-        'gateway.heartbeatAck': { guard: 'fromCurrentSocket', actions: 'forwardAck' },
-        'heartbeat.beat': { actions: 'commandSocket' },
+        // The socket's heartbeat (running since HELLO) heard nothing for a whole interval.
+        'socket.zombie': {
+          guard: 'fromCurrentSocket',
+          target: 'routing',
+          actions: { type: 'planRecovery', params: { type: 'zombie' } },
+        },
         reconnect: {
           target: 'routing',
           actions: { type: 'planRecovery', params: ({ event }) => ({ type: 'userReconnect', fresh: event.fresh }) },

@@ -1,5 +1,5 @@
 import type { BackoffOptions, Timeouts } from '../types.ts';
-import type { HeartbeatEvent, SocketEvent } from './events.ts';
+import type { SocketEvent } from './events.ts';
 import { retryDelayMs, type RecoveryTrigger, type RetryDelay } from '../core/recovery.ts';
 import { connectionOf, type ConnectionRef } from './connection.ts';
 import type { DrainInput, DrainOutput } from './drainMachine.ts';
@@ -36,21 +36,12 @@ export type ReconnectOutput =
       heartbeatInterval: number;
       /** set by a fresh session; a resume keeps the session it had */
       session?: { sessionId: string; resumeUrl: string | null };
-      /**
-       * Heartbeats began at HELLO: the next one is due within this many ms, so that the beats go
-       * on into the ready session without a gap longer than an interval.
-       */
-      firstBeatWithin?: number;
     }
   | { ok: false; trigger: RecoveryTrigger };
 
 export interface ReconnectContext extends ReconnectInput {
   outcome: ReconnectOutput;
   heartbeatInterval: number;
-  /** when the first heartbeat after HELLO goes out, drawn at HELLO */
-  firstBeatDelay: number;
-  /** heartbeats sent during the handshake */
-  beats: number;
   /** the line's progress frames when the handshake's silence was last checked */
   progressAtCheck: number;
 }
@@ -59,8 +50,6 @@ export function reconnectContext(input: ReconnectInput): ReconnectContext {
   return {
     ...input,
     heartbeatInterval: 0,
-    firstBeatDelay: 0,
-    beats: 0,
     progressAtCheck: 0,
     outcome: { ok: false, trigger: { type: 'socketFailure', message: 'unfinished' } },
   };
@@ -94,15 +83,8 @@ export const reconnectGuards = {
     connectionOf(context.connection).line.progressFrames !== context.progressAtCheck,
 };
 
-/** What a reconnect receives: its socket's events, its heartbeat's beats, its own silence checks. */
-export type ReconnectEvent =
-  | SocketEvent
-  | HeartbeatEvent
-  | IdentifyTurnEvent
-  | { type: 'handshake.silenceCheck' }
-  // the handshake's heartbeat (spawned at HELLO) ending: a zombie, or a crash
-  | { type: 'xstate.done.actor.handshakeHeartbeat' }
-  | { type: 'xstate.error.actor.handshakeHeartbeat'; error: unknown };
+/** What a reconnect receives: its socket's events (relayed by the gateway), its identify turn, its own silence checks. */
+export type ReconnectEvent = SocketEvent | IdentifyTurnEvent | { type: 'handshake.silenceCheck' };
 
 /** The recovery trigger for a socket event that ends a handshake early. */
 export function triggerFor(event: ReconnectEvent, context?: ReconnectContext): RecoveryTrigger {
@@ -118,6 +100,8 @@ export function triggerFor(event: ReconnectEvent, context?: ReconnectContext): R
     // A socket that could not be made is a failed connection too.
     case 'socket.createFailed':
       return { type: 'connectFailed', stage: 'create', cause: { message: event.message } };
+    case 'socket.zombie':
+      return { type: 'zombie' };
     case 'gateway.malformed':
       return { type: 'protocolError', reason: event.reason };
     case 'gateway.reconnect':

@@ -1,8 +1,7 @@
-import { assign, cancel, raise, sendParent, setup, spawnChild } from 'xstate';
+import { assign, cancel, raise, sendParent, setup } from 'xstate';
 import type { SocketCommand, SocketRequest } from './events.ts';
 import { drainMachine } from './drainMachine.ts';
 import { identifyTurnActor } from '../actors/identifyTurn.ts';
-import { heartbeatMachine } from './heartbeatMachine.ts';
 import { connectionOf } from './connection.ts';
 import {
   drainInput,
@@ -41,7 +40,8 @@ export interface ReconnectKind {
  * wait for HELLO; run the handshake. Any event that ends it early becomes a recovery trigger in
  * the output, so the gateway's recovery table decides what follows. Each step has its own timeout;
  * the handshake's measures silence, so a long replay before READY/RESUMED is not cut short.
- * Heartbeats start at HELLO, as the server expects, and go on during the handshake.
+ * Heartbeats start at HELLO, as the server expects: the socket's actor keeps them, through the
+ * handshake and on into the ready session.
  */
 export function reconnectMachine(kind: ReconnectKind) {
   const failed = `#${kind.id}.failed`;
@@ -54,7 +54,7 @@ export function reconnectMachine(kind: ReconnectKind) {
       events: {} as ReconnectEvent,
       output: {} as ReconnectOutput,
     },
-    actors: { drain: drainMachine, heartbeat: heartbeatMachine, identifyTurn: identifyTurnActor },
+    actors: { drain: drainMachine, identifyTurn: identifyTurnActor },
     delays: reconnectDelays,
     guards: reconnectGuards,
     actions: {
@@ -62,25 +62,10 @@ export function reconnectMachine(kind: ReconnectKind) {
       // The gateway owns the socket (it outlives this reconnect): asked for, and commanded, through it.
       requestSocket: sendParent(({ context: c }): SocketRequest => ({ type: 'reconnect.openSocket', generation: c.generation, url: c.url })),
       sendHandshake: sendParent(({ context: c }): SocketRequest => ({ type: 'reconnect.toSocket', generation: c.generation, command: kind.command(c) })),
-      sendHeartbeat: sendParent(({ context: c }): SocketRequest => ({ type: 'reconnect.toSocket', generation: c.generation, command: { type: 'heartbeat' } })),
-      countBeat: assign({ beats: ({ context: c }) => c.beats + 1 }),
-      // Drawn here rather than inside the heartbeat, so that the ready session's heartbeat can follow on from it.
-      drawFirstBeat: assign({ firstBeatDelay: ({ context: c }) => c.heartbeatInterval * Math.random() }),
       noteProgress: assign({ progressAtCheck: ({ context: c }) => connectionOf(c.connection).line.progressFrames }),
       armSilenceCheck: raise({ type: 'handshake.silenceCheck' } as const, { delay: 'readyTimeout', id: 'silenceCheck' }),
       disarmSilenceCheck: cancel('silenceCheck'),
-      startHandshakeHeartbeat: spawnChild('heartbeat', {
-        id: 'handshakeHeartbeat',
-        input: ({ context: c }) => ({ interval: c.heartbeatInterval, connection: c.connection, firstBeatAfter: c.firstBeatDelay }),
-      }),
-      succeed: assign({
-        outcome: ({ context: c, event }) => {
-          const outcome = kind.outcome(c, event);
-          // No beat yet: the first is still due within what is left of its delay; otherwise at once.
-          const firstBeatWithin = c.beats > 0 ? 0 : Math.max(0, c.heartbeatInterval - c.firstBeatDelay);
-          return outcome.ok ? { ...outcome, firstBeatWithin } : outcome;
-        },
-      }),
+      succeed: assign({ outcome: ({ context: c, event }) => kind.outcome(c, event) }),
     },
   }).createMachine({
     id: kind.id,
@@ -105,17 +90,9 @@ export function reconnectMachine(kind: ReconnectKind) {
       handshake: {
         entry: 'requestSocket',
         on: {
-          // The handshake's heartbeat runs from HELLO (through an identify turn too) until the
-          // reconnect ends; its own id, as the ready session's heartbeat is a different actor.
-          'heartbeat.beat': { actions: ['sendHeartbeat', 'countBeat'] },
-          'xstate.done.actor.handshakeHeartbeat': { target: 'failed', actions: assign({ outcome: failure({ type: 'zombie' }) }) },
-          'xstate.error.actor.handshakeHeartbeat': {
-            target: 'failed',
-            actions: assign({
-              outcome: ({ event }) =>
-                failure({ type: 'socketFailure', message: `heartbeat crashed: ${errorMessage(event.error)}` }),
-            }),
-          },
+          // The socket's heartbeat runs from HELLO (through an identify turn too); the socket
+          // reports a whole interval of silence as a zombie.
+          'socket.zombie': { guard: 'fromThisSocket', target: 'failed', actions: 'failOn' },
           'socket.closed': { guard: 'fromThisSocket', target: 'failed', actions: 'failOn' },
           'socket.createFailed': { guard: 'fromThisSocket', target: 'failed', actions: 'failOn' },
           'gateway.malformed': { guard: 'fromThisSocket', target: 'failed', actions: 'failOn' },
@@ -135,8 +112,6 @@ export function reconnectMachine(kind: ReconnectKind) {
                 target: helloTarget,
                 actions: [
                   assign({ heartbeatInterval: ({ event }) => (event.type === 'gateway.hello' ? event.heartbeatInterval : 0) }),
-                  'drawFirstBeat',
-                  'startHandshakeHeartbeat',
                   ...(kind.waitsForTurn ? [] : ['sendHandshake' as const]),
                 ],
               },

@@ -1,7 +1,6 @@
 import type { AnyMachineSnapshot, EventObject } from 'xstate';
 import { drainMachine } from '../../src/machines/drainMachine.ts';
 import { freshReconnectMachine } from '../../src/machines/freshReconnectMachine.ts';
-import { heartbeatMachine } from '../../src/machines/heartbeatMachine.ts';
 import type { ReconnectInput } from '../../src/machines/reconnectCourse.ts';
 import { resumeReconnectMachine } from '../../src/machines/resumeReconnectMachine.ts';
 import { defaultBackoff } from '../../src/types.ts';
@@ -34,7 +33,7 @@ const reconnectInput: ReconnectInput = {
 
 const inHandshakeFrame = (snapshot: AnyMachineSnapshot) =>
   ['handshake.awaitingHello', 'handshake.identifying', 'handshake.resuming'].includes(valueKey(snapshot.value));
-/** The handshake's heartbeat is spawned at HELLO: it can beat, die or crash only after it. */
+/** The socket's heartbeat starts at HELLO: only after it can the socket report a zombie. */
 const afterHello = (snapshot: AnyMachineSnapshot) =>
   ['handshake.awaitingTurn', 'handshake.identifying', 'handshake.resuming'].includes(valueKey(snapshot.value));
 
@@ -72,13 +71,9 @@ const reconnectEvents: Record<string, (s: AnyMachineSnapshot) => EventObject[]> 
     inHandshakeFrame(s) ? [{ type: 'gateway.malformed', generation: s.context.generation, reason: 'invalid JSON' }] : [],
   'gateway.invalidSession': (s) =>
     inHandshakeFrame(s) ? [{ type: 'gateway.invalidSession', generation: s.context.generation, resumable: false }] : [],
-  // Heartbeats run from HELLO on; the silence check is raised by the handshake itself.
-  'heartbeat.beat': (s) => (afterHello(s) ? [{ type: 'heartbeat.beat' }] : []),
+  // The socket's heartbeat runs from HELLO on; the silence check is raised by the handshake itself.
+  'socket.zombie': (s) => (afterHello(s) ? [{ type: 'socket.zombie', generation: s.context.generation }] : []),
   'handshake.silenceCheck': () => [{ type: 'handshake.silenceCheck' }],
-  'xstate.done.actor.handshakeHeartbeat': (s) =>
-    afterHello(s) ? [{ type: 'xstate.done.actor.handshakeHeartbeat', output: undefined, actorId: 'handshakeHeartbeat' } as EventObject] : [],
-  'xstate.error.actor.handshakeHeartbeat': (s) =>
-    afterHello(s) ? [{ type: 'xstate.error.actor.handshakeHeartbeat', error: new Error('injected') } as EventObject] : [],
 };
 
 /**
@@ -96,7 +91,7 @@ function chattyLine(): SocketLine {
 const serializeValue = (snapshot: AnyMachineSnapshot) => valueKey(snapshot.value);
 
 /** Traversed alone, a reconnect has no gateway to ask for its socket or to command it through. */
-const noParent = { requestSocket: () => {}, sendHandshake: () => {}, sendHeartbeat: () => {} };
+const noParent = { requestSocket: () => {}, sendHandshake: () => {} };
 
 function reconnectSpec(kind: 'fresh' | 'resume', line?: SocketLine): TraversalSpec {
   const connection = line ? openConnection({ line }) : reconnectInput.connection;
@@ -129,13 +124,6 @@ function drainSpec(terminateAtOnce: boolean): TraversalSpec {
 }
 
 const file = (name: string) => `test/model/childModels.ts (${name})`;
-
-const heartbeatSpec: TraversalSpec = {
-  machine: heartbeatMachine.provide({ actions: { sendBeat: () => {} } }),
-  input: { interval: heartbeatInterval, connection: openConnection() },
-  events: (snapshot) => generated(snapshot, { ack: () => [{ type: 'ack' }] }, file('heartbeat')),
-  serializeState: (snapshot) => `${valueKey(snapshot.value)}|${snapshot.context.acked}`,
-};
 
 export interface ChildModel {
   name: string;
@@ -192,15 +180,10 @@ function arrangeReconnectPath(world: World, path: ModelPath) {
       arrangement.stallReady = true;
       // A check that finds a frame: the server keeps sending something (a heartbeat request).
       if (valueKey(step.to.value) !== 'failed') arrangement.chatterInHandshake = true;
-    } else if (type === 'heartbeat.beat') {
-      arrangement.stallReady = true;
-    } else if (type === 'xstate.done.actor.handshakeHeartbeat') {
+    } else if (type === 'socket.zombie') {
       arrangement.stallReady = true;
       arrangement.dropAcksFromBeat = 1;
       // A zombie while the IDENTIFY waits for its turn: the turn never comes.
-      if (from === 'handshake.awaitingTurn') arrangement.turn = 'hold';
-    } else if (type === 'xstate.error.actor.handshakeHeartbeat') {
-      (arrangement.crash ??= new Set()).add('handshakeHeartbeat');
       if (from === 'handshake.awaitingTurn') arrangement.turn = 'hold';
     } else if (serverAct[type]) {
       if (from === 'handshake.opening') arrangement.redirect = 'refused';
@@ -260,23 +243,6 @@ function drainModel(terminateAtOnce: boolean): ChildModel {
   };
 }
 
-const heartbeatModel: ChildModel = {
-  name: 'heartbeat',
-  actorId: 'heartbeat',
-  spec: heartbeatSpec,
-  generation: 1,
-  async play(world, path) {
-    let beats = 0;
-    for (const step of path.steps) {
-      const { type } = step.event;
-      const beat = type.startsWith('xstate.after.firstBeat') || (type.startsWith('xstate.after.interval') && valueKey(step.to.value) === 'beating');
-      if (beat) beats += 1;
-      if (valueKey(step.to.value) === 'zombie') world.arrange(1).dropAcksFromBeat = beats;
-    }
-    world.actor.send({ type: 'start' });
-  },
-};
-
 export const childModels: ChildModel[] = [
   reconnectModel('fresh'),
   reconnectModel('resume'),
@@ -284,5 +250,4 @@ export const childModels: ChildModel[] = [
   reconnectModel('resume', true),
   drainModel(false),
   drainModel(true),
-  heartbeatModel,
 ];

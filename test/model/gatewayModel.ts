@@ -65,8 +65,7 @@ const variants: Record<string, (snapshot: AnyMachineSnapshot) => EventObject[]> 
   'gateway.invalidSession': (s) =>
     [true, false].map((resumable) => ({ type: 'gateway.invalidSession', generation: context(s).generation, resumable })),
   'gateway.malformed': (s) => [{ type: 'gateway.malformed', generation: context(s).generation, reason: 'invalid JSON' }],
-  'gateway.heartbeatAck': (s) => [{ type: 'gateway.heartbeatAck', generation: context(s).generation }],
-  'heartbeat.beat': () => [{ type: 'heartbeat.beat' }],
+  'socket.zombie': (s) => [{ type: 'socket.zombie', generation: context(s).generation }],
   'xstate.after.stablePeriod.gateway.ready': () => [{ type: 'xstate.after.stablePeriod.gateway.ready' }],
   'xstate.done.actor.freshReconnect': (s) =>
     outcomes(s, 'identify').map((output) => ({ type: 'xstate.done.actor.freshReconnect', output, actorId: 'freshReconnect' })),
@@ -78,8 +77,6 @@ const variants: Record<string, (snapshot: AnyMachineSnapshot) => EventObject[]> 
   'xstate.error.actor.freshReconnect': () => crash('xstate.error.actor.freshReconnect'),
   'xstate.error.actor.resumeReconnect': () => crash('xstate.error.actor.resumeReconnect'),
   'xstate.error.actor.socket': () => crash('xstate.error.actor.socket'),
-  'xstate.error.actor.heartbeat': () => crash('xstate.error.actor.heartbeat'),
-  'xstate.done.actor.heartbeat': () => [{ type: 'xstate.done.actor.heartbeat', output: undefined, actorId: 'heartbeat' } as EventObject],
   'xstate.done.actor.drain': () => [{ type: 'xstate.done.actor.drain', output: { drained: true }, actorId: 'drain' } as EventObject],
   'xstate.error.actor.drain': () => crash('xstate.error.actor.drain'),
 };
@@ -98,7 +95,6 @@ export function isRelay(transitionKey: string): boolean {
 export const gatewaySpec: TraversalSpec = {
   machine: gatewayMachine.provide({
     actions: {
-      forwardAck: () => {},
       commandSocket: () => {},
       sendPayload: () => {},
       sealLine: () => {},
@@ -182,9 +178,7 @@ export function planGatewayStep(world: World, step: ModelStep, next: ModelStep |
     (arrangement.crash ??= new Set()).add(type.endsWith('freshReconnect') ? 'freshReconnect' : 'resumeReconnect');
   } else if (type === 'xstate.error.actor.socket') {
     (world.arrange(generation).crash ??= new Set()).add('socket');
-  } else if (type === 'xstate.error.actor.heartbeat') {
-    (world.arrange(generation).crash ??= new Set()).add('heartbeat');
-  } else if (type === 'xstate.done.actor.heartbeat') {
+  } else if (type === 'socket.zombie') {
     world.arrange(generation).dropAcksFromBeat = 1;
   } else if (type === 'xstate.error.actor.drain') {
     world.closingDrain.crash = true;

@@ -1,7 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { drainMachine } from '../../src/machines/drainMachine.ts';
 import { freshReconnectMachine } from '../../src/machines/freshReconnectMachine.ts';
-import { heartbeatMachine } from '../../src/machines/heartbeatMachine.ts';
 import { resumeReconnectMachine } from '../../src/machines/resumeReconnectMachine.ts';
 import { gatewayMachine } from '../../src/machines/gatewayMachine.ts';
 import { childModels } from './childModels.ts';
@@ -19,7 +18,7 @@ import { World } from './world.ts';
  * transition added to a machine is covered here without a hand-written test, or reported.
  */
 
-const machines = [gatewayMachine, freshReconnectMachine, resumeReconnectMachine, drainMachine, heartbeatMachine];
+const machines = [gatewayMachine, freshReconnectMachine, resumeReconnectMachine, drainMachine];
 const total = new CoverageRecorder();
 
 async function inWorld(play: (world: World) => Promise<void>) {

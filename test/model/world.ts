@@ -3,7 +3,6 @@ import WebSocket from 'ws';
 import { createActor, type AnyActorLogic, type AnyActorRef, type InspectionEvent } from 'xstate';
 import { drainMachine } from '../../src/machines/drainMachine.ts';
 import { freshReconnectMachine } from '../../src/machines/freshReconnectMachine.ts';
-import { heartbeatMachine } from '../../src/machines/heartbeatMachine.ts';
 import { resumeReconnectMachine } from '../../src/machines/resumeReconnectMachine.ts';
 import { createIdentifyTurn } from '../../src/actors/identifyTurn.ts';
 import { createSocketActor } from '../../src/actors/socket.ts';
@@ -31,8 +30,6 @@ export type CrashKind =
   | 'freshReconnect'
   | 'resumeReconnect'
   | 'socket'
-  | 'heartbeat'
-  | 'handshakeHeartbeat'
   | 'reconnectDrain'
   | 'closingDrain'
   | 'identifyTurn';
@@ -83,7 +80,6 @@ export class World {
   private silentSockets = new Set<net.Socket>();
   silentUrl = '';
   refusedUrl = '';
-  private beats = new Map<number, number>();
   private children = new Map<string, string[]>();
   private childKeys = new Map<string, string>();
 
@@ -129,18 +125,16 @@ export class World {
     });
     const reconnectDrain = this.crashable(drainMachine, 'reconnectDrain');
     const identifyTurn = this.crashable(createIdentifyTurn({ beforeIdentify: () => this.identifyTurn() }), 'identifyTurn');
-    const handshakeHeartbeat = this.crashable(heartbeatMachine, 'handshakeHeartbeat');
     const machine = gatewayMachine.provide({
       actors: {
         socket: this.crashable(socketActor, 'socket'),
         drain: this.crashable(drainMachine, 'closingDrain'),
-        heartbeat: this.crashable(heartbeatMachine, 'heartbeat'),
         freshReconnect: this.crashable(
-          freshReconnectMachine.provide({ actors: { drain: reconnectDrain, heartbeat: handshakeHeartbeat, identifyTurn } }),
+          freshReconnectMachine.provide({ actors: { drain: reconnectDrain, identifyTurn } }),
           'freshReconnect',
         ),
         resumeReconnect: this.crashable(
-          resumeReconnectMachine.provide({ actors: { drain: reconnectDrain, heartbeat: handshakeHeartbeat } }),
+          resumeReconnectMachine.provide({ actors: { drain: reconnectDrain } }),
           'resumeReconnect',
         ),
       },
@@ -224,13 +218,6 @@ export class World {
         }
       }
     }
-    if (event.type === '@xstate.event' && event.event.type === 'heartbeat.beat') {
-      const generation = this.generation();
-      const beat = (this.beats.get(generation) ?? 0) + 1;
-      this.beats.set(generation, beat);
-      // Set before the gateway sends this beat, so the server drops exactly its ACK and later ones.
-      if (this.arrangements.get(generation)?.dropAcksFromBeat === beat) this.server.dropAcks(true);
-    }
   }
 
   private createSocket(url: string): WebSocketLike {
@@ -273,10 +260,16 @@ export class World {
         }
         if (property === 'send') {
           return (data: string) => {
+            let op = -1;
             try {
-              tracked.sentOps.push((JSON.parse(data) as { op: number }).op);
+              op = (JSON.parse(data) as { op: number }).op;
             } catch {
-              tracked.sentOps.push(-1);
+              // not JSON: recorded as -1
+            }
+            tracked.sentOps.push(op);
+            // Set before the beat goes out, so the server drops exactly its ACK and later ones.
+            if (op === 1 && world.arrangements.get(tracked.generation)?.dropAcksFromBeat === tracked.sentOps.filter((o) => o === 1).length) {
+              world.server.dropAcks(true);
             }
             target.send(data);
           };

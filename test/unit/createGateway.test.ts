@@ -195,8 +195,10 @@ describe('createGateway', () => {
     const { gateway, clock, sockets, handshake, errors } = fakeGateway();
     void gateway.start();
     handshake();
-    // Heartbeats began at HELLO: the first of the ready session at (interval − interval × 0.5) × 0.5.
-    clock.advance(41_250 * 1.25);
+    // Heartbeats begin at HELLO: the first at interval × 0.5, unanswered at the next, one interval on.
+    clock.advance(41_250 * 1.5 - 1);
+    expect(errors).toEqual([]);
+    clock.advance(1);
     expect(errors.map((error) => (error as GatewayError).code)).toEqual(['ZOMBIE']);
     expect(sockets.sockets[0]!.calls).toEqual([{ method: 'terminate' }]);
     expect(gateway.status).toBe('connecting');

@@ -492,9 +492,9 @@ describe('gateway: stalls, timeouts and zombies', () => {
   it('heartbeats every interval with the last sequence while acked, the first within one interval of HELLO', () => {
     const h = startGatewayHarness();
     const socket = h.startReady('session-1', 1);
-    // Beats start at HELLO (first after interval × random); READY came before it, so the ready
-    // session's first beat is due within what is left of that delay: (interval − interval × r) × r.
-    const firstBeat = (HEARTBEAT_INTERVAL - HEARTBEAT_INTERVAL * RANDOM) * RANDOM;
+    // Beats start at HELLO, the first after interval × random, and go on from the handshake into
+    // the ready session on the same timer: READY changes nothing about them.
+    const firstBeat = HEARTBEAT_INTERVAL * RANDOM;
     h.clock.advance(firstBeat - 1);
     expect(socket.sentOps()).toEqual([GatewayOpcodes.Identify]);
     h.clock.advance(1);
@@ -520,7 +520,7 @@ describe('gateway: stalls, timeouts and zombies', () => {
     const h = startGatewayHarness();
     const first = h.startReady('session-1', 1);
     h.clock.advance(5_000);
-    const zombieAt = (HEARTBEAT_INTERVAL - HEARTBEAT_INTERVAL * RANDOM) * RANDOM + HEARTBEAT_INTERVAL;
+    const zombieAt = HEARTBEAT_INTERVAL * RANDOM + HEARTBEAT_INTERVAL;
     h.clock.advance(zombieAt - 5_000 - 1);
     expect(first.calls).toEqual([]);
     h.clock.advance(1);

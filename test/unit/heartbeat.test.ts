@@ -1,8 +1,12 @@
-import { connectionOf, openConnection } from '../../src/machines/connection.ts';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { sendTo, setup, type InspectionEvent } from 'xstate';
-import { heartbeatMachine } from '../../src/machines/heartbeatMachine.ts';
-import { inspectedId, startActor, stateName } from '../support/actors.ts';
+import { sendTo, setup } from 'xstate';
+import { createSocketActor } from '../../src/actors/socket.ts';
+import type { SocketCommand, SocketEvent } from '../../src/machines/events.ts';
+import { openConnection } from '../../src/machines/connection.ts';
+import { discordProtocol } from '../../src/protocol/discord/discordProtocol.ts';
+import { startActor } from '../support/actors.ts';
+import { serverFrames } from '../support/discordFrames.ts';
+import { FakeSocket } from '../support/fakeSocket.ts';
 import { ManualClock } from '../support/manualClock.ts';
 
 const INTERVAL = 40_000;
@@ -12,43 +16,56 @@ afterEach(() => {
 });
 
 /**
- * Runs the heartbeat as the child of a tiny parent that notes when each beat arrives, forwards
- * acks on request, and moves to `zombie` when the heartbeat ends.
+ * The heartbeat as the socket's actor keeps it: the real socket actor on a fake socket, under a
+ * parent that moves to `zombie` when the actor reports one. Beats are the op 1 frames the socket
+ * writes, noted with the clock's time.
  */
-function runHeartbeat(interval = INTERVAL, logic = heartbeatMachine) {
+function runHeartbeat(interval = INTERVAL) {
   const clock = new ManualClock();
-  const connection = openConnection();
-  const { line } = connectionOf(connection);
   const beats: number[] = [];
-  const heartbeatStates: string[] = [];
+  let socket: FakeSocket | undefined;
+  const logic = createSocketActor({
+    createSocket: (url) => {
+      const made = new FakeSocket(url);
+      const send = made.send.bind(made);
+      made.send = (data, done) => {
+        if ((JSON.parse(data) as { op: number }).op === 1) beats.push(clock.now());
+        send(data, done);
+      };
+      return (socket = made);
+    },
+    protocol: discordProtocol({ token: 'heartbeat-token', intents: 1 }),
+    onDispatch: () => {},
+    onError: () => {},
+  });
   const parentMachine = setup({
-    types: { events: {} as { type: 'heartbeat.beat' } | { type: 'ack' } },
-    actors: { heartbeat: logic },
+    types: { events: {} as SocketEvent | { type: 'tell'; command: SocketCommand } },
+    actors: { socket: logic },
   }).createMachine({
     initial: 'alive',
     states: {
       alive: {
-        invoke: { id: 'heartbeat', src: 'heartbeat', input: { interval, connection }, onDone: 'zombie' },
+        invoke: { id: 'socket', src: 'socket', input: { connection: openConnection(), generation: 1, url: 'wss://gateway.example/' } },
         on: {
-          'heartbeat.beat': { actions: () => beats.push(clock.now()) },
-          ack: { actions: sendTo('heartbeat', { type: 'ack' }) },
+          'socket.zombie': 'zombie',
+          tell: { actions: sendTo('socket', ({ event }) => (event.type === 'tell' ? event.command : { type: 'retire' })) },
         },
       },
       zombie: {},
     },
   });
-  const inspect = (event: InspectionEvent) => {
-    if (event.type !== '@xstate.snapshot' || inspectedId(event) !== 'heartbeat') return;
-    const name = stateName((event.snapshot as { value?: unknown }).value);
-    if (heartbeatStates.at(-1) !== name) heartbeatStates.push(name);
-  };
-  const parent = startActor(parentMachine, { clock, inspect });
-  const ack = () => parent.send({ type: 'ack' });
-  return { parent, clock, beats, heartbeatStates, ack, line };
+  const parent = startActor(parentMachine, { clock });
+  if (!socket) throw new Error('the socket actor made no socket');
+  const opened: FakeSocket = socket;
+  opened.open();
+  opened.receive(serverFrames.hello(interval));
+  const ack = () => opened.receive(serverFrames.heartbeatAck());
+  const tell = (command: SocketCommand) => parent.send({ type: 'tell', command });
+  return { parent, clock, beats, ack, tell, socket: opened };
 }
 
-describe('heartbeat machine', () => {
-  it('sends the first beat after interval × Math.random()', () => {
+describe('the heartbeat a socket keeps from HELLO on', () => {
+  it('sends the first beat after interval × Math.random() from HELLO', () => {
     vi.spyOn(Math, 'random').mockReturnValue(0.25);
     const { clock, beats } = runHeartbeat();
 
@@ -68,41 +85,18 @@ describe('heartbeat machine', () => {
     }
   });
 
-  it('puts the first beat within firstBeatWithin when given', () => {
-    vi.spyOn(Math, 'random').mockReturnValue(0.5);
-    const clock = new ManualClock();
-    const beats: number[] = [];
-    const parentMachine = setup({
-      types: { events: {} as { type: 'heartbeat.beat' } },
-      actors: { heartbeat: heartbeatMachine },
-    }).createMachine({
-      invoke: { id: 'heartbeat', src: 'heartbeat', input: { interval: INTERVAL, connection: openConnection(), firstBeatWithin: 1_000 } },
-      on: { 'heartbeat.beat': { actions: () => beats.push(clock.now()) } },
-    });
-    startActor(parentMachine, { clock });
-    clock.advance(499);
-    expect(beats).toEqual([]);
-    clock.advance(1);
-    expect(beats).toEqual([500]);
-  });
-
-  it('a provided firstBeat delay replaces the random one', () => {
-    const { clock, beats } = runHeartbeat(INTERVAL, heartbeatMachine.provide({ delays: { firstBeat: 123 } }));
-    clock.advance(123);
-    expect(beats).toEqual([123]);
-  });
-
-  it('beats every interval while each beat is acknowledged', () => {
+  it('beats every interval while each beat is acknowledged, with the last sequence', () => {
     vi.spyOn(Math, 'random').mockReturnValue(0.25);
-    const { clock, beats, ack, parent, heartbeatStates } = runHeartbeat();
+    const { clock, beats, ack, parent, socket } = runHeartbeat();
 
+    socket.receive(serverFrames.dispatch('MESSAGE_CREATE', 7));
     for (let i = 0; i < 4; i += 1) {
       clock.advance(i === 0 ? 10_000 : INTERVAL);
       ack();
     }
     expect(beats).toEqual([10_000, 50_000, 90_000, 130_000]);
+    expect(socket.sentFrames().filter((frame) => frame.op === 1)).toEqual(Array(4).fill({ op: 1, d: 7 }));
     expect(parent.getSnapshot().value).toBe('alive');
-    expect(heartbeatStates).toEqual(['waitingFirstBeat', 'beating']);
   });
 
   it('an ack arriving just before the next beat is due still counts', () => {
@@ -116,9 +110,9 @@ describe('heartbeat machine', () => {
     expect(parent.getSnapshot().value).toBe('alive');
   });
 
-  it('a beat not acknowledged before the next one ends in `zombie` without beating again', () => {
+  it('a beat not acknowledged before the next one is a zombie: reported once, no further beat, no timer left', () => {
     vi.spyOn(Math, 'random').mockReturnValue(0.25);
-    const { clock, beats, parent, heartbeatStates } = runHeartbeat();
+    const { clock, beats, parent } = runHeartbeat();
 
     clock.advance(10_000);
     clock.advance(INTERVAL - 1);
@@ -126,19 +120,17 @@ describe('heartbeat machine', () => {
     clock.advance(1);
 
     expect(beats).toEqual([10_000]);
-    expect(heartbeatStates).toEqual(['waitingFirstBeat', 'beating', 'zombie']);
     expect(parent.getSnapshot().value).toBe('zombie');
-    expect(parent.getSnapshot().children.heartbeat).toBeUndefined();
     expect(clock.pending).toBe(0);
   });
 
   it('any frame since the last beat proves the peer alive, even without an ACK', () => {
     vi.spyOn(Math, 'random').mockReturnValue(0.25);
-    const { clock, beats, parent, line } = runHeartbeat();
+    const { clock, beats, parent, socket } = runHeartbeat();
 
     clock.advance(10_000);
     // A busy server: events keep arriving, the ACK is late.
-    for (let frame = 0; frame < 3; frame += 1) line.noteFrame();
+    for (let s = 1; s <= 3; s += 1) socket.receive(serverFrames.dispatch('MESSAGE_CREATE', s));
     clock.advance(INTERVAL);
     expect(parent.getSnapshot().value).toBe('alive');
     expect(beats).toEqual([10_000, 10_000 + INTERVAL]);
@@ -181,7 +173,37 @@ describe('heartbeat machine', () => {
     expect(parent.getSnapshot().value).toBe('zombie');
   });
 
-  it('stopping the parent stops the heartbeat and its timers', () => {
+  it('the ready session keeps the handshake\'s beat: a second HELLO changes nothing', () => {
+    vi.spyOn(Math, 'random').mockReturnValue(0.5);
+    const { clock, beats, ack, tell, socket } = runHeartbeat();
+    tell({ type: 'sessionReady' });
+    socket.receive(serverFrames.hello(1_000));
+    clock.advance(INTERVAL * 0.5);
+    ack();
+    clock.advance(INTERVAL);
+    expect(beats).toEqual([INTERVAL * 0.5, INTERVAL * 1.5]);
+  });
+
+  it('a retired socket beats no more, and never reports a zombie', () => {
+    vi.spyOn(Math, 'random').mockReturnValue(0.5);
+    const { clock, beats, tell, parent } = runHeartbeat();
+    tell({ type: 'retire' });
+    expect(clock.pending).toBe(0);
+    clock.advance(10 * INTERVAL);
+    expect(beats).toEqual([]);
+    expect(parent.getSnapshot().value).toBe('alive');
+  });
+
+  it('a closed socket beats no more', () => {
+    vi.spyOn(Math, 'random').mockReturnValue(0.5);
+    const { clock, beats, socket } = runHeartbeat();
+    socket.peerClose(1006);
+    expect(clock.pending).toBe(0);
+    clock.advance(10 * INTERVAL);
+    expect(beats).toEqual([]);
+  });
+
+  it('stopping the actor stops the heartbeat and its timer', () => {
     vi.spyOn(Math, 'random').mockReturnValue(0.5);
     const { clock, beats, parent } = runHeartbeat();
     parent.stop();

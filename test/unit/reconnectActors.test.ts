@@ -76,8 +76,6 @@ describe('freshReconnect', () => {
       handshake: 'identify',
       heartbeatInterval: 41_250,
       session: { sessionId: 'abc', resumeUrl: 'wss://r.discord.gg' },
-      // no beat yet: the first is due within what is left of interval × random (0.5)
-      firstBeatWithin: 41_250 * 0.5,
     });
     expect(clock.pending).toBe(0);
   });
@@ -197,7 +195,7 @@ describe('resumeReconnect', () => {
       'resumed',
     ]);
     // a resume keeps the session it had: no session in the output
-    expect(actor.getSnapshot().output).toEqual({ ok: true, handshake: 'resume', heartbeatInterval: 45_000, firstBeatWithin: 22_500 });
+    expect(actor.getSnapshot().output).toEqual({ ok: true, handshake: 'resume', heartbeatInterval: 45_000 });
   });
 
   it('ignores READY and events of other generations while resuming', () => {
@@ -219,16 +217,17 @@ describe('resumeReconnect', () => {
     expect(actor.getSnapshot().output).toEqual({ ok: false, trigger: { type: 'readyTimeout', handshake: 'resume' } });
   });
 
-  it('heartbeats from HELLO on; a whole interval with nothing received during the handshake is a zombie', () => {
+  it('a zombie reported by its socket during the handshake ends it with a zombie trigger; it sends no beat itself', () => {
     const { actor, clock, socket } = runResume(baseInput());
     clock.flush();
     socket.emit({ type: 'socket.open', generation: GEN });
     socket.emit({ type: 'gateway.hello', generation: GEN, heartbeatInterval: 1_000 });
-    clock.advance(499);
+    clock.advance(2_000);
     expect(socket.commands).toEqual([{ type: 'resume', sessionId: 'session-1' }]);
-    clock.advance(1);
-    expect(socket.commands.at(-1)).toEqual({ type: 'heartbeat' });
-    clock.advance(1_000);
+    expect(actor.getSnapshot().status).toBe('active');
+    socket.emit({ type: 'socket.zombie', generation: GEN - 1 });
+    expect(actor.getSnapshot().status).toBe('active');
+    socket.emit({ type: 'socket.zombie', generation: GEN });
     expect(actor.getSnapshot().output).toEqual({ ok: false, trigger: { type: 'zombie' } });
   });
 

@@ -78,7 +78,7 @@ describe('inspector page in headless Chromium', () => {
     const gatewayChart = page.locator('figure.chart[data-machine="gateway"]');
     await expect.poll(() => gatewayChart.getAttribute('data-state'), { timeout: 10_000 }).toBe('ready');
     // Every machine is drawn, with its states and labelled transitions.
-    for (const machine of ['gateway', 'freshReconnect', 'resumeReconnect', 'drain', 'heartbeat']) {
+    for (const machine of ['gateway', 'freshReconnect', 'resumeReconnect', 'drain']) {
       const chart = page.locator(`figure.chart[data-machine="${machine}"]`);
       expect(await chart.locator('g.state').count(), machine).toBeGreaterThan(2);
       expect(await chart.locator('text.edge-label').count(), machine).toBeGreaterThan(1);
@@ -132,7 +132,7 @@ describe('inspector page in headless Chromium', () => {
     expect(resume.indexOf('draining')).toBeLessThan(resume.indexOf('handshake,handshake.resuming'));
     // Once recovered, no resume actor is running: its chart goes back to idle.
     await expect.poll(() => page.locator('figure.chart[data-machine="resumeReconnect"]').getAttribute('class')).toContain('idle');
-    expect(actors).toEqual(expect.arrayContaining(['gateway', 'resumeReconnect', 'drain', 'socket', 'heartbeat']));
+    expect(actors).toEqual(expect.arrayContaining(['gateway', 'resumeReconnect', 'drain', 'socket']));
 
     await expect.poll(() => page.locator('#recoveries li').count()).toBe(before + 1);
     const latest = await page.locator('#recoveries li').first().innerText();

@@ -24,7 +24,7 @@ describe('the inspector on a fleet', () => {
     const h = startFleet(server, { shardCount: 3, identifyWindowMs: 120 });
     const { page } = await inspect(h.fleet);
     const init = await page.next('lifeline.init');
-    expect(init.graphs.map((g) => g.id).sort()).toEqual(['drain', 'freshReconnect', 'gateway', 'heartbeat', 'resumeReconnect', 'shardManager']);
+    expect(init.graphs.map((g) => g.id).sort()).toEqual(['drain', 'freshReconnect', 'gateway', 'resumeReconnect', 'shardManager']);
     expect(init.actors.filter((a) => a.parent === null).map((a) => a.machine)).toEqual(['shardManager']);
 
     await h.fleet.start();

@@ -28,12 +28,12 @@ describe('inspector server', () => {
     await rig.gateway.start();
     const late = await page(rig.inspector);
     const init = await late.next('lifeline.init');
-    expect(init.graphs.map((g) => g.id).sort()).toEqual(['drain', 'freshReconnect', 'gateway', 'heartbeat', 'resumeReconnect']);
-    expect(tree(init.actors)).toEqual(['->gateway', 'gateway>heartbeat', 'gateway>socket']);
+    expect(init.graphs.map((g) => g.id).sort()).toEqual(['drain', 'freshReconnect', 'gateway', 'resumeReconnect']);
+    expect(tree(init.actors)).toEqual(['->gateway', 'gateway>socket']);
     const gateway = init.actors.find((a) => a.parent === null)!;
     expect(gateway).toMatchObject({ machine: 'gateway', state: 'ready', status: 'active', root: gateway.sessionId });
     expect(gateway.active).toContain('ready');
-    expect(init.actors.find((a) => a.id === 'heartbeat')?.machine).toBe('heartbeat');
+    expect(init.actors.find((a) => a.id === 'drain')).toBeUndefined();
     expect(init.actors.find((a) => a.id === 'socket')?.machine).toBeNull();
     // The first connect is on the timeline already.
     expect(init.recoveries).toEqual([expect.objectContaining({ reason: 'start', kinds: ['fresh'], outcome: 'READY' })]);
@@ -69,12 +69,12 @@ describe('inspector server', () => {
     expect(recovery.recovery).toMatchObject({ reason: 'reconnect() requested', kinds: ['resume'] });
     expect(recovery.recovery.recoveryMs).toBeGreaterThanOrEqual(0);
 
-    // Everything the recovery spawned has gone again; the old socket and heartbeat were replaced.
+    // Everything the recovery spawned has gone again; the old socket's actor was replaced by the new one's.
     const stopped = new Set(live.messages.slice(since).flatMap((m) => (m.type === 'lifeline.actor.stopped' ? [m.actor] : [])));
-    for (const actor of spawned.filter((a) => a.id !== 'socket' && a.id !== 'heartbeat')) expect(stopped.has(actor.sessionId)).toBe(true);
+    for (const actor of spawned.filter((a) => a.id !== 'socket')) expect(stopped.has(actor.sessionId)).toBe(true);
     const after = await page(rig.inspector);
     const init = await after.next('lifeline.init');
-    expect(tree(init.actors)).toEqual(['->gateway', 'gateway>heartbeat', 'gateway>socket']);
+    expect(tree(init.actors)).toEqual(['->gateway', 'gateway>socket']);
   });
 
   it('streams no secret: not the token, not a handshake payload, not a token in the URL, not the secrets given', async () => {
