@@ -71,7 +71,6 @@ function errorText(error: unknown): string {
  */
 export const supervisorMachine = setup({
   types: {
-    // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- declares the input type for XState
     input: {} as SupervisorInput,
     context: {} as SupervisorContext,
     events: {} as SupervisorEvent,
