@@ -68,6 +68,10 @@ function errorText(error: unknown): string {
  * are counted: past `maxRestarts` without a stable run in between, the breaker opens and stays open
  * until `retry`. A restart waits until the previous gateway's socket has really closed, so two
  * sockets never exist at once.
+ *
+ * Each run invokes the gateway statechart as the child `gateway`, in this actor's system, on a new
+ * connection; the run's end is the child's output. The default `gateway` is the real engine: the
+ * I/O its sockets use comes with the connection (superviseGateway provides `openConnection` so).
  */
 export const supervisorMachine = setup({
   types: {
