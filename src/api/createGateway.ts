@@ -98,10 +98,13 @@ export function createGateway(options: GatewayOptions): Gateway {
   });
   const { gateway, ended } = handle.attach(actor);
 
-  const onAbort = () => void gateway.stop();
   actor.start();
-  options.signal?.addEventListener('abort', onAbort, { once: true });
-  void ended.then(() => options.signal?.removeEventListener('abort', onAbort));
-  if (options.signal?.aborted) actor.send({ type: 'stop' });
+  const { signal } = options;
+  if (signal) {
+    const onAbort = () => void gateway.stop();
+    signal.addEventListener('abort', onAbort, { once: true });
+    void ended.then(() => signal.removeEventListener('abort', onAbort));
+    if (signal.aborted) actor.send({ type: 'stop' });
+  }
   return gateway;
 }
