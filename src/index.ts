@@ -6,7 +6,7 @@ export { createGateway, GatewayError } from './api/createGateway.ts';
 export { superviseGateway } from './api/superviseGateway.ts';
 export type { SupervisedGateway, SupervisorStateChange, SupervisorStatus } from './api/superviseGateway.ts';
 export { supervisorMachine, defaultSupervisorOptions, isFatalFailure } from './machines/supervisorMachine.ts';
-export type { SupervisorOptions } from './machines/supervisorMachine.ts';
+export type { SupervisorOptions, SupervisorInput, SupervisorEmitted } from './machines/supervisorMachine.ts';
 export { Outbox, OutboxError, defaultOutboxOptions } from './outbox.ts';
 export type { OutboxOptions, OutboxErrorCode } from './outbox.ts';
 export type { Gateway, GatewayOptions, GatewayStateChange, GatewayStatus, InspectOption } from './api/createGateway.ts';

@@ -1,8 +1,8 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
-import type { Gateway, ShardManager } from '../src/index.ts';
-import { InspectorHub, isFleet } from './hub.ts';
+import type { Gateway } from '../src/index.ts';
+import { InspectorHub, type InspectedTarget } from './hub.ts';
 import type { FaultInfo, FaultStatus, ServerMessage } from './protocol.ts';
 import { createRedactor } from './redact.ts';
 import { loadPageAssets } from './pageAssets.ts';
@@ -31,8 +31,8 @@ export interface Inspector {
   readonly url: string;
   /** follows another gateway too (the demo's replacement after a fatal close); returns its removal */
   attach(gateway: Gateway): Promise<() => void>;
-  /** stops following a gateway or fleet (the one given to serveInspector included): its actors leave the page */
-  detach(target: Gateway | ShardManager): void;
+  /** stops following a gateway, fleet or supervised gateway (the one given to serveInspector included): its actors leave the page */
+  detach(target: InspectedTarget): void;
   /**
    * Tells the pages about a fault injected from elsewhere (the demo's script), or that a requested
    * one is now being injected; the pages show it next to the buttons.
@@ -49,10 +49,10 @@ const maxBuffered = 8 * 1024 * 1024;
 export const faultHeader = 'x-lifeline-inspector';
 
 /**
- * Serves the offline statechart inspector for a gateway, or for a fleet of shards: the page, and a
+ * Serves the offline statechart inspector for a gateway, a fleet of shards or a supervised gateway: the page, and a
  * WebSocket at /ws that streams the inspection events (redacted) to every page connected.
  */
-export async function serveInspector(gateway: Gateway | ShardManager, options: InspectorOptions = {}): Promise<Inspector> {
+export async function serveInspector(gateway: InspectedTarget, options: InspectorOptions = {}): Promise<Inspector> {
   const host = options.host ?? '127.0.0.1';
   const faults = options.faults;
   const assets = await loadPageAssets();
@@ -153,8 +153,7 @@ export async function serveInspector(gateway: Gateway | ShardManager, options: I
     });
   });
   // Only once listening, so that a port in use leaves nothing attached to the gateway.
-  if (isFleet(gateway)) hub.attachFleet(gateway);
-  else hub.attach(gateway);
+  hub.follow(gateway);
 
   let closing: Promise<void> | undefined;
   return {

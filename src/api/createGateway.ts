@@ -1,20 +1,16 @@
 import { createActor, type ActorOptions, type AnyActorLogic, type InspectionEvent } from 'xstate';
 import type { BackoffOptions, CreateSocket, DispatchPayload, GatewayProtocol, Timeouts } from '../types.ts';
-import { defaultMaxPayload, wsSocketFactory, type WsSocketOptions } from '../adapters/ws.ts';
-import { defaultCompression, resolveCompression, transportCompression, type CompressionOption } from '../compression/transportCompression.ts';
+import type { WsSocketOptions } from '../adapters/ws.ts';
+import type { CompressionOption } from '../compression/transportCompression.ts';
 import { createGatewayMachine } from '../machines/createGatewayMachine.ts';
-import { connectionOf, openConnection } from '../machines/connection.ts';
+import { openConnection } from '../machines/connection.ts';
 import type { GatewayOutput, SessionSnapshot } from '../machines/gatewayMachine.ts';
-import type { RecoveryPlan } from '../core/recovery.ts';
-import { recoveryError } from './recoveryErrors.ts';
 import { validateOptions } from './options.ts';
 import type { OutboxOptions } from '../outbox.ts';
-import { GatewayError, messageOf, observed } from './errors.ts';
+import { gatewayHandle, gatewaySettings, type GatewayActor, type GatewayEvents } from './gatewayHandle.ts';
 import { Inspectors, type InspectOption } from './inspectors.ts';
 import { Listeners } from './listeners.ts';
-import { linkOutbox } from './outboxLink.ts';
-import { ReadyWaiters } from './readyWaiters.ts';
-import { StateReporter, statusOf, type GatewayStateChange, type GatewayStatus } from './stateReporter.ts';
+import type { GatewayStateChange, GatewayStatus } from './stateReporter.ts';
 
 export { GatewayError } from './errors.ts';
 export type { InspectOption } from './inspectors.ts';
@@ -80,23 +76,7 @@ export interface Gateway {
    */
   inspect(observer: InspectOption): () => void;
   readonly status: GatewayStatus;
-  readonly actor: ReturnType<typeof createActor<ReturnType<typeof createGatewayMachine>>>;
-}
-
-type GatewayEvents = { dispatch: DispatchPayload; state: GatewayStateChange; error: Error };
-
-/** The output of a gateway whose actor itself failed. */
-export function crashOutput(message: string): GatewayOutput {
-  return { status: 'failed', failure: { message, trigger: { type: 'socketFailure', message } } };
-}
-
-function endError(output: GatewayOutput | undefined, stopped: string): GatewayError {
-  return output?.status === 'failed' ? new GatewayError('FAILED', output.failure.message) : new GatewayError('STOPPED', stopped);
-}
-
-function compressionFor(options: GatewayOptions) {
-  const stream = resolveCompression(options.compression ?? defaultCompression);
-  return stream ? transportCompression(stream, options.socket?.maxPayload ?? defaultMaxPayload) : undefined;
+  readonly actor: GatewayActor;
 }
 
 /**
@@ -106,153 +86,25 @@ function compressionFor(options: GatewayOptions) {
 export function createGateway(options: GatewayOptions): Gateway {
   validateOptions(options);
   const listeners = new Listeners<GatewayEvents>(['dispatch', 'state', 'error']);
-  const report = (error: Error) => listeners.emit('error', error);
-  const states = new StateReporter((change) => listeners.emit('state', change));
-  const waiters = new ReadyWaiters();
-  // Made on first use: most gateways never attach an inspector, many never send a payload, and a
-  // process may hold thousands of gateways.
+  // Made on first use: most gateways never attach an inspector, and a process may hold thousands.
   let inspectors: Inspectors | undefined;
-  const addInspector = (observer: InspectOption) => (inspectors ??= new Inspectors(report)).add(observer);
+  const addInspector = (observer: InspectOption) => (inspectors ??= new Inspectors((error) => listeners.emit('error', error))).add(observer);
   if (options.inspect) addInspector(options.inspect);
-  let link: ReturnType<typeof linkOutbox> | undefined;
-  /** a session is ready, or was, and no fresh one has replaced it since */
-  let sessionLive = false;
-  const outboxLink = () => {
-    if (link) return link;
-    link = linkOutbox({
-      limits: options.outbox,
-      clock: options.clock,
-      isReady: () => gateway.status === 'ready',
-      write: (data, id) => actor.send({ type: 'send', data, id }),
-      hadSession: () => sessionLive,
-    });
-    if (gateway.status === 'ready') link.onReady();
-    return link;
-  };
-
+  const handle = gatewayHandle(options, listeners, addInspector);
   const actor = createActor(createGatewayMachine(), {
-    input: {
-      connection: openConnection({
-        io: {
-          createSocket: options.createSocket ?? wsSocketFactory(options.socket),
-          protocol: options.protocol,
-          onDispatch: (payload) => listeners.emit('dispatch', payload),
-          onError: report,
-          onSent: (id, error, retry) => link?.confirm(id, error, retry),
-          ...(options.beforeIdentify ? { beforeIdentify: options.beforeIdentify } : {}),
-          compression: compressionFor(options),
-        },
-      }),
-      session: options.session ?? null,
-      url: options.url,
-      timeouts: options.timeouts,
-      backoff: options.backoff,
-      allowedResumeHosts: [...(options.protocol.allowedResumeHosts ?? []), ...(options.allowedResumeHosts ?? [])],
-    },
+    input: { ...gatewaySettings(options), connection: openConnection({ io: handle.io }) },
     inspect: (event: InspectionEvent) => inspectors?.notify(event),
     ...(options.clock ? { clock: options.clock } : {}),
   });
-
-  actor.on('recovery', ({ plan }: { plan: RecoveryPlan }) => {
-    states.plan(plan);
-    // The link reads the session as it was before this plan: a fresh one ends it after.
-    link?.onPlan(plan);
-    if (plan.action === 'fresh') sessionLive = false;
-    const error = recoveryError(plan);
-    if (error) report(error);
-  });
-  actor.on('phase', (phase) => states.reconnectPhase(phase));
-  actor.on('warning', ({ message, code }) => report(new GatewayError(code ?? 'RESUME_URL_REJECTED', message)));
-
-  let resolveStopped: (output: GatewayOutput) => void = () => {};
-  const stopped = new Promise<GatewayOutput>((resolve) => (resolveStopped = resolve));
-  let ended: GatewayOutput | undefined;
-  const end = (output: GatewayOutput | undefined) => {
-    ended = output ?? { status: 'stopped' };
-    link?.onEnd(output);
-    resolveStopped(ended);
-    waiters.rejectAll(endError(output, 'the gateway was stopped before it was ready'));
-    options.signal?.removeEventListener('abort', onAbort);
-  };
-  actor.subscribe({
-    next: (snapshot) => {
-      states.gateway(snapshot, () => {
-        sessionLive = true;
-        waiters.ready(snapshot.context.lastHandshake);
-        link?.onReady();
-      });
-      if (snapshot.status === 'done') end(snapshot.output);
-    },
-    // The statechart handles every child's error; should the actor still fail, nothing may hang.
-    error: (error) => {
-      const message = `the gateway actor failed: ${messageOf(error)}`;
-      report(new GatewayError('ACTOR_FAILED', message));
-      end(crashOutput(message));
-    },
-  });
-
-  const waitForReady = (needsIdentify: boolean) => {
-    const snapshot = actor.getSnapshot();
-    if (snapshot.status === 'done') return observed(Promise.reject(endError(snapshot.output, 'the gateway is stopped')));
-    return observed(waiters.wait(needsIdentify));
-  };
-
-  /** A refused payload is reported on `error` too, for callers who do not await send(). */
-  const refuse = (error: Error): Promise<never> => {
-    report(error);
-    return observed(Promise.reject(error));
-  };
-
-  const onAbort = () => void gateway.stop();
+  const { gateway, ended } = handle.attach(actor);
 
   actor.start();
-  options.signal?.addEventListener('abort', onAbort, { once: true });
-  if (options.signal?.aborted) actor.send({ type: 'stop' });
-
-  const gateway: Gateway = {
-    on: ((event: keyof GatewayEvents, listener: (value: GatewayEvents[keyof GatewayEvents]) => void) =>
-      listeners.on(event, listener)) as Gateway['on'],
-    start() {
-      const snapshot = actor.getSnapshot();
-      if (snapshot.status === 'active' && statusOf(snapshot.value) === 'ready') return Promise.resolve();
-      const ready = waitForReady(false);
-      if (snapshot.status === 'active' && snapshot.value === 'idle') actor.send({ type: 'start' });
-      return ready;
-    },
-    reconnect(request = {}) {
-      const snapshot = actor.getSnapshot();
-      if (snapshot.status === 'active' && snapshot.value === 'idle') {
-        return observed(Promise.reject(new GatewayError('NOT_STARTED', 'reconnect() before start()')));
-      }
-      const ready = waitForReady(request.fresh === true);
-      if (snapshot.status === 'active') actor.send({ type: 'reconnect', fresh: request.fresh === true });
-      return ready;
-    },
-    send(payload) {
-      let data: string;
-      try {
-        data = options.protocol.encode(payload);
-      } catch (error) {
-        return refuse(new GatewayError('ENCODE_FAILED', `payload could not be encoded: ${messageOf(error)}`));
-      }
-      // After the end, the outbox is made closed, so the payload is refused with the reason.
-      const current = outboxLink();
-      if (ended) current.onEnd(ended);
-      return observed(current.outbox.enqueue(data).catch(refuse));
-    },
-    stop(request = {}) {
-      if (actor.getSnapshot().status === 'active') actor.send({ type: 'stop', keepSession: request.keepSession === true });
-      return stopped;
-    },
-    session() {
-      const { session, connection } = actor.getSnapshot().context;
-      return session ? { sessionId: session.sessionId, sequence: connectionOf(connection).ledger.seq, resumeUrl: session.resumeUrl } : null;
-    },
-    inspect: addInspector,
-    get status() {
-      return statusOf(actor.getSnapshot().value);
-    },
-    actor,
-  };
+  const { signal } = options;
+  if (signal) {
+    const onAbort = () => void gateway.stop();
+    signal.addEventListener('abort', onAbort, { once: true });
+    void ended.then(() => signal.removeEventListener('abort', onAbort));
+    if (signal.aborted) actor.send({ type: 'stop' });
+  }
   return gateway;
 }

@@ -1,10 +1,15 @@
-import { createActor, fromCallback } from 'xstate';
-import { createGateway, crashOutput, GatewayError, type Gateway, type GatewayOptions, type GatewayStateChange } from './createGateway.ts';
-import type { GatewayFailure, GatewayOutput } from '../machines/gatewayMachine.ts';
-import { supervisorMachine, type RunEnded, type SupervisorOptions } from '../machines/supervisorMachine.ts';
+import { assign, createActor, type AnyActorRef, type InspectionEvent } from 'xstate';
+import type { Gateway, GatewayOptions, GatewayStateChange } from './createGateway.ts';
+import { openConnection, type ConnectionRef } from '../machines/connection.ts';
+import type { GatewayFailure } from '../machines/gatewayMachine.ts';
+import { supervisorMachine, type SupervisorOptions } from '../machines/supervisorMachine.ts';
 import type { DispatchPayload } from '../types.ts';
+import { GatewayError, messageOf, observed } from './errors.ts';
+import { gatewayHandle, gatewaySettings, type GatewayActor, type GatewayEvents, type GatewayHandle } from './gatewayHandle.ts';
+import { Inspectors, type InspectOption } from './inspectors.ts';
 import { Listeners } from './listeners.ts';
 import { validateOptions, validateSupervisorOptions } from './options.ts';
+import { ReadyWaiters } from './readyWaiters.ts';
 
 export type SupervisorStatus = 'idle' | 'running' | 'coolingDown' | 'open' | 'stopped' | 'failed';
 
@@ -34,16 +39,17 @@ export interface SupervisedGateway {
   readonly actor: ReturnType<typeof createActor<typeof supervisorMachine>>;
 }
 
-type SupervisorEvents = {
-  dispatch: DispatchPayload;
-  state: GatewayStateChange;
-  error: Error;
-  supervisor: SupervisorStateChange;
-};
+type SupervisorEvents = GatewayEvents & { supervisor: SupervisorStateChange };
+
+function supervisorStatus(value: unknown): SupervisorStatus {
+  return (typeof value === 'string' ? value : Object.keys(value as object)[0]) as SupervisorStatus;
+}
 
 /**
- * A gateway under a supervisor with a circuit breaker (see `supervisorMachine`). Each run is a new
- * `createGateway(options)`; listeners given here follow the gateway from run to run.
+ * A gateway under a supervisor with a circuit breaker (see `supervisorMachine`). The supervisor's
+ * actor is the only one this creates: each run's gateway is its child (`gateway`), in the same
+ * actor system, with a connection of its own. Listeners given here follow the gateway from run to
+ * run; dispatches and errors come straight from the connection's I/O.
  */
 export function superviseGateway(options: GatewayOptions & { supervisor?: Partial<SupervisorOptions> }): SupervisedGateway {
   // Checked here, synchronously: inside a run the same error could only end the supervisor later.
@@ -51,62 +57,61 @@ export function superviseGateway(options: GatewayOptions & { supervisor?: Partia
   const { supervisor: supervisorOptions, ...gatewayOptions } = options;
   validateSupervisorOptions(supervisorOptions);
   const listeners = new Listeners<SupervisorEvents>(['dispatch', 'state', 'error', 'supervisor']);
-  const emit = <K extends keyof SupervisorEvents>(event: K, value: SupervisorEvents[K]) => listeners.emit(event, value);
-  let current: Gateway | undefined;
-  let readyWaiters: { resolve: () => void; reject: (error: Error) => void }[] = [];
+  const report = (error: Error) => listeners.emit('error', error);
+  let inspectors: Inspectors | undefined;
+  const addInspector = (observer: InspectOption) => (inspectors ??= new Inspectors(report)).add(observer);
+  if (options.inspect) addInspector(options.inspect);
+  const waiters = new ReadyWaiters();
 
-  const gatewayRun = fromCallback<{ type: 'stop' }, { run: number }>(({ sendBack, receive }) => {
-    const gateway = createGateway(gatewayOptions);
-    current = gateway;
-    gateway.on('dispatch', (payload) => emit('dispatch', payload));
-    gateway.on('error', (error) => emit('error', error));
-    gateway.on('state', (state) => {
-      emit('state', state);
-      if (state.state === 'ready') {
-        for (const waiter of readyWaiters) waiter.resolve();
-        readyWaiters = [];
-      }
+  /** Each run's handle, by the connection the supervisor opened for it. */
+  const handles = new WeakMap<ConnectionRef, GatewayHandle>();
+  /** Each run's public face, by its gateway actor. */
+  const faces = new WeakMap<AnyActorRef, Gateway>();
+  const openRunConnection = () => {
+    const runListeners = new Listeners<GatewayEvents>(['dispatch', 'state', 'error']);
+    runListeners.on('dispatch', (payload) => listeners.emit('dispatch', payload));
+    runListeners.on('error', report);
+    runListeners.on('state', (state) => {
+      listeners.emit('state', state);
+      if (state.state === 'ready') waiters.ready(state.handshake ?? null);
     });
-    const { connection } = gateway.actor.getSnapshot().context;
-    const ended = (output: GatewayOutput) => {
-      if (current === gateway) current = undefined;
-      const event: RunEnded = { type: 'gateway.ended', output, connection };
-      sendBack(event);
-    };
-    // stop() resolves with the output once the gateway has ended, whichever way it ended.
-    const subscription = gateway.actor.subscribe({
-      complete: () => void gateway.stop().then(ended),
-      error: (error) => ended(crashOutput(`the gateway actor failed: ${error instanceof Error ? error.message : String(error)}`)),
-    });
-    void gateway.start().catch(() => {});
-    receive(() => void gateway.stop());
-    return () => {
-      subscription.unsubscribe();
-      // The supervisor only lets a run go once its gateway ended; this is for the supervisor's own stop.
-      void gateway.stop();
-    };
+    const handle = gatewayHandle(gatewayOptions, runListeners, addInspector);
+    const connection = openConnection({ io: handle.io });
+    handles.set(connection, handle);
+    return connection;
+  };
+
+  const actor = createActor(supervisorMachine.provide({ actions: { openConnection: assign({ connection: openRunConnection }) } }), {
+    input: { gateway: gatewaySettings(gatewayOptions), supervisor: supervisorOptions },
+    inspect: (event: InspectionEvent) => inspectors?.notify(event),
+    ...(options.clock ? { clock: options.clock } : {}),
+  });
+  // The run's gateway actor exists and has not started yet: its face follows it from the start.
+  actor.on('run', ({ connection }) => {
+    const handle = connection && handles.get(connection);
+    const child = actor.getSnapshot().children.gateway;
+    if (!handle || !child) return;
+    faces.set(child, handle.attach(child as GatewayActor).gateway);
   });
 
-  const actor = createActor(supervisorMachine.provide({ actors: { gatewayRun } }), { input: supervisorOptions });
   let lastKey = '';
   const onSnapshot = (snapshot: ReturnType<typeof actor.getSnapshot>) => {
-    const state = (typeof snapshot.value === 'string' ? snapshot.value : Object.keys(snapshot.value)[0]) as SupervisorStatus;
+    const state = supervisorStatus(snapshot.value);
     const { restarts, runs, lastFailure } = snapshot.context;
     const key = `${state}|${restarts}|${runs}`;
     if (key !== lastKey) {
       lastKey = key;
-      emit('supervisor', { state, restarts, runs, lastFailure: lastFailure ?? undefined });
+      listeners.emit('supervisor', { state, restarts, runs, lastFailure: lastFailure ?? undefined });
       if (state === 'open') {
-        emit('error', new GatewayError('BREAKER_OPEN', `the restart budget is spent (${restarts} restarts without a stable run); the supervisor stays down until retry()`));
+        report(new GatewayError('BREAKER_OPEN', `the restart budget is spent (${restarts} restarts without a stable run); the supervisor stays down until retry()`));
       }
     }
     if (snapshot.status === 'done') {
-      const error =
+      waiters.rejectAll(
         state === 'failed' && lastFailure
           ? new GatewayError('FAILED', lastFailure.message)
-          : new GatewayError('STOPPED', 'the supervisor stopped before a gateway was ready');
-      for (const waiter of readyWaiters) waiter.reject(error);
-      readyWaiters = [];
+          : new GatewayError('STOPPED', 'the supervisor stopped before a gateway was ready'),
+      );
     }
   };
   // Every observer has an error handler: XState rethrows an actor's error (asynchronously, out of
@@ -114,10 +119,8 @@ export function superviseGateway(options: GatewayOptions & { supervisor?: Partia
   actor.subscribe({
     next: onSnapshot,
     error: (error) => {
-      emit('error', new GatewayError('ACTOR_FAILED', `the supervisor failed: ${error instanceof Error ? error.message : String(error)}`));
-      const failed = new GatewayError('FAILED', 'the supervisor failed');
-      for (const waiter of readyWaiters) waiter.reject(failed);
-      readyWaiters = [];
+      report(new GatewayError('ACTOR_FAILED', `the supervisor failed: ${messageOf(error)}`));
+      waiters.rejectAll(new GatewayError('FAILED', 'the supervisor failed'));
     },
   });
   const finished = new Promise<void>((resolve) => actor.subscribe({ complete: () => resolve(), error: () => resolve() }));
@@ -127,16 +130,17 @@ export function superviseGateway(options: GatewayOptions & { supervisor?: Partia
   options.signal?.addEventListener('abort', onAbort, { once: true });
   void finished.then(() => options.signal?.removeEventListener('abort', onAbort));
 
+  const current = () => {
+    const child = actor.getSnapshot().children.gateway;
+    return child ? faces.get(child) : undefined;
+  };
   const supervised: SupervisedGateway = {
     on: ((event: keyof SupervisorEvents, listener: (value: SupervisorEvents[keyof SupervisorEvents]) => void) =>
       listeners.on(event, listener)) as SupervisedGateway['on'],
     start() {
-      const ready = new Promise<void>((resolve, reject) => {
-        if (current?.status === 'ready') return resolve();
-        if (actor.getSnapshot().status !== 'active') return reject(new GatewayError('STOPPED', 'the supervisor has ended'));
-        readyWaiters.push({ resolve, reject });
-      });
-      ready.catch(() => {});
+      if (current()?.status === 'ready') return Promise.resolve();
+      if (actor.getSnapshot().status !== 'active') return observed(Promise.reject(new GatewayError('STOPPED', 'the supervisor has ended')));
+      const ready = observed(waiters.wait(false));
       if (actor.getSnapshot().value === 'idle') actor.send({ type: 'start' });
       return ready;
     },
@@ -148,11 +152,10 @@ export function superviseGateway(options: GatewayOptions & { supervisor?: Partia
       return finished;
     },
     get gateway() {
-      return current;
+      return current();
     },
     get status() {
-      const value = actor.getSnapshot().value;
-      return (typeof value === 'string' ? value : Object.keys(value)[0]) as SupervisorStatus;
+      return supervisorStatus(actor.getSnapshot().value);
     },
     actor,
   };

@@ -1,7 +1,8 @@
-import { assign, fromCallback, sendTo, setup } from 'xstate';
-import type { GatewayFailure, GatewayOutput } from './gatewayMachine.ts';
+import { assign, emit, sendTo, setup, stateIn } from 'xstate';
+import type { GatewayFailure, GatewayInput, GatewayOutput } from './gatewayMachine.ts';
 import { fatalCloseCodes } from '../core/recovery.ts';
-import { connectionOf, type ConnectionRef } from './connection.ts';
+import { connectionOf, openConnection, type ConnectionRef } from './connection.ts';
+import { createGatewayMachine } from './createGatewayMachine.ts';
 
 export interface SupervisorOptions {
   /** restarts allowed before the breaker opens */
@@ -20,15 +21,22 @@ export const defaultSupervisorOptions: SupervisorOptions = {
   cooldownMaxMs: 60_000,
 };
 
-/** What a gateway run reports when its gateway has ended. */
-export interface RunEnded {
-  type: 'gateway.ended';
-  output: GatewayOutput;
-  /** the ended gateway's connection: its socket may still not be CLOSED (a drain that failed closed) */
-  connection: ConnectionRef;
+export type SupervisorEvent = { type: 'start' } | { type: 'stop' } | { type: 'retry' };
+
+/** What every run's gateway is given; each run opens a connection of its own besides. */
+export type SupervisedGatewayInput = Omit<GatewayInput, 'connection'>;
+
+export interface SupervisorInput {
+  /** the gateway each run starts (plain data: its I/O comes with the connection) */
+  gateway: SupervisedGatewayInput;
+  supervisor?: Partial<SupervisorOptions>;
 }
 
-export type SupervisorEvent = { type: 'start' } | { type: 'stop' } | { type: 'retry' } | RunEnded;
+/**
+ * Emitted as a run begins, after its gateway actor is made and before it starts, so that whoever
+ * follows the gateway (superviseGateway's public face) misses none of its events.
+ */
+export type SupervisorEmitted = { type: 'run'; run: number; connection: ConnectionRef | null };
 
 export interface SupervisorContext {
   options: SupervisorOptions;
@@ -37,8 +45,9 @@ export interface SupervisorContext {
   /** gateway runs started, the first included */
   runs: number;
   lastFailure: GatewayFailure | null;
-  /** the connection of the run that ended last, whose socket a restart waits for */
-  previous: ConnectionRef | null;
+  gateway: SupervisedGatewayInput;
+  /** the connection of the running gateway, or of the one that ended last, whose socket a restart waits for */
+  connection: ConnectionRef | null;
   /** retry() was called and no run has started since: it grants one restart even with no budget */
   retrying: boolean;
 }
@@ -52,11 +61,6 @@ function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-/** Placeholder; the real run (a createGateway instance) comes from `superviseGateway`. */
-const gatewayRunNotProvided = fromCallback<{ type: 'stop' }, { run: number }>(() => {
-  throw new Error('the gatewayRun actor was not provided: use superviseGateway()');
-});
-
 /**
  * Keeps a gateway running across failures that end it. A gateway that failed for a reason a
  * restart can fix (a drain that failed closed, a session that never became ready, a socket that
@@ -64,15 +68,19 @@ const gatewayRunNotProvided = fromCallback<{ type: 'stop' }, { run: number }>(()
  * are counted: past `maxRestarts` without a stable run in between, the breaker opens and stays open
  * until `retry`. A restart waits until the previous gateway's socket has really closed, so two
  * sockets never exist at once.
+ *
+ * Each run invokes the gateway statechart as the child `gateway`, in this actor's system, on a new
+ * connection; the run's end is the child's output. The default `gateway` is the real engine: the
+ * I/O its sockets use comes with the connection (superviseGateway provides `openConnection` so).
  */
 export const supervisorMachine = setup({
   types: {
-    // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- declares the input type for XState
-    input: {} as Partial<SupervisorOptions>,
+    input: {} as SupervisorInput,
     context: {} as SupervisorContext,
     events: {} as SupervisorEvent,
+    emitted: {} as SupervisorEmitted,
   },
-  actors: { gatewayRun: gatewayRunNotProvided },
+  actors: { gateway: createGatewayMachine() },
   delays: {
     cooldown: ({ context }) => {
       const { cooldownBaseMs, cooldownMaxMs } = context.options;
@@ -82,48 +90,45 @@ export const supervisorMachine = setup({
     window: ({ context }) => context.options.windowMs,
   },
   guards: {
-    endedStopped: ({ event }) => event.type === 'gateway.ended' && event.output.status === 'stopped',
-    endedFatal: ({ event }) =>
-      event.type === 'gateway.ended' && event.output.status === 'failed' && isFatalFailure(event.output.failure),
+    stopping: stateIn({ running: 'stopping' }),
+    endedStopped: (_, output: GatewayOutput) => output.status === 'stopped',
+    endedFatal: (_, output: GatewayOutput) => output.status === 'failed' && isFatalFailure(output.failure),
     // A retry() always buys one attempt, even with maxRestarts 0, so that it can start a gateway
     // once the old socket has closed (or terminate a stuck one once more).
     budgetSpent: ({ context }) =>
       context.restarts >= (context.retrying ? Math.max(1, context.options.maxRestarts) : context.options.maxRestarts),
-    previousSocketStillLive: ({ context }) => (context.previous ? connectionOf(context.previous).line.isLive : false),
+    previousSocketStillLive: ({ context }) => (context.connection ? connectionOf(context.connection).line.isLive : false),
   },
   actions: {
-    recordEnd: assign(({ event }) =>
-      event.type === 'gateway.ended'
-        ? {
-            lastFailure: event.output.status === 'failed' ? event.output.failure : null,
-            previous: event.connection,
-          }
-        : {},
-    ),
-    recordRunCrash: assign({
-      lastFailure: ({ event }) => {
-        const message = `the gateway run failed: ${errorText((event as { error?: unknown }).error)}`;
-        return { message, trigger: { type: 'socketFailure' as const, message } };
-      },
+    recordEnd: assign((_, output: GatewayOutput) => ({ lastFailure: output.status === 'failed' ? output.failure : null })),
+    recordCrash: assign((_, { error }: { error: unknown }) => {
+      const message = `the gateway actor failed: ${errorText(error)}`;
+      return { lastFailure: { message, trigger: { type: 'socketFailure' as const, message } } };
     }),
     countRun: assign({ runs: ({ context }) => context.runs + 1, retrying: false }),
+    // A new connection per run: the old one may still name a socket that has not closed.
+    // superviseGateway provides one whose connection carries the gateway's I/O.
+    openConnection: assign({ connection: () => openConnection() }),
+    announceRun: emit(({ context }) => ({ type: 'run' as const, run: context.runs, connection: context.connection })),
+    startGateway: sendTo('gateway', { type: 'start' }),
+    stopGateway: sendTo('gateway', { type: 'stop' }),
     markRetrying: assign({ retrying: true }),
     countRestart: assign({ restarts: ({ context }) => context.restarts + 1 }),
     refillBudget: assign({ restarts: 0 }),
     // One more terminate() of the socket that would not close.
     terminatePrevious: ({ context }) => {
-      if (context.previous) connectionOf(context.previous).line.socket?.terminate();
+      if (context.connection) connectionOf(context.connection).line.socket?.terminate();
     },
-    stopRun: sendTo('gatewayRun', { type: 'stop' }),
   },
 }).createMachine({
   id: 'supervisor',
   context: ({ input }) => ({
-    options: { ...defaultSupervisorOptions, ...input },
+    options: { ...defaultSupervisorOptions, ...input.supervisor },
     restarts: 0,
     runs: 0,
     lastFailure: null,
-    previous: null,
+    gateway: input.gateway,
+    connection: null,
     retrying: false,
   }),
   initial: 'idle',
@@ -132,31 +137,34 @@ export const supervisorMachine = setup({
       on: { start: 'running', stop: 'stopped' },
     },
     running: {
-      entry: 'countRun',
+      // The run is announced before its gateway starts (emits are deferred in order with the spawn).
+      entry: ['countRun', 'openConnection', 'announceRun'],
       invoke: {
-        id: 'gatewayRun',
-        src: 'gatewayRun',
-        input: ({ context }) => ({ run: context.runs }),
-        // A run that could not even start a gateway would fail the same way again: no restart.
-        onError: { target: 'failed', actions: 'recordRunCrash' },
+        id: 'gateway',
+        src: 'gateway',
+        input: ({ context }) => ({ ...context.gateway, ...(context.connection ? { connection: context.connection } : {}) }),
+        onDone: [
+          // Asked to stop: however the gateway ended, the supervisor stops with it.
+          { guard: 'stopping', target: 'stopped', actions: { type: 'recordEnd', params: ({ event }) => event.output } },
+          { guard: { type: 'endedStopped', params: ({ event }) => event.output }, target: 'stopped', actions: { type: 'recordEnd', params: ({ event }) => event.output } },
+          { guard: { type: 'endedFatal', params: ({ event }) => event.output }, target: 'failed', actions: { type: 'recordEnd', params: ({ event }) => event.output } },
+          { target: 'coolingDown', actions: { type: 'recordEnd', params: ({ event }) => event.output } },
+        ],
+        // The gateway actor itself failed (a bug, not a fault it handles): restarted like a failed gateway.
+        onError: [
+          { guard: 'stopping', target: 'stopped', actions: { type: 'recordCrash', params: ({ event }) => event } },
+          { target: 'coolingDown', actions: { type: 'recordCrash', params: ({ event }) => event } },
+        ],
       },
       initial: 'active',
       states: {
         active: {
+          entry: 'startGateway',
           after: { window: { actions: 'refillBudget' } },
-          on: { stop: { target: 'stopping', actions: 'stopRun' } },
+          on: { stop: { target: 'stopping', actions: 'stopGateway' } },
         },
-        // The gateway drains its socket; however it ends now, the supervisor stops with it.
-        stopping: {
-          on: { 'gateway.ended': { target: '#supervisor.stopped', actions: 'recordEnd' } },
-        },
-      },
-      on: {
-        'gateway.ended': [
-          { guard: 'endedStopped', target: 'stopped', actions: 'recordEnd' },
-          { guard: 'endedFatal', target: 'failed', actions: 'recordEnd' },
-          { target: 'coolingDown', actions: 'recordEnd' },
-        ],
+        // The gateway drains its socket; its end ends the supervisor (see onDone).
+        stopping: {},
       },
     },
     coolingDown: {

@@ -1,9 +1,18 @@
 import WebSocket from 'ws';
 import { afterEach, describe, expect, it } from 'vitest';
-import { discordProtocol, superviseGateway, type SupervisedGateway, type SupervisorStateChange } from '../../src/index.ts';
+import type { AnyActorRef, InspectionEvent } from 'xstate';
+import {
+  discordProtocol,
+  superviseGateway,
+  type GatewayOptions,
+  type GatewayStateChange,
+  type SupervisedGateway,
+  type SupervisorStateChange,
+} from '../../src/index.ts';
 import { startChaosGateway, type ChaosGateway } from '../../src/testing/index.ts';
 import { LossyCloseSockets } from '../support/lossyClose.ts';
 import { shortTimeouts, sleep, token } from '../support/realGateway.ts';
+import { jsonRoundTripProblem } from '../model/plainData.ts';
 
 let server: ChaosGateway | undefined;
 let supervised: SupervisedGateway | undefined;
@@ -16,7 +25,7 @@ afterEach(async () => {
   server = supervised = sockets = undefined;
 });
 
-async function supervise(maxRestarts: number, windowMs = 60_000) {
+async function supervise(maxRestarts: number, windowMs = 60_000, extra: Partial<GatewayOptions> = {}) {
   server = await startChaosGateway({ heartbeatInterval: 10_000, token });
   sockets = new LossyCloseSockets();
   sockets.lossy = true;
@@ -28,6 +37,7 @@ async function supervise(maxRestarts: number, windowMs = 60_000) {
     backoff: { baseMs: 5, maxMs: 10 },
     createSocket: sockets.createSocket,
     supervisor: { maxRestarts, windowMs, cooldownBaseMs: 10, cooldownMaxMs: 20 },
+    ...extra,
   });
   supervised.on('supervisor', (state) => states.push(state));
   return { server, sockets, supervised, states };
@@ -111,5 +121,45 @@ describe('supervisor with a circuit breaker, on real sockets', () => {
     await supervised.stop();
     expect(supervised.status).toBe('stopped');
     expect(sockets.sockets.every((s) => s.readyState === WebSocket.CLOSED)).toBe(true);
+  });
+
+  it('runs each gateway as the supervisor\'s child in one actor system; a run\'s end reaches the supervisor as the typed output of its done event', async () => {
+    const inspected: InspectionEvent[] = [];
+    const { server, supervised } = await supervise(2, 60_000, { inspect: (event) => inspected.push(event) });
+    const changes: GatewayStateChange[] = [];
+    supervised.on('state', (change) => changes.push(change));
+    await supervised.start();
+    const first = supervised.gateway;
+    expect(first?.actor).toBe(supervised.actor.getSnapshot().children.gateway);
+    expect(first?.actor.system).toBe(supervised.actor.system);
+    expect(first?.session()).toMatchObject({ sessionId: expect.any(String) as string });
+    // The run's state events start at its very beginning, in createGateway's shape.
+    expect(changes[0]).toEqual({ state: 'idle', generation: 0 });
+    expect(changes[1]).toMatchObject({ state: 'connecting', kind: 'fresh', code: 'START' });
+    expect(changes.at(-1)).toMatchObject({ state: 'ready', handshake: 'identify', code: 'START', generation: 1 });
+
+    await failCurrentRun(supervised, server);
+    await until(() => supervised.gateway?.status === 'ready', 'the second run to be ready');
+    expect(supervised.gateway).not.toBe(first);
+    expect(supervised.gateway?.actor.system).toBe(supervised.actor.system);
+
+    const doneOutputs = inspected.flatMap((event) =>
+      event.type === '@xstate.event' && event.event.type === 'xstate.done.actor.gateway' && event.actorRef === supervised.actor
+        ? [(event.event as { output?: unknown }).output]
+        : [],
+    );
+    expect(doneOutputs).toEqual([
+      { status: 'failed', failure: expect.objectContaining({ trigger: { type: 'drainFailed' } }) as unknown },
+    ]);
+    // Every actor seen belongs to the one system, and every context stayed plain data.
+    const actors = new Set(inspected.map((event) => event.actorRef as AnyActorRef));
+    expect(actors.size).toBeGreaterThan(4);
+    expect([...actors].every((actor) => actor.system === supervised.actor.system)).toBe(true);
+    const problems = inspected.flatMap((event) => {
+      const context = event.type === '@xstate.snapshot' ? (event.snapshot as { context?: unknown }).context : undefined;
+      const problem = context === undefined ? null : jsonRoundTripProblem(context);
+      return problem ? [`${(event.actorRef as AnyActorRef).id}: ${problem}`] : [];
+    });
+    expect(problems).toEqual([]);
   });
 });
