@@ -1,8 +1,5 @@
-import { rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { AnyContenderName } from './contenders/index.ts';
-import { heapGrowth, summariseHeapSnapshot, type HeapGroup } from './lib/heapSnapshot.ts';
+import { closeWithHeapGrowth, type HeapGroup } from './lib/heapSnapshot.ts';
 import { startClientProcess, type GatewayProcess } from './lib/processes.ts';
 import { progress, type Comparison } from './lib/report.ts';
 import { ratio } from './lib/stats.ts';
@@ -46,9 +43,6 @@ interface Sample {
 
 async function measure(gateway: GatewayProcess, name: Name): Promise<Sample> {
   const client = await startClientProcess(name);
-  const snapshots = snapshotted.includes(name)
-    ? [0, 1].map((i) => join(tmpdir(), `lifeline-bench-heap-${process.pid}-${i}.heapsnapshot`))
-    : null;
   try {
     const { url } = await gateway.call('start', {});
     const options = { url, sharded: true, identifyWindowMs: idleQueueWindowMs };
@@ -59,19 +53,15 @@ async function measure(gateway: GatewayProcess, name: Name): Promise<Sample> {
     await client.call('open', { ...options, count: fleetShards });
     await sleep(idleMs);
     const after = await client.call('memory');
-    // Snapshots come after both readings (writing one grows RSS): the fleet's, then the same
-    // process once the fleet is closed again, as the baseline.
-    if (snapshots) await client.call('heapSnapshot', { path: snapshots[1]! });
-    await client.call('close');
-    if (snapshots) await client.call('heapSnapshot', { path: snapshots[0]! });
+    // Snapshots come after both readings: the fleet's, then the same process once it is closed.
+    const groups = snapshotted.includes(name) ? await closeWithHeapGrowth(client, fleetShards) : (await client.call('close'), null);
     return {
       heap: (after.heapUsed - before.heapUsed) / fleetShards,
       rss: (after.rss - before.rss) / fleetShards,
-      groups: snapshots ? heapGrowth(summariseHeapSnapshot(snapshots[0]!), summariseHeapSnapshot(snapshots[1]!), fleetShards) : null,
+      groups,
     };
   } finally {
     await client.stop();
-    for (const path of snapshots ?? []) rmSync(path, { force: true });
   }
 }
 

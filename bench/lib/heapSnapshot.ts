@@ -1,4 +1,7 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ClientProcess } from './processes.ts';
 
 /**
  * A V8 heap snapshot (.heapsnapshot, as `v8.writeHeapSnapshot` writes it) summed by what each
@@ -65,4 +68,21 @@ export function heapGrowth(before: Map<string, HeapGroup>, after: Map<string, He
     grown.push({ key, count: (group.count - base.count) / units, bytes: (group.bytes - base.bytes) / units });
   }
   return grown.sort((a, b) => b.bytes - a.bytes);
+}
+
+/**
+ * Closes what a client process has open, between two heap snapshots (after full GCs): where its
+ * heap went, per unit (connection, shard), by constructor. Taken after any memory reading, since
+ * writing a snapshot grows RSS.
+ */
+export async function closeWithHeapGrowth(client: ClientProcess, units: number): Promise<HeapGroup[]> {
+  const [open, closed] = ['open', 'closed'].map((when) => join(tmpdir(), `lifeline-bench-heap-${process.pid}-${when}.heapsnapshot`)) as [string, string];
+  try {
+    await client.call('heapSnapshot', { path: open });
+    await client.call('close');
+    await client.call('heapSnapshot', { path: closed });
+    return heapGrowth(summariseHeapSnapshot(closed), summariseHeapSnapshot(open), units);
+  } finally {
+    for (const path of [open, closed]) rmSync(path, { force: true });
+  }
 }
