@@ -68,7 +68,11 @@ export async function runCompression(gateway: GatewayProcess, clients: PerConten
     }
   }
 
-  const wire = { none: wireBytesPerEvent(), 'zlib-stream': wireBytesPerEvent('zlib-stream'), ...(zstd ? { 'zstd-stream': wireBytesPerEvent('zstd-stream') } : {}) };
+  const wire = {
+    none: wireBytesPerEvent(),
+    'zlib-stream': wireBytesPerEvent('zlib-stream'),
+    ...(zstd ? { 'zstd-stream': wireBytesPerEvent('zstd-stream') } : {}),
+  };
   const bytesOf = (v: Variant) => wire[v.compression ?? 'none']!;
   const cpu = (label: string) => median(samples.get(label)!.map((s) => s.cpuUsPerEvent));
   // Within-round ratios, then the median: the variants run back to back in every round.

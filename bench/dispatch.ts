@@ -134,7 +134,9 @@ export async function runDispatch(
   );
   const lifeline = results.lifeline;
   const discord = results['@discordjs/ws'];
-  const lifelineVsDiscord = median(samples.lifeline.map((sample, round) => sample.cpuUsPerEvent / samples['@discordjs/ws'][round]!.cpuUsPerEvent));
+  const lifelineVsDiscord = median(
+    samples.lifeline.map((sample, round) => sample.cpuUsPerEvent / samples['@discordjs/ws'][round]!.cpuUsPerEvent),
+  );
   return {
     title: `Dispatch cost, ${payload === 'minimal' ? 'minimal events' : 'MESSAGE_CREATE-sized events'}`,
     method:

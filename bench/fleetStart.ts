@@ -24,7 +24,8 @@ for (const { shards, maxConcurrency, windowMs } of cases) {
     shardCount: shards,
     url: server.url,
     identifyWindowMs: windowMs,
-    gatewayInfo: () => Promise.resolve({ url: server.url, shards, session_start_limit: { ...server.sessionStartLimit(), max_concurrency: maxConcurrency } }),
+    gatewayInfo: () =>
+      Promise.resolve({ url: server.url, shards, session_start_limit: { ...server.sessionStartLimit(), max_concurrency: maxConcurrency } }),
   });
   const startedAt = performance.now();
   await fleet.start();

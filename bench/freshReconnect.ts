@@ -33,7 +33,12 @@ interface Outcome {
   maxSockets: number;
 }
 
-async function forceFreshOnce(gateway: GatewayProcess, client: ClientProcess, name: ContenderName, drainMs: number | undefined): Promise<Outcome> {
+async function forceFreshOnce(
+  gateway: GatewayProcess,
+  client: ClientProcess,
+  name: ContenderName,
+  drainMs: number | undefined,
+): Promise<Outcome> {
   const { url } = await gateway.call('start', {});
   const rawDrain = name === 'raw ws' ? (drainMs ?? lifelineDefaultDrainMs) : drainMs;
   await client.call('open', { url, count: 1, ...(rawDrain === undefined ? {} : { drainMs: rawDrain }) });

@@ -63,7 +63,7 @@ const handlers = {
     }
     const batch = options.batch ?? 10;
     const startedAt = epochNow();
-    for (let sent = 0; sent < options.perShard; ) {
+    for (let sent = 0; sent < options.perShard;) {
       const end = Math.min(options.perShard, sent + batch);
       for (const session of sharded) {
         const d = payloads.get(session.shard![0]);
@@ -103,7 +103,10 @@ const handlers = {
       firstAt: identified[0]?.at ?? null,
       lastAt: identified.at(-1)?.at ?? null,
       /** the first few window breaches, to see by how much they missed */
-      windowBreaches: server.violations.filter((v) => v.kind === 'window').slice(0, 8).map((v) => v.detail),
+      windowBreaches: server.violations
+        .filter((v) => v.kind === 'window')
+        .slice(0, 8)
+        .map((v) => v.detail),
       gapMedian: gaps[gaps.length >> 1] ?? null,
       gapMax: gaps.at(-1) ?? null,
     };
@@ -117,7 +120,7 @@ const handlers = {
     const batch = options.batch ?? 500;
     const startedAt = epochNow();
     let sessions = 0;
-    for (let sent = 0; sent < options.events; ) {
+    for (let sent = 0; sent < options.events;) {
       const end = Math.min(options.events, sent + batch);
       for (; sent < end; sent++) sessions = server.dispatch(options.t, next ? next(sent) : options.d);
       await yieldToIo();

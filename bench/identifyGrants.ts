@@ -39,7 +39,13 @@ function diff(after: Map<string, number>, before: Map<string, number>): Map<stri
 }
 
 async function uncontendedLatency(redis: Redis): Promise<number[]> {
-  const queue = redisIdentifyQueue({ redis, prefix: 'bench-latency', maxConcurrency: grantsToTake, windowMs: 5000, budget: { remaining: grantsToTake, resetAfterMs: 600_000 } });
+  const queue = redisIdentifyQueue({
+    redis,
+    prefix: 'bench-latency',
+    maxConcurrency: grantsToTake,
+    windowMs: 5000,
+    budget: { remaining: grantsToTake, resetAfterMs: 600_000 },
+  });
   const samples: number[] = [];
   for (let shardId = 0; shardId < grantsToTake; shardId++) {
     const start = performance.now();
@@ -55,7 +61,14 @@ async function contendedOverhead(url: string): Promise<{ lateness: number[]; cli
   const grants: number[] = [];
   const clients = Array.from({ length: 4 }, () => new Redis(url));
   const queues = clients.map((redis) =>
-    redisIdentifyQueue({ redis, prefix: 'bench-contended', maxConcurrency: 1, windowMs, budget: { remaining: 10_000, resetAfterMs: 600_000 }, onGrant: (g) => grants.push(g.grantedAt) }),
+    redisIdentifyQueue({
+      redis,
+      prefix: 'bench-contended',
+      maxConcurrency: 1,
+      windowMs,
+      budget: { remaining: 10_000, resetAfterMs: 600_000 },
+      onGrant: (g) => grants.push(g.grantedAt),
+    }),
   );
   await Promise.all(Array.from({ length: 60 }, (_, shardId) => queues[shardId % queues.length]!.wait(shardId)));
   for (const queue of queues) void queue.close();
@@ -63,7 +76,10 @@ async function contendedOverhead(url: string): Promise<{ lateness: number[]; cli
   return { lateness: grants.slice(1).map((at, i) => at - grants[i]! - windowMs), clients };
 }
 
-async function sessionWrites(redis: Redis, watcher: Redis): Promise<{ perShardPerMinute: number; dispatches: number; commands: Map<string, number> }> {
+async function sessionWrites(
+  redis: Redis,
+  watcher: Redis,
+): Promise<{ perShardPerMinute: number; dispatches: number; commands: Map<string, number> }> {
   const store = redisSessionStore({ redis, prefix: 'bench-sessions' });
   const recorders = Array.from({ length: shards }, (_, shardId) => createSessionRecorder({ store, shardId, shardCount: shards }));
   // Steady state: start the stream, let the first writes go out, then count.
@@ -109,7 +125,12 @@ try {
       ['measure', 'samples', 'p50', 'p99'],
       [
         ['grant latency, uncontended (wait → granted)', num(latency.length), ms(percentile(latency, 50)), ms(percentile(latency, 99))],
-        ['next grant after the window ends, 4 clients on one bucket', num(lateness.length), ms(percentile(lateness, 50)), ms(percentile(lateness, 99))],
+        [
+          'next grant after the window ends, 4 clients on one bucket',
+          num(lateness.length),
+          ms(percentile(lateness, 50)),
+          ms(percentile(lateness, 99)),
+        ],
       ],
     ),
   );

@@ -28,7 +28,12 @@ const breakdownRows = 20;
 
 /** The groups a snapshot can name as ws's (and net's) or XState's; the rest is shared. */
 function partOf(key: string): 'ws' | 'xstate' | 'engine' {
-  if (/^(Socket|Receiver|WebSocket|WritableState|ReadableState|Sender|TCP|Timeout|TimersList|closure (onSocket|socketOn|receiverOn))/.test(key)) return 'ws';
+  if (
+    /^(Socket|Receiver|WebSocket|WritableState|ReadableState|Sender|TCP|Timeout|TimersList|closure (onSocket|socketOn|receiverOn))/.test(
+      key,
+    )
+  )
+    return 'ws';
   if (/^(Actor|Mailbox|closure (send|cancel|schedule|defer|stopChild|actionExecutor|inspect|start|value|emit))$/.test(key)) return 'xstate';
   return 'engine';
 }
@@ -38,8 +43,18 @@ function breakdownTable(groups: HeapGroup[]): string {
   return markdownTable(
     ['constructor / kind', 'objects / connection', 'bytes / connection', 'share'],
     [
-      ...groups.slice(0, breakdownRows).map((group) => [group.key, num(group.count, 1), num(group.bytes), `${((group.bytes / total) * 100).toFixed(1)}%`]),
-      ['(all)', num(groups.reduce((sum, group) => sum + group.count, 0), 1), num(total), '100%'],
+      ...groups
+        .slice(0, breakdownRows)
+        .map((group) => [group.key, num(group.count, 1), num(group.bytes), `${((group.bytes / total) * 100).toFixed(1)}%`]),
+      [
+        '(all)',
+        num(
+          groups.reduce((sum, group) => sum + group.count, 0),
+          1,
+        ),
+        num(total),
+        '100%',
+      ],
     ],
   );
 }
@@ -70,12 +85,13 @@ async function measure(gateway: GatewayProcess, name: ContenderName): Promise<Sa
 /** Where an idle lifeline connection's heap goes: the last round's snapshots, largest groups first. */
 function breakdownNotes(groups: HeapGroup[] | null, heap: (name: ContenderName) => number): string[] {
   if (!groups) return [];
-  const named = (part: ReturnType<typeof partOf>) => groups.filter((group) => partOf(group.key) === part).reduce((sum, group) => sum + group.bytes, 0);
+  const named = (part: ReturnType<typeof partOf>) =>
+    groups.filter((group) => partOf(group.key) === part).reduce((sum, group) => sum + group.bytes, 0);
   const total = groups.reduce((sum, group) => sum + group.bytes, 0);
   return [
-    '**Where an idle lifeline connection\'s heap goes.** Heap snapshots (`v8.writeHeapSnapshot`, after full GCs) of the last ' +
+    "**Where an idle lifeline connection's heap goes.** Heap snapshots (`v8.writeHeapSnapshot`, after full GCs) of the last " +
       `round's lifeline process with the ${idleConnections.toLocaleString('en-US')} connections open and again once they are closed, nodes summed by ` +
-      'constructor (closures by function name, V8\'s own structures in parentheses), the difference per connection (bench/lib/heapSnapshot.ts). ' +
+      "constructor (closures by function name, V8's own structures in parentheses), the difference per connection (bench/lib/heapSnapshot.ts). " +
       `The largest ${breakdownRows} groups:`,
     breakdownTable(groups),
     `Of ${num(total)} bytes per connection, the objects named after \`ws\` and \`net\` (Socket, Receiver, WebSocket, their states, ` +

@@ -96,7 +96,10 @@ const report = [
   '',
   '## Targets',
   '',
-  markdownTable(['target', 'measured', ''], targets.map((t) => [t.target, t.measured, verdict(t.met)])),
+  markdownTable(
+    ['target', 'measured', ''],
+    targets.map((t) => [t.target, t.measured, verdict(t.met)]),
+  ),
   '',
   ...results.flatMap((r) => [`## ${r.title}`, '', r.method, '', r.table, '', ...r.notes.flatMap((note) => [note, ''])]),
 ].join('\n');

@@ -79,7 +79,10 @@ export async function runShardDispatch(gateway: GatewayProcess): Promise<Compari
     ratioMin: Math.min(...roundRatios(name)),
     ratioMax: Math.max(...roundRatios(name)),
   });
-  const results = Object.fromEntries(shardContenderNames.map((name) => [name, summary(name)])) as Per<ShardContenderName, ReturnType<typeof summary>>;
+  const results = Object.fromEntries(shardContenderNames.map((name) => [name, summary(name)])) as Per<
+    ShardContenderName,
+    ReturnType<typeof summary>
+  >;
   const table = markdownTable(
     ['contender', 'events/s', 'client CPU µs/event', 'CPU vs raw ws', '(range over rounds)'],
     shardContenderNames.map((name) => [

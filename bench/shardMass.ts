@@ -16,9 +16,11 @@ import { fleetShards } from './shardMemory.ts';
 
 const rounds = 1;
 
-
 export async function runShardMass(gateway: GatewayProcess): Promise<Comparison> {
-  const samples = Object.fromEntries(shardContenderNames.map((name) => [name, [] as MassKillSample[]])) as Per<ShardContenderName, MassKillSample[]>;
+  const samples = Object.fromEntries(shardContenderNames.map((name) => [name, [] as MassKillSample[]])) as Per<
+    ShardContenderName,
+    MassKillSample[]
+  >;
   for (let round = 0; round < rounds; round++) {
     for (const name of rotated(shardContenderNames, round)) {
       progress(`shard mass kill: round ${round + 1}/${rounds}, ${name}`);
@@ -29,7 +31,16 @@ export async function runShardMass(gateway: GatewayProcess): Promise<Comparison>
   const worst = (name: ShardContenderName, pick: (s: MassKillSample) => number) => Math.max(...samples[name].map(pick));
   const fewest = (name: ShardContenderName, pick: (s: MassKillSample) => number) => Math.min(...samples[name].map(pick));
   const table = markdownTable(
-    ['contender', 'p50', 'p99', 'all RESUMED (max)', 'resumed (fewest)', 'IDENTIFY instead (most)', 'most sockets / shard', 'most open at the gateway'],
+    [
+      'contender',
+      'p50',
+      'p99',
+      'all RESUMED (max)',
+      'resumed (fewest)',
+      'IDENTIFY instead (most)',
+      'most sockets / shard',
+      'most open at the gateway',
+    ],
     shardContenderNames.map((name) => [
       name,
       ms(of(name, (s) => s.p50)),

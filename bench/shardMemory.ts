@@ -86,10 +86,16 @@ function breakdownTable(shards: HeapGroup[], single: HeapGroup[]): string {
       }),
       [
         '(all)',
-        num(sum(shards, (g) => g.count), 1),
+        num(
+          sum(shards, (g) => g.count),
+          1,
+        ),
         num(shardsTotal),
         '100%',
-        num(sum(single, (g) => g.count), 1),
+        num(
+          sum(single, (g) => g.count),
+          1,
+        ),
         num(sum(single, (g) => g.bytes)),
         num(shardsTotal - sum(single, (g) => g.bytes)),
       ],

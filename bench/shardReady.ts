@@ -68,11 +68,35 @@ export async function runShardReady(gateway: GatewayProcess): Promise<Comparison
   }
   const pace = (clientWindowMs: number) => windowsNeeded * clientWindowMs * (1 + identifyWindowMargin);
   const violationText = (s: Sample) =>
-    `${s.violations}${s.violations ? ` (${Object.entries(s.kinds).map(([kind, n]) => `${kind} ${n}`).join(', ')})` : ''}`;
+    `${s.violations}${
+      s.violations
+        ? ` (${Object.entries(s.kinds)
+            .map(([kind, n]) => `${kind} ${n}`)
+            .join(', ')})`
+        : ''
+    }`;
   const table = markdownTable(
-    ['lifeline shards, queue window', 'start() → all READY', 'vs minimum', 'vs its queue\'s pace', 'first → last IDENTIFY', 'gap in a bucket (median / max)', 'IDENTIFYs accepted', 'violations'],
     [
-      ['minimum (server window)', ms(minimumMs), times(1), '', ms(minimumMs), `${ms(serverWindowMs)} / ${ms(serverWindowMs)}`, String(fleetShards), '0'],
+      'lifeline shards, queue window',
+      'start() → all READY',
+      'vs minimum',
+      "vs its queue's pace",
+      'first → last IDENTIFY',
+      'gap in a bucket (median / max)',
+      'IDENTIFYs accepted',
+      'violations',
+    ],
+    [
+      [
+        'minimum (server window)',
+        ms(minimumMs),
+        times(1),
+        '',
+        ms(minimumMs),
+        `${ms(serverWindowMs)} / ${ms(serverWindowMs)}`,
+        String(fleetShards),
+        '0',
+      ],
       ...results.map(({ clientWindowMs, sample }) => [
         `identifyWindowMs ${clientWindowMs} (waits ${ms(clientWindowMs * (1 + identifyWindowMargin))})`,
         ms(sample.allReadyMs),
@@ -112,16 +136,16 @@ export async function runShardReady(gateway: GatewayProcess): Promise<Comparison
       `${rounds} round per row. The gap in a bucket is between accepted IDENTIFYs as the gateway received them.`,
     table,
     notes: [
-      'Discord measures a bucket\'s window between IDENTIFYs as they arrive, so an IDENTIFY that leaves its client later than the ' +
-        'one after it eats into the margin. The queue\'s margin is 5% of the window: 250 ms at Discord\'s 5 s, but 5 ms here, less ' +
+      "Discord measures a bucket's window between IDENTIFYs as they arrive, so an IDENTIFY that leaves its client later than the " +
+        "one after it eats into the margin. The queue's margin is 5% of the window: 250 ms at Discord's 5 s, but 5 ms here, less " +
         'than the event-loop delay of a process starting 1,000 shards on a loaded machine (and the chaos gateway stamps an IDENTIFY ' +
         'when its own process gets to it, so a stall there squeezes two arrivals together as well). A breach costs the shard an op 9 and ' +
         'a fresh IDENTIFY 1–5 s later (the max gap), which is what stretches the start. With the window scaled down, the queue ' +
-        'needs a wider window than the server\'s (the fleet tests use 1.25×); at Discord\'s window the default is enough. ' +
-        'The median gap can also exceed the queue\'s pace: at start the manager connects the next shard of a bucket only once the one ' +
-        'before it has asked for its turn (so the queue sees each bucket in order), which makes a bucket\'s pace the larger of the ' +
-        'queue\'s wait and one shard\'s connect-to-HELLO time; with 1,000 shards starting in a busy process that time is above ' +
-        '100 ms here, far below Discord\'s 5 s window.',
+        "needs a wider window than the server's (the fleet tests use 1.25×); at Discord's window the default is enough. " +
+        "The median gap can also exceed the queue's pace: at start the manager connects the next shard of a bucket only once the one " +
+        "before it has asked for its turn (so the queue sees each bucket in order), which makes a bucket's pace the larger of the " +
+        "queue's wait and one shard's connect-to-HELLO time; with 1,000 shards starting in a busy process that time is above " +
+        "100 ms here, far below Discord's 5 s window.",
       ...(breaches.length ? [`Window breaches seen (first few): ${breaches.join(' · ')}.`] : []),
       '@discordjs/ws is not run here. Its identify throttle (`SimpleIdentifyThrottler` in 2.0.4) has a fixed 5,000 ms ' +
         'window that cannot be scaled down, and it adds a random wait of 0–1.5 s before each IDENTIFY that follows another ' +

@@ -60,7 +60,12 @@ export const faults: Fault[] = [
     },
   },
   { id: 'fresh', label: 'reconnect({ fresh: true })', expect: 'fresh', inject: (_s, g) => g.reconnect({ fresh: true }) },
-  { id: 'close4004', label: 'server close 4004 (authentication failed)', expect: 'failed, no retry', inject: (s) => s.closeWith(4004, 'Authentication failed.') },
+  {
+    id: 'close4004',
+    label: 'server close 4004 (authentication failed)',
+    expect: 'failed, no retry',
+    inject: (s) => s.closeWith(4004, 'Authentication failed.'),
+  },
 ];
 
 /** Events per second the demo's chaos gateway streams while nothing is wrong. */

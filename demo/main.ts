@@ -69,7 +69,9 @@ process.on('SIGINT', onSignal);
 process.on('SIGTERM', onSignal);
 
 console.log(bold(`lifeline demo: a gateway client against the chaos gateway at ${server.url}`));
-console.log(`${bold('inspector')}  ${inspector.url}  ${dim(once ? '(--once: the script runs once)' : '(open it in a browser; Ctrl-C to stop)')}\n`);
+console.log(
+  `${bold('inspector')}  ${inspector.url}  ${dim(once ? '(--once: the script runs once)' : '(open it in a browser; Ctrl-C to stop)')}\n`,
+);
 
 await session.gateway.start().catch(() => {});
 server.startStream(streamRate);
@@ -86,7 +88,9 @@ console.log(`\n${bold('summary')}`);
 console.log(`  events delivered     ${session.delivered}`);
 console.log(`  out of order / dup   ${session.outOfOrder}`);
 console.log(`  most sockets open    ${session.mostSocketsOpen}`);
-console.log(`  connections          ${server.counters.connections} (identify ${server.counters.identifies}, resume ${server.counters.resumes})`);
+console.log(
+  `  connections          ${server.counters.connections} (identify ${server.counters.identifies}, resume ${server.counters.resumes})`,
+);
 if (session.gateways > 1) console.log(`  gateways             ${session.gateways} (each failed one replaced)`);
 console.log(`  final state          ${output.status}${output.status === 'failed' ? ` (${output.failure.message})` : ''}`);
 

@@ -8,11 +8,7 @@
  * (test/examples/bot.test.ts runs it so, with no network). Message content needs the privileged
  * Message Content intent, switched on for the bot in the Developer Portal.
  */
-import {
-  GatewayDispatchEvents,
-  GatewayIntentBits,
-  type RESTGetAPIGatewayBotResult,
-} from 'discord-api-types/v10';
+import { GatewayDispatchEvents, GatewayIntentBits, type RESTGetAPIGatewayBotResult } from 'discord-api-types/v10';
 import { createGateway, discordProtocol } from 'lifeline-gateway';
 
 const token = process.env.DISCORD_TOKEN;

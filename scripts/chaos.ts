@@ -87,7 +87,9 @@ async function orchestrate(): Promise<void> {
     outcomes.failed += result.outcomes.failed;
     for (const [plan, count] of result.plans) plans.set(plan, (plans.get(plan) ?? 0) + count);
   }
-  console.log(`\nOK: ${ran} schedules (${steps} steps) in ${seconds.toFixed(1)} s: ${Math.round(ran / seconds)} schedules/s on ${workers} worker(s)`);
+  console.log(
+    `\nOK: ${ran} schedules (${steps} steps) in ${seconds.toFixed(1)} s: ${Math.round(ran / seconds)} schedules/s on ${workers} worker(s)`,
+  );
   console.log(`CPU: ${cpuSeconds.toFixed(1)} s, ${Math.round(ran / cpuSeconds)} schedules per CPU-second`);
   console.log(`ended stopped: ${outcomes.stopped}, ended failed: ${outcomes.failed}`);
   console.log('recovery decisions taken (trigger → action: count):');

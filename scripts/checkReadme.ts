@@ -86,10 +86,13 @@ const result = spawnSync(process.execPath, [tsc, '-p', fileURLToPath(new URL('ts
 });
 const output = `${result.stdout}${result.stderr}`.trim();
 // Point each error at the README line it came from.
-const located = output.replace(/(?:\.cache\/readme\/)?(snippet-\d+\.ts)\((\d+),(\d+)\)/g, (whole, file: string, line: string, column: string) => {
-  const snippet = snippets.find((s) => s.file === file);
-  return snippet ? `README.md:${snippet.line + Number(line) - 1}:${column}` : whole;
-});
+const located = output.replace(
+  /(?:\.cache\/readme\/)?(snippet-\d+\.ts)\((\d+),(\d+)\)/g,
+  (whole, file: string, line: string, column: string) => {
+    const snippet = snippets.find((s) => s.file === file);
+    return snippet ? `README.md:${snippet.line + Number(line) - 1}:${column}` : whole;
+  },
+);
 if (result.status !== 0) fail(`README code does not type-check:\n${located}`);
 console.log(`README: ${snippets.length} TypeScript blocks type-check against the built package`);
 
@@ -100,7 +103,10 @@ for (const snippet of tests) {
   writeFileSync(new URL(testFile, outDir), readFileSync(new URL(snippet.file, outDir)));
   writeFileSync(new URL('vitest.config.mjs', outDir), `export default { test: { include: ['${testFile}'], testTimeout: 20000 } };\n`);
   const vitest = fileURLToPath(new URL('../node_modules/vitest/vitest.mjs', import.meta.url));
-  const run = spawnSync(process.execPath, [vitest, 'run', '--config', 'vitest.config.mjs'], { cwd: fileURLToPath(outDir), encoding: 'utf8' });
+  const run = spawnSync(process.execPath, [vitest, 'run', '--config', 'vitest.config.mjs'], {
+    cwd: fileURLToPath(outDir),
+    encoding: 'utf8',
+  });
   if (run.status !== 0) fail(`the test at README.md:${snippet.line} fails:\n${run.stdout}${run.stderr}`);
   console.log(`README: the test at README.md:${snippet.line} passes`);
 }

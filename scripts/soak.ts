@@ -155,7 +155,9 @@ async function run(killCount: number, freshCount: number, progress: boolean): Pr
     if (progress && (k + f) % 1_000 === 0) {
       const seconds = (performance.now() - started) / 1000;
       const mb = (process.memoryUsage().heapUsed / MB).toFixed(1);
-      console.log(`  ${k + f}/${killCount + freshCount} cycles (${k} kills, ${f} fresh), ${seconds.toFixed(1)} s, lost ${figures.lost}, duplicated ${tally.duplicated}, max live ${sockets.maxLive}, heap ${mb} MB`);
+      console.log(
+        `  ${k + f}/${killCount + freshCount} cycles (${k} kills, ${f} fresh), ${seconds.toFixed(1)} s, lost ${figures.lost}, duplicated ${tally.duplicated}, max live ${sockets.maxLive}, heap ${mb} MB`,
+      );
     }
   }
 }
@@ -164,7 +166,9 @@ let failure: unknown;
 let before: NodeJS.MemoryUsage | undefined;
 let after: NodeJS.MemoryUsage | undefined;
 try {
-  console.log(`soak: ${kills} kill-and-resume cycles and ${freshes} forced fresh reconnects, ${rate} events/s, server ${server.url}, compression ${testCompression()}`);
+  console.log(
+    `soak: ${kills} kill-and-resume cycles and ${freshes} forced fresh reconnects, ${rate} events/s, server ${server.url}, compression ${testCompression()}`,
+  );
   await server.request({ cmd: 'replayOverlap', events: 5 });
   await within(gateway.start(), 'READY after start()');
   await server.request({ cmd: 'startStream', perSecond: rate });
@@ -198,7 +202,10 @@ function report(): void {
     [`most sockets open at once: ${sockets.maxLive} (target 1)`, sockets.maxLive === 1],
     [`kills answered by RESUME: ${figures.killsResumed}/${figures.kills}`, figures.killsResumed === figures.kills],
     [`heap growth after GC: ${(growth / MB).toFixed(2)} MB (target < 5 MB)`, growth < heapGrowthLimit],
-    [`open handles left: ${handlesLeft.length}${handlesLeft.length ? ` (${handlesLeft.join(', ')})` : ''} (target 0)`, handlesLeft.length === 0],
+    [
+      `open handles left: ${handlesLeft.length}${handlesLeft.length ? ` (${handlesLeft.join(', ')})` : ''} (target 0)`,
+      handlesLeft.length === 0,
+    ],
   ];
   console.log(`\ncycles: ${figures.kills} kill-and-resume + ${figures.freshes} fresh (after ${warmup} warm-up kills)`);
   console.log(`sessions accounted: ${figures.sessions}, events delivered: ${tally.delivered}, sockets created: ${sockets.created}`);

@@ -26,15 +26,7 @@ export { freshReconnectMachine } from './machines/freshReconnectMachine.ts';
 export { resumeReconnectMachine } from './machines/resumeReconnectMachine.ts';
 export { createSocketActor, GatewayProtocolError } from './actors/socket.ts';
 export { defaultTimeouts, defaultBackoff, SocketState } from './types.ts';
-export type {
-  BackoffOptions,
-  CreateSocket,
-  DispatchPayload,
-  GatewayProtocol,
-  InboundFrame,
-  Timeouts,
-  WebSocketLike,
-} from './types.ts';
+export type { BackoffOptions, CreateSocket, DispatchPayload, GatewayProtocol, InboundFrame, Timeouts, WebSocketLike } from './types.ts';
 export type { IdentifyQueue, IdentifyNotice, SessionStore, StoredSession } from './fleet/types.ts';
 export { IdentifyQueueClosedError } from './fleet/types.ts';
 export { identifyQueueMachine, identifyQueueStatus, selectGrants } from './fleet/identifyQueueMachine.ts';

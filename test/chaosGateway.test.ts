@@ -82,8 +82,7 @@ function connect(url: string): Promise<TestClient> {
         }, timeoutMs);
         if (!check()) waiters.add(checkAndResolve);
       }),
-    closedWithin: (ms) =>
-      Promise.race([closed, new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), ms))]),
+    closedWithin: (ms) => Promise.race([closed, new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), ms))]),
   };
   clients.push(client);
   return new Promise((resolve, reject) => {
@@ -152,9 +151,7 @@ describe('handshake', () => {
     expect(sessionId).toMatch(/^[0-9a-f]{32}$/);
     expect(gateway.sessionCount()).toBe(1);
     expect(gateway.counters.identifies).toBe(1);
-    expect(gateway.received).toEqual([
-      expect.objectContaining({ connection: 1, op: 2, d: expect.objectContaining({ token: TOKEN }) }),
-    ]);
+    expect(gateway.received).toEqual([expect.objectContaining({ connection: 1, op: 2, d: expect.objectContaining({ token: TOKEN }) })]);
   });
 
   it('gives every IDENTIFY its own session', async () => {
@@ -664,14 +661,8 @@ describe('bookkeeping', () => {
 describe('FrameBoundaryScanner', () => {
   // Client frames are always masked: FIN|opcode, MASK|len, [ext len], 4-byte key, payload.
   function maskedFrame(opcode: number, payloadLength: number): Buffer {
-    const lengthBytes =
-      payloadLength < 126
-        ? [0x80 | payloadLength]
-        : [0x80 | 126, payloadLength >> 8, payloadLength & 0xff];
-    return Buffer.concat([
-      Buffer.from([0x80 | opcode, ...lengthBytes, 1, 2, 3, 4]),
-      Buffer.alloc(payloadLength, 0x41),
-    ]);
+    const lengthBytes = payloadLength < 126 ? [0x80 | payloadLength] : [0x80 | 126, payloadLength >> 8, payloadLength & 0xff];
+    return Buffer.concat([Buffer.from([0x80 | opcode, ...lengthBytes, 1, 2, 3, 4]), Buffer.alloc(payloadLength, 0x41)]);
   }
 
   it('finds a close frame behind data frames, including extended lengths', () => {

@@ -1,6 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createGateway, discordProtocol } from '../src/index.ts';
-import { defaultSessionStartLimit, startChaosGateway, type ChaosGateway, type ChaosGatewayOptions, type SessionStartLimit } from '../src/testing/index.ts';
+import {
+  defaultSessionStartLimit,
+  startChaosGateway,
+  type ChaosGateway,
+  type ChaosGatewayOptions,
+  type SessionStartLimit,
+} from '../src/testing/index.ts';
 import { shortTimeouts } from './support/realGateway.ts';
 
 const token = 'api-token-51c2';
@@ -29,7 +35,11 @@ describe('chaos gateway: GET /api/v10/gateway/bot on its own port', () => {
     const body = (await response.json()) as { url: string; shards: number; session_start_limit: SessionStartLimit };
     expect(body).toEqual({ url: `ws://127.0.0.1:${server.port}`, shards: 1, session_start_limit: defaultSessionStartLimit });
 
-    const gateway = createGateway({ url: `${body.url}/?v=10&encoding=json`, protocol: discordProtocol({ token, intents: 0 }), timeouts: shortTimeouts });
+    const gateway = createGateway({
+      url: `${body.url}/?v=10&encoding=json`,
+      protocol: discordProtocol({ token, intents: 0 }),
+      timeouts: shortTimeouts,
+    });
     try {
       await gateway.start();
       expect(server.counters.identifies).toBe(1);
@@ -45,7 +55,10 @@ describe('chaos gateway: GET /api/v10/gateway/bot on its own port', () => {
     expect(await (await getGatewayBot(server)).json()).toMatchObject({ shards: 2, session_start_limit: limit });
     shards = 4;
     limit = { ...limit, remaining: 990 };
-    expect(await (await getGatewayBot(server)).json()).toMatchObject({ shards: 4, session_start_limit: { remaining: 990, max_concurrency: 16 } });
+    expect(await (await getGatewayBot(server)).json()).toMatchObject({
+      shards: 4,
+      session_start_limit: { remaining: 990, max_concurrency: 16 },
+    });
   });
 
   it('takes a fixed shard count too', async () => {
@@ -88,13 +101,19 @@ describe('chaos gateway: GET /api/v10/gateway/bot on its own port', () => {
     expect((await getGatewayBot(server)).status).toBe(200);
 
     const badCount = await start({ gatewayBot: { shards: () => 0 } });
-    expect(await (await getGatewayBot(badCount)).json()).toMatchObject({ message: expect.stringContaining('gatewayBot.shards() returned 0') });
+    expect(await (await getGatewayBot(badCount)).json()).toMatchObject({
+      message: expect.stringContaining('gatewayBot.shards() returned 0'),
+    });
   });
 
   it('rejects bad gatewayBot options at start with a TypeError naming them', async () => {
-    await expect(startChaosGateway({ gatewayBot: { shards: 0 } })).rejects.toThrow(new TypeError('startChaosGateway: gatewayBot.shards must be a whole number ≥ 1 or a function returning one, got 0'));
+    await expect(startChaosGateway({ gatewayBot: { shards: 0 } })).rejects.toThrow(
+      new TypeError('startChaosGateway: gatewayBot.shards must be a whole number ≥ 1 or a function returning one, got 0'),
+    );
     await expect(startChaosGateway({ gatewayBot: { shards: 1.5 } })).rejects.toThrow(TypeError);
-    await expect(startChaosGateway({ gatewayBot: { sessionStartLimit: defaultSessionStartLimit as never } })).rejects.toThrow(/gatewayBot\.sessionStartLimit must be a function/);
+    await expect(startChaosGateway({ gatewayBot: { sessionStartLimit: defaultSessionStartLimit as never } })).rejects.toThrow(
+      /gatewayBot\.sessionStartLimit must be a function/,
+    );
     await expect(startChaosGateway({ gatewayBot: 'yes' as never })).rejects.toThrow(/gatewayBot must be an object/);
   });
 });

@@ -4,8 +4,13 @@ import WebSocket from 'ws';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { AnyActorRef, InspectionEvent } from 'xstate';
 import {
-  createGateway, discordProtocol, superviseGateway,
-  type Gateway, type GatewayOptions, type GatewayStateChange, type SupervisedGateway,
+  createGateway,
+  discordProtocol,
+  superviseGateway,
+  type Gateway,
+  type GatewayOptions,
+  type GatewayStateChange,
+  type SupervisedGateway,
 } from '../src/index.ts';
 import { LossyCloseSockets } from './support/lossyClose.ts';
 import { startChaosGateway, type ChaosGateway } from '../src/testing/index.ts';
@@ -88,7 +93,11 @@ function watch(scanner: SecretScanner) {
   return { actors, states, errors, inspect: inspectObserver, listen, recover };
 }
 
-function gatewayOptions(server: ChaosGateway, watcher: ReturnType<typeof watch>, createSocket: GatewayOptions['createSocket']): GatewayOptions {
+function gatewayOptions(
+  server: ChaosGateway,
+  watcher: ReturnType<typeof watch>,
+  createSocket: GatewayOptions['createSocket'],
+): GatewayOptions {
   return { url: server.url, protocol: discordProtocol({ token, intents: 513 }), timeouts, backoff, createSocket, inspect: watcher.inspect };
 }
 
@@ -120,7 +129,10 @@ async function everyFault(server: ChaosGateway, scanner: SecretScanner, watcher:
   await gateway.reconnect({ fresh: true });
   tracker.deaf = false;
   opened.sockets.push(...tracker.sockets.map(({ socket }) => socket));
-  const failure = await gateway.reconnect().then(() => undefined, (error: unknown) => error);
+  const failure = await gateway.reconnect().then(
+    () => undefined,
+    (error: unknown) => error,
+  );
   expect(failure).toBeInstanceOf(Error);
   scanner.checkError('rejection', failure);
   expect(gateway.status).toBe('failed');
@@ -150,7 +162,10 @@ async function supervisedUntilFatal(server: ChaosGateway, scanner: SecretScanner
   opened.sockets.push(...sockets.sockets);
   const readyBefore = watcher.states.filter((s) => s.state === 'ready').length;
   void supervised.gateway?.reconnect().catch((error: unknown) => scanner.checkError('rejection', error));
-  await waitFor(() => Math.max(...runs) >= 2 && watcher.states.filter((s) => s.state === 'ready').length > readyBefore, 'a restarted run to be ready');
+  await waitFor(
+    () => Math.max(...runs) >= 2 && watcher.states.filter((s) => s.state === 'ready').length > readyBefore,
+    'a restarted run to be ready',
+  );
   opened.sockets.push(...sockets.sockets);
 
   server.closeWith(4004, 'Authentication failed.');
@@ -170,13 +185,17 @@ describe('the token never leaks', () => {
     const gateway = await everyFault(server, scanner, watcher);
     const supervised = await supervisedUntilFatal(server, scanner, watcher);
 
-    for (const [owner, actor] of [['gateway', gateway.actor], ['supervisor', supervised.actor]] as const) {
+    for (const [owner, actor] of [
+      ['gateway', gateway.actor],
+      ['supervisor', supervised.actor],
+    ] as const) {
       // Exactly what a user would write; it must not throw on a cycle either.
       scanner.check(`JSON.stringify(${owner}.actor.getSnapshot())`, JSON.stringify(actor.getSnapshot()));
       scanner.check(`util.inspect(${owner} snapshot)`, inspect(actor.getSnapshot(), { depth: 6 }));
     }
     for (const actor of watcher.actors) scanner.check('final actor snapshot', serialize(actor.getSnapshot()));
-    for (const entry of logged()) scanner.check('log', typeof entry === 'string' ? entry : Buffer.isBuffer(entry) ? entry.toString() : inspect(entry, { depth: 6 }));
+    for (const entry of logged())
+      scanner.check('log', typeof entry === 'string' ? entry : Buffer.isBuffer(entry) ? entry.toString() : inspect(entry, { depth: 6 }));
 
     expect(scanner.findings).toEqual([]);
 

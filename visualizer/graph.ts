@@ -105,12 +105,17 @@ function classify(node: AnyStateNode, eventType: string): { kind: TransitionKind
 function transitionsOf(node: AnyStateNode): TransitionEdge[] {
   const source = pathOf(node);
   const edges: TransitionEdge[] = [];
-  const add = (kind: TransitionKind, event: string | null, trigger: string, candidate: {
-    target?: readonly AnyStateNode[] | undefined;
-    guard?: unknown;
-    actions?: readonly unknown[];
-    reenter?: boolean;
-  }) => {
+  const add = (
+    kind: TransitionKind,
+    event: string | null,
+    trigger: string,
+    candidate: {
+      target?: readonly AnyStateNode[] | undefined;
+      guard?: unknown;
+      actions?: readonly unknown[];
+      reenter?: boolean;
+    },
+  ) => {
     const guard = candidate.guard === undefined ? null : nameOf(candidate.guard, 'inline guard');
     edges.push({
       id: `${source}#${edges.length}`,

@@ -101,7 +101,6 @@ function isModuleNotFound(error: unknown): boolean {
   return code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND';
 }
 
-
 const stateId = (path: string) => `s:${path}`;
 const initialId = (path: string) => `i:${path}`;
 
@@ -109,7 +108,12 @@ function rowsOf(state: StateVertex, internal: TransitionEdge[]): Row[] {
   return [
     ...(state.entry.length ? [{ text: `entry / ${state.entry.join(', ')}`, kind: 'entry' } as Row] : []),
     ...state.invokes.map((id): Row => ({ text: `invoke ${id}`, kind: 'invoke' })),
-    ...internal.map((t): Row => ({ text: `${t.label}${t.actions.length ? ` / ${t.actions.join(', ')}` : ''}`, kind: 'internal', transition: t.id, event: t.event })),
+    ...internal.map((t): Row => ({
+      text: `${t.label}${t.actions.length ? ` / ${t.actions.join(', ')}` : ''}`,
+      kind: 'internal',
+      transition: t.id,
+      event: t.event,
+    })),
     ...(state.exit.length ? [{ text: `exit / ${state.exit.join(', ')}`, kind: 'exit' } as Row] : []),
   ];
 }
@@ -176,7 +180,10 @@ export async function layoutGraph(graph: MachineGraph): Promise<LaidOutGraph> {
     if (state.parent !== null) elkNodes.get(state.parent)!.children!.push(node);
   }
 
-  const bundles = new Map<string, { edge: ElkExtendedEdge; source: string; target: string; initial: boolean; transitions: string[]; lines: EdgeLine[] }>();
+  const bundles = new Map<
+    string,
+    { edge: ElkExtendedEdge; source: string; target: string; initial: boolean; transitions: string[]; lines: EdgeLine[] }
+  >();
   for (const transition of graph.transitions) {
     const initial = transition.kind === 'initial';
     for (const target of transition.targets) {
@@ -189,7 +196,9 @@ export async function layoutGraph(graph: MachineGraph): Promise<LaidOutGraph> {
           targets: [stateId(target)],
           // Cycle breaking reverses low-priority edges first: make those the ones that go back to
           // a state written earlier (ready → routing), so the chart reads top-down as written.
-          layoutOptions: { 'elk.layered.priority.direction': (order.get(target) ?? 0) > (order.get(transition.source) ?? 0) || initial ? '10' : '0' },
+          layoutOptions: {
+            'elk.layered.priority.direction': (order.get(target) ?? 0) > (order.get(transition.source) ?? 0) || initial ? '10' : '0',
+          },
         };
         const container = initial ? transition.source : edgeContainer(transition.source, target, parents);
         elkNodes.get(container)!.edges!.push(edge);
@@ -197,7 +206,8 @@ export async function layoutGraph(graph: MachineGraph): Promise<LaidOutGraph> {
         bundles.set(key, bundle);
       }
       bundle.transitions.push(transition.id);
-      if (!initial) bundle.lines.push({ text: transition.label, transition: transition.id, kind: transition.kind, event: transition.event });
+      if (!initial)
+        bundle.lines.push({ text: transition.label, transition: transition.id, kind: transition.kind, event: transition.event });
     }
   }
   for (const bundle of bundles.values()) {
@@ -253,16 +263,14 @@ function collect(
     height: shape?.height ?? NaN,
   });
 
-  const states = graph.states.map(
-    (state): DrawnState => ({
-      path: state.path,
-      key: state.key,
-      kind: state.kind,
-      root: state.parent === null,
-      rows: rows.get(state.path) ?? [],
-      ...box(shapes.get(stateId(state.path))),
-    }),
-  );
+  const states = graph.states.map((state): DrawnState => ({
+    path: state.path,
+    key: state.key,
+    kind: state.kind,
+    root: state.parent === null,
+    rows: rows.get(state.path) ?? [],
+    ...box(shapes.get(stateId(state.path))),
+  }));
   const initials = graph.states
     .filter((state) => state.kind === 'compound')
     .map((state): DrawnInitial => {

@@ -4,7 +4,14 @@ import { startLifelineFleet } from './lifeline.ts';
 import { startLifelineShardsFleet } from './lifelineShards.ts';
 import { startRawWsFleet } from './rawWs.ts';
 
-export { allContenderNames, contenderNames, shardContenderNames, type AnyContenderName, type ContenderName, type ShardContenderName } from './fleet.ts';
+export {
+  allContenderNames,
+  contenderNames,
+  shardContenderNames,
+  type AnyContenderName,
+  type ContenderName,
+  type ShardContenderName,
+} from './fleet.ts';
 
 export const startFleet: Record<AnyContenderName, StartFleet> = {
   'raw ws': startRawWsFleet,

@@ -66,14 +66,15 @@ class RawConnection {
           this.#beat(socket);
           this.#beats = setInterval(() => this.#beat(socket), interval);
         }, interval * Math.random());
-        const d = this.#sessionId === undefined
-          ? {
-              token: benchToken,
-              intents: 0,
-              properties: { os: process.platform, browser: 'bench', device: 'bench' },
-              ...(this.shard ? { shard: this.shard } : {}),
-            }
-          : { token: benchToken, session_id: this.#sessionId, seq: this.#seq };
+        const d =
+          this.#sessionId === undefined
+            ? {
+                token: benchToken,
+                intents: 0,
+                properties: { os: process.platform, browser: 'bench', device: 'bench' },
+                ...(this.shard ? { shard: this.shard } : {}),
+              }
+            : { token: benchToken, session_id: this.#sessionId, seq: this.#seq };
         socket.send(JSON.stringify({ op: this.#sessionId === undefined ? 2 : 6, d }));
         return;
       }

@@ -30,7 +30,11 @@ export function buildChildren(entries: readonly string[]): void {
   const program = ts.createProgram({ rootNames: entries.map((entry) => `${root}${entry}`), options: parsed.options });
   const { diagnostics, emitSkipped } = program.emit();
   if (emitSkipped) {
-    const text = ts.formatDiagnostics(diagnostics, { getCanonicalFileName: (f) => f, getCurrentDirectory: () => root, getNewLine: () => '\n' });
+    const text = ts.formatDiagnostics(diagnostics, {
+      getCanonicalFileName: (f) => f,
+      getCurrentDirectory: () => root,
+      getNewLine: () => '\n',
+    });
     throw new Error(`could not compile the bench children:\n${text}`);
   }
   // node_modules is a package boundary: without this the output would load as CommonJS.

@@ -76,7 +76,10 @@ export function heapGrowth(before: Map<string, HeapGroup>, after: Map<string, He
  * writing a snapshot grows RSS.
  */
 export async function closeWithHeapGrowth(client: ClientProcess, units: number): Promise<HeapGroup[]> {
-  const [open, closed] = ['open', 'closed'].map((when) => join(tmpdir(), `lifeline-bench-heap-${process.pid}-${when}.heapsnapshot`)) as [string, string];
+  const [open, closed] = ['open', 'closed'].map((when) => join(tmpdir(), `lifeline-bench-heap-${process.pid}-${when}.heapsnapshot`)) as [
+    string,
+    string,
+  ];
   try {
     await client.call('heapSnapshot', { path: open });
     await client.call('close');

@@ -30,7 +30,11 @@ export function serve(handlers: Handlers, cleanup: () => Promise<void> | void = 
         const result = await handler(message.params);
         send({ id: message.id, ok: true, result: result ?? null } satisfies Response);
       } catch (error) {
-        send({ id: message.id, ok: false, error: error instanceof Error ? (error.stack ?? error.message) : String(error) } satisfies Response);
+        send({
+          id: message.id,
+          ok: false,
+          error: error instanceof Error ? (error.stack ?? error.message) : String(error),
+        } satisfies Response);
       }
     })();
   });
@@ -64,7 +68,10 @@ export class Child<H extends Handlers> {
   readonly #pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void; method: string }>();
   readonly #exited: Promise<void>;
 
-  private constructor(readonly child: ChildProcess, readonly name: string) {
+  private constructor(
+    readonly child: ChildProcess,
+    readonly name: string,
+  ) {
     child.on('message', (message: Response | string) => {
       if (typeof message !== 'object') return;
       const pending = this.#pending.get(message.id);

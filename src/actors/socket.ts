@@ -1,5 +1,12 @@
 import { fromCallback } from 'xstate';
-import { SocketState, type CreateSocket, type WebSocketLike, type DispatchPayload, type GatewayProtocol, type InboundFrame } from '../types.ts';
+import {
+  SocketState,
+  type CreateSocket,
+  type WebSocketLike,
+  type DispatchPayload,
+  type GatewayProtocol,
+  type InboundFrame,
+} from '../types.ts';
 import type { Decompressor } from '../compression/decompressor.ts';
 import type { TransportCompression } from '../compression/transportCompression.ts';
 import type { SocketCommand, SocketEvent } from '../machines/events.ts';
@@ -54,7 +61,7 @@ export function createSocketActor(fixed?: SocketDependencies) {
   return fromCallback<SocketCommand | HeartbeatDue, SocketInput>(({ input, sendBack, receive, self, system }) => {
     const { line, ledger, io } = connectionOf(input.connection);
     const deps = fixed ?? io;
-    if (!deps) throw new Error('the socket actor has no I/O: open the gateway\'s connection with `io`');
+    if (!deps) throw new Error("the socket actor has no I/O: open the gateway's connection with `io`");
     const { generation } = input;
     const protocol = deps.protocol;
     const compression = deps.compression;
@@ -66,7 +73,11 @@ export function createSocketActor(fixed?: SocketDependencies) {
     } catch (error) {
       // `ws` refuses some URLs outright. The URL stays out of the message: a resume URL comes from the network.
       if (error instanceof SecondSocketRefused || error instanceof LineSealed) throw error;
-      emit({ type: 'socket.createFailed', generation, message: `createSocket threw: ${error instanceof Error ? error.message : String(error)}` });
+      emit({
+        type: 'socket.createFailed',
+        generation,
+        message: `createSocket threw: ${error instanceof Error ? error.message : String(error)}`,
+      });
       return;
     }
     const decompressor = compression ? line.decompressor : undefined;

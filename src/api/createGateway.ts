@@ -88,7 +88,8 @@ export function createGateway(options: GatewayOptions): Gateway {
   const listeners = new Listeners<GatewayEvents>(['dispatch', 'state', 'error']);
   // Made on first use: most gateways never attach an inspector, and a process may hold thousands.
   let inspectors: Inspectors | undefined;
-  const addInspector = (observer: InspectOption) => (inspectors ??= new Inspectors((error) => listeners.emit('error', error))).add(observer);
+  const addInspector = (observer: InspectOption) =>
+    (inspectors ??= new Inspectors((error) => listeners.emit('error', error))).add(observer);
   if (options.inspect) addInspector(options.inspect);
   const handle = gatewayHandle(options, listeners, addInspector);
   const actor = createActor(createGatewayMachine(), {

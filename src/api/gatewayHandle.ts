@@ -185,7 +185,9 @@ export function gatewayHandle(
       },
       session() {
         const { session, connection } = actor.getSnapshot().context;
-        return session ? { sessionId: session.sessionId, sequence: connectionOf(connection).ledger.seq, resumeUrl: session.resumeUrl } : null;
+        return session
+          ? { sessionId: session.sessionId, sequence: connectionOf(connection).ledger.seq, resumeUrl: session.resumeUrl }
+          : null;
       },
       inspect: addInspector,
       get status() {
@@ -198,4 +200,3 @@ export function gatewayHandle(
 
   return { io, attach };
 }
-

@@ -111,7 +111,7 @@ function checkCompression(fail: Fail, compression: unknown, url: URL): void {
     fail(`compression must be one of ${compressionOptions.map((name) => `'${name}'`).join(', ')}, got ${JSON.stringify(compression)}`);
   }
   // The option decides the stream; a URL that asked for one too could disagree with it.
-  if (url.searchParams.has('compress')) fail("url must not carry a compress parameter: use the compression option");
+  if (url.searchParams.has('compress')) fail('url must not carry a compress parameter: use the compression option');
   try {
     if (compression !== undefined) resolveCompression(compression as CompressionOption);
   } catch (error) {

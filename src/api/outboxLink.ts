@@ -72,7 +72,8 @@ export function linkOutbox(options: {
           : new OutboxError('STOPPED', 'the gateway has stopped; the payload was not sent'),
       );
       // Handed to the socket but not confirmed: it may have gone out, so this is SEND_FAILED, not STOPPED.
-      for (const done of pending.values()) done(new Error('the gateway ended before the socket confirmed the write; it may have been sent'));
+      for (const done of pending.values())
+        done(new Error('the gateway ended before the socket confirmed the write; it may have been sent'));
       pending.clear();
     },
   };

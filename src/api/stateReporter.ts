@@ -84,7 +84,13 @@ export class StateReporter {
     }
     // `connecting` is reported from the reconnect actor's own snapshots, with its phase.
     if (status !== 'connecting') {
-      this.#emit({ state: status, failure: context.failure ?? undefined, reason: this.#reason, code: this.#code, generation: context.generation });
+      this.#emit({
+        state: status,
+        failure: context.failure ?? undefined,
+        reason: this.#reason,
+        code: this.#code,
+        generation: context.generation,
+      });
     }
   }
 

@@ -103,7 +103,12 @@ export function superviseGateway(options: GatewayOptions & { supervisor?: Partia
       lastKey = key;
       listeners.emit('supervisor', { state, restarts, runs, lastFailure: lastFailure ?? undefined });
       if (state === 'open') {
-        report(new GatewayError('BREAKER_OPEN', `the restart budget is spent (${restarts} restarts without a stable run); the supervisor stays down until retry()`));
+        report(
+          new GatewayError(
+            'BREAKER_OPEN',
+            `the restart budget is spent (${restarts} restarts without a stable run); the supervisor stays down until retry()`,
+          ),
+        );
       }
     }
     if (snapshot.status === 'done') {

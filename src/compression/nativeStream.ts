@@ -10,7 +10,15 @@ import { isUtf8 } from 'node:buffer';
 
 /** The native handle under a node:zlib stream, as node:zlib itself calls it. */
 interface NativeHandle {
-  writeSync(flush: number, input: Uint8Array, inOffset: number, inLength: number, out: Uint8Array, outOffset: number, outLength: number): void;
+  writeSync(
+    flush: number,
+    input: Uint8Array,
+    inOffset: number,
+    inLength: number,
+    out: Uint8Array,
+    outOffset: number,
+    outLength: number,
+  ): void;
   close(): void;
   onerror: (message: string, errno: number, code?: string) => void;
 }

@@ -84,7 +84,11 @@ export const resumableCloseCodes = new Set<number>([
   GatewayCloseCodes.AlreadyAuthenticated,
   GatewayCloseCodes.RateLimited,
 ]);
-export const freshCloseCodes = new Set<number>([GatewayCloseCodes.NotAuthenticated, GatewayCloseCodes.InvalidSeq, GatewayCloseCodes.SessionTimedOut]);
+export const freshCloseCodes = new Set<number>([
+  GatewayCloseCodes.NotAuthenticated,
+  GatewayCloseCodes.InvalidSeq,
+  GatewayCloseCodes.SessionTimedOut,
+]);
 export const fatalCloseCodes = new Map<number, string>([
   [GatewayCloseCodes.AuthenticationFailed, 'authentication failed (4004): the token is invalid'],
   [GatewayCloseCodes.InvalidShard, 'invalid shard (4010)'],
@@ -125,7 +129,10 @@ function resumeUrlRule(trigger: RecoveryTrigger, history: RecoveryHistory): Reco
   // A close code that decides by itself (fatal, or fresh) keeps its own row of the table.
   if (trigger.type === 'close' && (fatalCloseCodes.has(trigger.code) || freshCloseCodes.has(trigger.code))) return null;
   if (!history.hasResumeUrl && resumeUrlFailures === 0) return null;
-  const failures = trigger.type === 'connectFailed' && trigger.stage === 'create' ? Math.max(resumeUrlFailures + 1, resumeUrlFailuresBeforeMain) : resumeUrlFailures + 1;
+  const failures =
+    trigger.type === 'connectFailed' && trigger.stage === 'create'
+      ? Math.max(resumeUrlFailures + 1, resumeUrlFailuresBeforeMain)
+      : resumeUrlFailures + 1;
   if (failures >= resumeUrlFailuresBeforeFresh) return { action: 'fresh', delay: 'backoff', drain: 'close', trigger };
   if (failures >= resumeUrlFailuresBeforeMain) return { action: 'resume', delay: 'backoff', drain: 'close', trigger, url: 'main' };
   return null;
@@ -239,12 +246,7 @@ export function isFault(trigger: RecoveryTrigger): boolean {
  * Milliseconds to wait before reconnecting. `attempt` numbers this reconnect among those since the
  * session was last stable, from 1: the first goes at once, later ones use full jitter.
  */
-export function retryDelayMs(
-  delay: RetryDelay,
-  attempt: number,
-  backoff: BackoffOptions,
-  random: () => number = Math.random,
-): number {
+export function retryDelayMs(delay: RetryDelay, attempt: number, backoff: BackoffOptions, random: () => number = Math.random): number {
   switch (delay) {
     case 'none':
       return 0;

@@ -28,8 +28,18 @@ export class FleetError extends Error {
   static fromNotice(notice: IdentifyNotice, shardId: number): FleetError {
     if (notice.code === 'IDENTIFY_BUDGET_EXHAUSTED') {
       const minutes = Math.ceil(notice.retryAfterMs / 60_000);
-      return new FleetError(notice.code, `the daily IDENTIFY budget is spent; waiting ${minutes} min for it to reset`, shardId, notice.retryAfterMs);
+      return new FleetError(
+        notice.code,
+        `the daily IDENTIFY budget is spent; waiting ${minutes} min for it to reset`,
+        shardId,
+        notice.retryAfterMs,
+      );
     }
-    return new FleetError(notice.code, `the identify coordinator did not answer (${notice.cause.message}); retrying in ${notice.retryInMs} ms`, shardId, notice.retryInMs);
+    return new FleetError(
+      notice.code,
+      `the identify coordinator did not answer (${notice.cause.message}); retrying in ${notice.retryInMs} ms`,
+      shardId,
+      notice.retryInMs,
+    );
   }
 }

@@ -213,7 +213,10 @@ export interface IdentifyQueueStatus {
   granted: number;
 }
 
-export function identifyQueueStatus(snapshot: { value: unknown; context: IdentifyQueueContext }, now = snapshot.context.now): IdentifyQueueStatus {
+export function identifyQueueStatus(
+  snapshot: { value: unknown; context: IdentifyQueueContext },
+  now = snapshot.context.now,
+): IdentifyQueueStatus {
   const { context } = snapshot;
   const state = snapshot.value === 'closed' ? 'closed' : (Object.values(snapshot.value as object)[0] as 'serving' | 'exhausted');
   return {

@@ -47,7 +47,8 @@ function checkDuration(value: unknown, name: string): number {
 export function identifyQueueInput(options: MemoryIdentifyQueueOptions, startedAt: number) {
   if (typeof options !== 'object' || options === null) throw new TypeError('memoryIdentifyQueue: options are required');
   const { budget } = options;
-  if (typeof budget !== 'object' || budget === null) throw new TypeError('memoryIdentifyQueue: budget ({ remaining, resetAfterMs }) is required');
+  if (typeof budget !== 'object' || budget === null)
+    throw new TypeError('memoryIdentifyQueue: budget ({ remaining, resetAfterMs }) is required');
   const remaining = checkCount(budget.remaining, 'budget.remaining', 0);
   return {
     maxConcurrency: checkCount(options.maxConcurrency, 'maxConcurrency', 1),

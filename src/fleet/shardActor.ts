@@ -145,7 +145,8 @@ export function createShardActor(deps: ShardDependencies) {
       })());
 
     receive((command) => {
-      if (command.type === 'start') gateway.start().catch(() => {}); // the outcome arrives as state events
+      if (command.type === 'start')
+        gateway.start().catch(() => {}); // the outcome arrives as state events
       else void stop(command.keepSession);
     });
 

@@ -45,10 +45,7 @@ export interface ShardManagerContext {
   failure: string | null;
 }
 
-export type ShardManagerEvent =
-  | { type: 'start' }
-  | { type: 'stop'; keepSessions: boolean }
-  | ShardEvent;
+export type ShardManagerEvent = { type: 'start' } | { type: 'stop'; keepSessions: boolean } | ShardEvent;
 
 export type ShardManagerOutput = { status: 'stopped' } | { status: 'failed'; reason: string };
 
@@ -169,9 +166,7 @@ export const shardManagerMachine = setup({
       event.type === 'shard.granted' ? { shards: updateShard(context, event.shardId, { waitingForTurn: false }) } : {},
     ),
     noteNotice: assign(({ event }) =>
-      event.type === 'shard.notice'
-        ? { identifyNotice: { shardId: event.shardId, code: event.code, retryInMs: event.retryInMs } }
-        : {},
+      event.type === 'shard.notice' ? { identifyNotice: { shardId: event.shardId, code: event.code, retryInMs: event.retryInMs } } : {},
     ),
     noteStopped: assign(({ context, event }) =>
       event.type === 'shard.stopped' ? { shards: updateShard(context, event.shardId, { stopped: true }) } : {},
@@ -207,7 +202,9 @@ export const shardManagerMachine = setup({
         },
         onError: {
           target: 'failed',
-          actions: assign({ failure: ({ event }) => `the fleet's layout is unknown: ${String((event.error as Error)?.message ?? event.error)}` }),
+          actions: assign({
+            failure: ({ event }) => `the fleet's layout is unknown: ${String((event.error as Error)?.message ?? event.error)}`,
+          }),
         },
       },
       on: { stop: 'stopped' },

@@ -27,11 +27,15 @@ export function validateShardManagerOptions(options: ShardManagerOptions): void 
       seen.add(id);
     }
   }
-  if (options.url !== undefined && !/^wss?:\/\//.test(String(options.url))) fail(`url must be a ws:// or wss:// URL, got ${JSON.stringify(options.url)}`);
-  if (options.gatewayInfo !== undefined && typeof options.gatewayInfo !== 'function') fail('gatewayInfo must be a function () => Promise<GatewayBotInfo>');
-  if (options.identifyQueue !== undefined && typeof options.identifyQueue?.wait !== 'function') fail('identifyQueue must have a wait(shardId, signal) method');
+  if (options.url !== undefined && !/^wss?:\/\//.test(String(options.url)))
+    fail(`url must be a ws:// or wss:// URL, got ${JSON.stringify(options.url)}`);
+  if (options.gatewayInfo !== undefined && typeof options.gatewayInfo !== 'function')
+    fail('gatewayInfo must be a function () => Promise<GatewayBotInfo>');
+  if (options.identifyQueue !== undefined && typeof options.identifyQueue?.wait !== 'function')
+    fail('identifyQueue must have a wait(shardId, signal) method');
   const store = options.sessionStore;
-  if (store !== undefined && (typeof store?.get !== 'function' || typeof store?.set !== 'function')) fail('sessionStore must have get and set methods');
+  if (store !== undefined && (typeof store?.get !== 'function' || typeof store?.set !== 'function'))
+    fail('sessionStore must have get and set methods');
   for (const name of ['identifyWindowMs', 'sessionWriteIntervalMs'] as const) {
     const value = options[name];
     if (value !== undefined && !(typeof value === 'number' && Number.isFinite(value) && value >= 0 && value <= 2 ** 31 - 1)) {

@@ -19,7 +19,6 @@ export const freshReconnectMachine = reconnectMachine({
     ok: true,
     handshake: 'identify',
     heartbeatInterval: context.heartbeatInterval,
-    session:
-      event.type === 'gateway.ready' ? { sessionId: event.sessionId, resumeUrl: event.resumeUrl } : undefined,
+    session: event.type === 'gateway.ready' ? { sessionId: event.sessionId, resumeUrl: event.resumeUrl } : undefined,
   }),
 });

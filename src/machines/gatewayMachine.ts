@@ -220,7 +220,8 @@ export const gatewayMachine = setup({
     // A reconnect that ended without a session, or crashed, is one more trigger for the table.
     planAfterReconnect: assign(({ context, event }) => {
       const output = reconnectOutput(event);
-      const trigger: RecoveryTrigger = output && !output.ok ? output.trigger : { type: 'socketFailure', message: 'a reconnect ended without an outcome' };
+      const trigger: RecoveryTrigger =
+        output && !output.ok ? output.trigger : { type: 'socketFailure', message: 'a reconnect ended without an outcome' };
       return planned(context, trigger);
     }),
     planAfterCrash: assign(({ context, event }) => {
@@ -260,7 +261,8 @@ export const gatewayMachine = setup({
         if (resumeUrl !== null) {
           const verdict = checkResumeUrl(resumeUrl, context.url, context.allowedResumeHosts);
           if (verdict.ok) checked = verdict.url;
-          else enqueue.emit({ type: 'warning', code: 'RESUME_URL_REJECTED', message: `${verdict.reason}; resuming on the main URL instead` });
+          else
+            enqueue.emit({ type: 'warning', code: 'RESUME_URL_REJECTED', message: `${verdict.reason}; resuming on the main URL instead` });
         }
         session = { sessionId, resumeUrl: checked };
       }
@@ -280,7 +282,10 @@ export const gatewayMachine = setup({
     openSocket: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'reconnect.openSocket') return;
       enqueue.stopChild('socket');
-      enqueue.spawnChild('socket', { id: 'socket', input: { connection: context.connection, generation: event.generation, url: event.url } });
+      enqueue.spawnChild('socket', {
+        id: 'socket',
+        input: { connection: context.connection, generation: event.generation, url: event.url },
+      });
       enqueue.assign({ socketActor: event.generation });
     }),
     // The handshake succeeded on this socket: from now on it carries the ready session.
@@ -304,8 +309,7 @@ export const gatewayMachine = setup({
       ({ event }) => event,
     ),
     commandSocket: enqueueActions(({ context, event, enqueue }) => {
-      const command: SocketCommand | undefined =
-        event.type === 'reconnect.toSocket' ? event.command : undefined;
+      const command: SocketCommand | undefined = event.type === 'reconnect.toSocket' ? event.command : undefined;
       if (command && context.socketActor !== null) enqueue.sendTo('socket', command);
     }),
     // A payload for a socket that is already gone goes back to the queue, as outside `ready`.
@@ -488,6 +492,5 @@ export const gatewayMachine = setup({
     stopped: { type: 'final', entry: ['releaseSocket', 'endSession'] },
     failed: { type: 'final', entry: ['sealLine', 'releaseSocket', 'endSession'] },
   },
-  output: ({ context }): GatewayOutput =>
-    context.failure ? { status: 'failed', failure: context.failure } : { status: 'stopped' },
+  output: ({ context }): GatewayOutput => (context.failure ? { status: 'failed', failure: context.failure } : { status: 'stopped' }),
 });

@@ -76,8 +76,7 @@ export const reconnectDelays = {
 export const reconnectGuards = {
   fromThisSocket: ({ context, event }: { context: ReconnectContext; event: { type: string } }) =>
     'generation' in event && event.generation === context.generation,
-  drained: ({ event }: { event: { type: string } }) =>
-    'output' in event && (event.output as DrainOutput | undefined)?.drained === true,
+  drained: ({ event }: { event: { type: string } }) => 'output' in event && (event.output as DrainOutput | undefined)?.drained === true,
   // Any frame but a heartbeat ACK since the last check: a replay in progress is not a stall.
   heardSinceCheck: ({ context }: { context: ReconnectContext }) =>
     connectionOf(context.connection).line.progressFrames !== context.progressAtCheck,

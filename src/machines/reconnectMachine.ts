@@ -60,8 +60,16 @@ export function reconnectMachine(kind: ReconnectKind) {
     actions: {
       failOn: assign({ outcome: ({ context: c, event }) => failure(triggerFor(event, c)) }),
       // The gateway owns the socket (it outlives this reconnect): asked for, and commanded, through it.
-      requestSocket: sendParent(({ context: c }): SocketRequest => ({ type: 'reconnect.openSocket', generation: c.generation, url: c.url })),
-      sendHandshake: sendParent(({ context: c }): SocketRequest => ({ type: 'reconnect.toSocket', generation: c.generation, command: kind.command(c) })),
+      requestSocket: sendParent(({ context: c }): SocketRequest => ({
+        type: 'reconnect.openSocket',
+        generation: c.generation,
+        url: c.url,
+      })),
+      sendHandshake: sendParent(({ context: c }): SocketRequest => ({
+        type: 'reconnect.toSocket',
+        generation: c.generation,
+        command: kind.command(c),
+      })),
       noteProgress: assign({ progressAtCheck: ({ context: c }) => connectionOf(c.connection).line.progressFrames }),
       armSilenceCheck: raise({ type: 'handshake.silenceCheck' } as const, { delay: 'readyTimeout', id: 'silenceCheck' }),
       disarmSilenceCheck: cancel('silenceCheck'),

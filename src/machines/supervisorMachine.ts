@@ -146,8 +146,16 @@ export const supervisorMachine = setup({
         onDone: [
           // Asked to stop: however the gateway ended, the supervisor stops with it.
           { guard: 'stopping', target: 'stopped', actions: { type: 'recordEnd', params: ({ event }) => event.output } },
-          { guard: { type: 'endedStopped', params: ({ event }) => event.output }, target: 'stopped', actions: { type: 'recordEnd', params: ({ event }) => event.output } },
-          { guard: { type: 'endedFatal', params: ({ event }) => event.output }, target: 'failed', actions: { type: 'recordEnd', params: ({ event }) => event.output } },
+          {
+            guard: { type: 'endedStopped', params: ({ event }) => event.output },
+            target: 'stopped',
+            actions: { type: 'recordEnd', params: ({ event }) => event.output },
+          },
+          {
+            guard: { type: 'endedFatal', params: ({ event }) => event.output },
+            target: 'failed',
+            actions: { type: 'recordEnd', params: ({ event }) => event.output },
+          },
           { target: 'coolingDown', actions: { type: 'recordEnd', params: ({ event }) => event.output } },
         ],
         // The gateway actor itself failed (a bug, not a fault it handles): restarted like a failed gateway.

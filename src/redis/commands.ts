@@ -54,7 +54,11 @@ export async function runScript(redis: RedisClient, script: LuaScript, keys: str
 
 export function checkRedisOptions(where: string, redis: unknown, prefix: unknown): void {
   const client = redis as Partial<Record<'evalsha' | 'eval' | 'get' | 'set' | 'del', unknown>> | null;
-  if (!client || typeof client !== 'object' || !['evalsha', 'eval', 'get', 'set', 'del'].every((name) => typeof client[name as 'get'] === 'function')) {
+  if (
+    !client ||
+    typeof client !== 'object' ||
+    !['evalsha', 'eval', 'get', 'set', 'del'].every((name) => typeof client[name as 'get'] === 'function')
+  ) {
     throw new TypeError(`${where}: redis must be an ioredis client (Redis or Cluster)`);
   }
   if (typeof prefix !== 'string' || prefix.length === 0) throw new TypeError(`${where}: prefix must be a non-empty string`);

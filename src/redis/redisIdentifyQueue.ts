@@ -62,7 +62,8 @@ export function redisIdentifyQueue(options: RedisIdentifyQueueOptions): Identify
   const maxConcurrency = options.maxConcurrency;
   const windowMs = Math.ceil(checkMs(where, 'windowMs', options.windowMs ?? 5000, 1));
   if (typeof budget !== 'object' || budget === null) throw new TypeError(`${where}: budget ({ remaining, resetAfterMs }) is required`);
-  if (!Number.isSafeInteger(budget.remaining) || budget.remaining < 0) throw new TypeError(`${where}: budget.remaining must be an integer ≥ 0`);
+  if (!Number.isSafeInteger(budget.remaining) || budget.remaining < 0)
+    throw new TypeError(`${where}: budget.remaining must be an integer ≥ 0`);
   const total = budget.total ?? Math.max(budget.remaining, 1000);
   if (!Number.isSafeInteger(total) || total < 1) throw new TypeError(`${where}: budget.total must be an integer ≥ 1`);
   const resetAfterMs = Math.ceil(checkMs(where, 'budget.resetAfterMs', budget.resetAfterMs));
@@ -76,7 +77,12 @@ export function redisIdentifyQueue(options: RedisIdentifyQueueOptions): Identify
 
   const base = `{${prefix}}:identify`;
   const budgetKeys = [`${base}:budget`, `${base}:budget:epoch`];
-  const bucketKeys = (bucket: number) => [`${base}:${bucket}:line`, `${base}:${bucket}:seen`, `${base}:${bucket}:counter`, `${base}:${bucket}:lease`];
+  const bucketKeys = (bucket: number) => [
+    `${base}:${bucket}:line`,
+    `${base}:${bucket}:seen`,
+    `${base}:${bucket}:counter`,
+    `${base}:${bucket}:lease`,
+  ];
   const processTag = randomBytes(6).toString('hex');
   let nextTicket = 0;
   const closing = new AbortController();

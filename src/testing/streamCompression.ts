@@ -29,7 +29,10 @@ export function compressorFor(request: IncomingMessage): StreamCompressor | unde
 /** A server-side stream as Discord sends it; throws a TypeError for zstd on a Node without it. */
 export function createStreamCompressor(name: StreamCompressor['name']): StreamCompressor {
   if (name === 'zlib-stream') {
-    return nativeCompressor(name, new NativeStream(zlib.createDeflate({ chunkSize: unusedChunkSize }), zlib.constants.Z_SYNC_FLUSH, unbounded));
+    return nativeCompressor(
+      name,
+      new NativeStream(zlib.createDeflate({ chunkSize: unusedChunkSize }), zlib.constants.Z_SYNC_FLUSH, unbounded),
+    );
   }
   const createZstd = (zlib as ZstdZlib).createZstdCompress;
   if (!createZstd) throw new TypeError(`zstd-stream needs node:zlib zstd (Node ≥ 22.15 or 24); this is Node ${process.version}`);

@@ -39,28 +39,32 @@ async function chaos(): Promise<ChaosGateway> {
 }
 
 describe('examples/bot.ts', () => {
-  it('finds the gateway through GET /gateway/bot, logs MESSAGE_CREATE, resumes after a kill, stops on SIGINT', { timeout: 40_000 }, async () => {
-    const server = await chaos();
-    const bot = runBot({ DISCORD_TOKEN: token, DISCORD_API_URL: server.apiUrl });
-    await bot.waitFor(/ready \(identify\)/);
-    expect(bot.output()).toContain(`gateway ws://127.0.0.1:${server.port}, 1000 session starts left today`);
+  it(
+    'finds the gateway through GET /gateway/bot, logs MESSAGE_CREATE, resumes after a kill, stops on SIGINT',
+    { timeout: 40_000 },
+    async () => {
+      const server = await chaos();
+      const bot = runBot({ DISCORD_TOKEN: token, DISCORD_API_URL: server.apiUrl });
+      await bot.waitFor(/ready \(identify\)/);
+      expect(bot.output()).toContain(`gateway ws://127.0.0.1:${server.port}, 1000 session starts left today`);
 
-    server.dispatch('MESSAGE_CREATE', { channel_id: '42', content: 'hello there', author: { username: 'ada' } });
-    server.dispatch('TYPING_START', { channel_id: '42' });
-    await bot.waitFor(/MESSAGE_CREATE #42 ada: hello there/);
+      server.dispatch('MESSAGE_CREATE', { channel_id: '42', content: 'hello there', author: { username: 'ada' } });
+      server.dispatch('TYPING_START', { channel_id: '42' });
+      await bot.waitFor(/MESSAGE_CREATE #42 ada: hello there/);
 
-    server.kill();
-    await bot.waitFor(/ready \(resume\)/);
-    server.dispatch('MESSAGE_CREATE', { channel_id: '42', content: 'still here?', author: { username: 'ada' } });
-    await bot.waitFor(/MESSAGE_CREATE #42 ada: still here\?/);
+      server.kill();
+      await bot.waitFor(/ready \(resume\)/);
+      server.dispatch('MESSAGE_CREATE', { channel_id: '42', content: 'still here?', author: { username: 'ada' } });
+      await bot.waitFor(/MESSAGE_CREATE #42 ada: still here\?/);
 
-    bot.child.kill('SIGINT');
-    expect(await bot.exited).toBe(0);
-    expect(bot.output()).toMatch(/stopped\n$/);
-    expect(bot.output()).not.toContain('TYPING_START');
-    expect(server.counters.identifies).toBe(1);
-    expect(server.counters.maxOpen).toBe(1);
-  });
+      bot.child.kill('SIGINT');
+      expect(await bot.exited).toBe(0);
+      expect(bot.output()).toMatch(/stopped\n$/);
+      expect(bot.output()).not.toContain('TYPING_START');
+      expect(server.counters.identifies).toBe(1);
+      expect(server.counters.maxOpen).toBe(1);
+    },
+  );
 
   it('exits 1 with a clear message without a token, or when the API refuses it', async () => {
     const missing = runBot({});

@@ -54,7 +54,11 @@ describe('GET /gateway/bot', () => {
     const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/v10`;
     return { baseUrl, seen, close: () => new Promise((resolve) => server.close(resolve)) };
   }
-  const info = { url: 'wss://gateway.discord.gg', shards: 3, session_start_limit: { total: 1000, remaining: 999, reset_after: 5, max_concurrency: 1 } };
+  const info = {
+    url: 'wss://gateway.discord.gg',
+    shards: 3,
+    session_start_limit: { total: 1000, remaining: 999, reset_after: 5, max_concurrency: 1 },
+  };
 
   it('asks with the bot token and returns the checked answer', async () => {
     const api = await serve(200, info);

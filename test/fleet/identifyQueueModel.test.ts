@@ -38,7 +38,9 @@ const resetEvent = 'xstate.after.budgetReset.identifyQueue.running';
 /** The timer that fires next, as the clock runs them (on a tie the reset, which was set first). */
 function nextTimer(context: IdentifyQueueContext): ModelEvent {
   const cooled = [...context.cooling].sort((a, b) => a.until - b.until)[0];
-  return cooled && cooled.until < context.resetAt ? { type: 'bucket.cooled', bucket: cooled.bucket, at: cooled.until } : { type: resetEvent };
+  return cooled && cooled.until < context.resetAt
+    ? { type: 'bucket.cooled', bucket: cooled.bucket, at: cooled.until }
+    : { type: resetEvent };
 }
 
 function modelEvents(snapshot: AnyMachineSnapshot): EventObject[] {
@@ -88,7 +90,8 @@ function rebase(event: EventObject, context: IdentifyQueueContext): ModelEvent {
 }
 
 const describeEvents = (events: readonly EventObject[]) =>
-  events.map((e) => (e.type === resetEvent ? 'budgetReset' : 'shardId' in e ? `wait(${String(e.shardId)})` : e.type)).join(' → ') || '(start)';
+  events.map((e) => (e.type === resetEvent ? 'budgetReset' : 'shardId' in e ? `wait(${String(e.shardId)})` : e.type)).join(' → ') ||
+  '(start)';
 
 const total = new CoverageRecorder();
 
@@ -112,7 +115,8 @@ function brokenRules(steps: { event: ModelEvent; grants: Grant[] }[]): string[] 
     for (const grant of grants) {
       const bucket = grant.shardId % input.maxConcurrency;
       const before = lastInBucket.get(bucket);
-      if (before !== undefined && grant.at - before < input.windowMs) problems.push(`bucket ${bucket} granted at ${before} and ${grant.at}`);
+      if (before !== undefined && grant.at - before < input.windowMs)
+        problems.push(`bucket ${bucket} granted at ${before} and ${grant.at}`);
       lastInBucket.set(bucket, grant.at);
       const period = grant.at < resetAfterMs ? 0 : 1 + Math.floor((grant.at - resetAfterMs) / resetIntervalMs);
       perPeriod.set(period, (perPeriod.get(period) ?? 0) + 1);

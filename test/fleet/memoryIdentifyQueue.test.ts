@@ -1,7 +1,12 @@
 import { createActor, setup, SimulatedClock, type ActorRefFrom } from 'xstate';
 import { identifyQueueMachine, identifyQueueStatus } from '../../src/fleet/identifyQueueMachine.ts';
 import { describe, expect, it } from 'vitest';
-import { identifyQueueInput, identifyQueueOverActor, memoryIdentifyQueue, type MemoryIdentifyQueueOptions } from '../../src/fleet/memoryIdentifyQueue.ts';
+import {
+  identifyQueueInput,
+  identifyQueueOverActor,
+  memoryIdentifyQueue,
+  type MemoryIdentifyQueueOptions,
+} from '../../src/fleet/memoryIdentifyQueue.ts';
 import { IdentifyQueueClosedError, type IdentifyNotice } from '../../src/fleet/types.ts';
 
 /**
@@ -49,12 +54,18 @@ function expectPaced(grants: { shardId: number; at: number }[], maxConcurrency: 
 
 describe('memoryIdentifyQueue', () => {
   it('grants one IDENTIFY per bucket per window, buckets in order, all shards in ceil(n / maxConcurrency) windows', async () => {
-    const { queue, grants, ask, advance } = rig({ maxConcurrency: 4, windowMs: 5000, budget: { remaining: 1000, resetAfterMs: 3_600_000 } });
+    const { queue, grants, ask, advance } = rig({
+      maxConcurrency: 4,
+      windowMs: 5000,
+      budget: { remaining: 1000, resetAfterMs: 3_600_000 },
+    });
     for (let shardId = 0; shardId < 16; shardId++) void ask(shardId);
     await advance(20_000, 250);
     expect(grants).toHaveLength(16);
     expect(grants.map((g) => g.shardId)).toEqual([...Array(16).keys()]);
-    expect(grants.map((g) => g.at)).toEqual([0, 0, 0, 0, 5000, 5000, 5000, 5000, 10_000, 10_000, 10_000, 10_000, 15_000, 15_000, 15_000, 15_000]);
+    expect(grants.map((g) => g.at)).toEqual([
+      0, 0, 0, 0, 5000, 5000, 5000, 5000, 10_000, 10_000, 10_000, 10_000, 15_000, 15_000, 15_000, 15_000,
+    ]);
     expectPaced(grants, 4, 5000);
     expect(queue.status()).toMatchObject({ budgetLeft: 984, granted: 16, waiting: [] });
     queue.close();
@@ -114,7 +125,11 @@ describe('memoryIdentifyQueue', () => {
   });
 
   it('an aborted wait rejects with an AbortError, keeps no place and spends nothing', async () => {
-    const { queue, grants, ask, advance, outcomes } = rig({ maxConcurrency: 1, windowMs: 100, budget: { remaining: 2, resetAfterMs: 3_600_000 } });
+    const { queue, grants, ask, advance, outcomes } = rig({
+      maxConcurrency: 1,
+      windowMs: 100,
+      budget: { remaining: 2, resetAfterMs: 3_600_000 },
+    });
     void ask(0);
     const abort = new AbortController();
     void ask(1, abort.signal);
@@ -170,7 +185,9 @@ describe('memoryIdentifyQueue', () => {
     expect(() => memoryIdentifyQueue({ maxConcurrency: 0, budget })).toThrow(/maxConcurrency/);
     expect(() => memoryIdentifyQueue({ maxConcurrency: 1, windowMs: -1, budget })).toThrow(/windowMs/);
     expect(() => memoryIdentifyQueue({ maxConcurrency: 1, budget: { remaining: -1, resetAfterMs: 0 } })).toThrow(/budget.remaining/);
-    expect(() => memoryIdentifyQueue({ maxConcurrency: 1, budget: { remaining: 1, resetAfterMs: Number.NaN } })).toThrow(/budget.resetAfterMs/);
+    expect(() => memoryIdentifyQueue({ maxConcurrency: 1, budget: { remaining: 1, resetAfterMs: Number.NaN } })).toThrow(
+      /budget.resetAfterMs/,
+    );
     expect(() => memoryIdentifyQueue({ maxConcurrency: 1, budget: { remaining: 1, resetAfterMs: 0, total: 0 } })).toThrow(/budget.total/);
     expect(() => memoryIdentifyQueue({ maxConcurrency: 1 } as MemoryIdentifyQueueOptions)).toThrow(/budget/);
     const queue = memoryIdentifyQueue({ maxConcurrency: 1, budget, clock: new SimulatedClock() });

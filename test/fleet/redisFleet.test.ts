@@ -48,8 +48,13 @@ function startProcess(args: ProcessArgs): ScriptProcess {
 const allReady = (line: unknown): line is Line => isLine(line) && line.ready === true;
 const lines = (child: ScriptProcess) => child.lines as Line[];
 const delivered = (child: ScriptProcess, shardId: number) =>
-  lines(child).filter((line) => line.shardId === shardId && line.s !== undefined).map((line) => line.s!);
-const handshakes = (child: ScriptProcess) => lines(child).filter((line) => typeof line.ready === 'string').map((line) => line.ready);
+  lines(child)
+    .filter((line) => line.shardId === shardId && line.s !== undefined)
+    .map((line) => line.s!);
+const handshakes = (child: ScriptProcess) =>
+  lines(child)
+    .filter((line) => typeof line.ready === 'string')
+    .map((line) => line.ready);
 const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);
 
 async function until(predicate: () => boolean, what: string, timeoutMs = 20_000) {
@@ -92,7 +97,15 @@ describeWithRedis(
       const server = await startFleetServer({ maxConcurrency: 16, identifyWindowMs: 10, startInOrder: false });
       const prefix = `bot${prefixCount++}`;
       const children = [0, 1, 2].map((n) =>
-        startProcess({ server, prefix, shardCount: 48, shardIds: range(n * 16, n * 16 + 16), windowMs: 40, maxConcurrency: 16, budget: 30 }),
+        startProcess({
+          server,
+          prefix,
+          shardCount: 48,
+          shardIds: range(n * 16, n * 16 + 16),
+          windowMs: 40,
+          maxConcurrency: 16,
+          budget: 30,
+        }),
       );
       await until(
         () => children.flatMap(lines).filter((line) => line.code === 'IDENTIFY_BUDGET_EXHAUSTED').length >= 18,
@@ -153,19 +166,37 @@ describeWithRedis(
       // Every socket dropped: RESUME needs no Redis.
       const mark = lines(child).length;
       server.kill();
-      await until(() => lines(child).slice(mark).filter((line) => line.ready === 'resume').length === 4, 'four resumes with Redis down');
+      await until(
+        () =>
+          lines(child)
+            .slice(mark)
+            .filter((line) => line.ready === 'resume').length === 4,
+        'four resumes with Redis down',
+      );
 
       // Every session refused: IDENTIFY must wait for Redis, and says so.
       const identifies = server.counters.identifies;
       server.invalidateSession(false);
-      await until(() => lines(child).slice(mark).some((line) => line.code === 'COORDINATOR_UNAVAILABLE'), 'the coordinator outage to be reported');
+      await until(
+        () =>
+          lines(child)
+            .slice(mark)
+            .some((line) => line.code === 'COORDINATOR_UNAVAILABLE'),
+        'the coordinator outage to be reported',
+      );
       // Down for at least two seconds: the waits go on, reported and bounded, and nothing IDENTIFYs.
       await new Promise((resolve) => setTimeout(resolve, Math.max(500, 2_000 - (Date.now() - downAt))));
       expect(server.counters.identifies).toBe(identifies);
       expect(lines(child).some((line) => line.code === 'ACTOR_FAILED')).toBe(false);
 
       await redis.restart();
-      await until(() => lines(child).slice(mark).filter((line) => line.ready === 'identify').length === 4, 'four identifies once Redis is back');
+      await until(
+        () =>
+          lines(child)
+            .slice(mark)
+            .filter((line) => line.ready === 'identify').length === 4,
+        'four identifies once Redis is back',
+      );
       expect(server.violations).toEqual([]);
     }, 40_000);
 

@@ -92,14 +92,19 @@ describe('a fleet in one process, on real sockets', () => {
   });
 
   it('a budget of 20 for 64 shards: never more than 20 IDENTIFYs, the wait is reported, the rest start after the reset', async () => {
-    const server = await startFleetServer({ maxConcurrency: 16, identifyWindowMs: 10, budget: { remaining: 20, total: 64, resetAfterMs: 1_000 } });
+    const server = await startFleetServer({
+      maxConcurrency: 16,
+      identifyWindowMs: 10,
+      budget: { remaining: 20, total: 64, resetAfterMs: 1_000 },
+    });
     const queue = memoryIdentifyQueue({ maxConcurrency: 16, windowMs: 120, budget: { remaining: 20, total: 64, resetAfterMs: 1_100 } });
     const h = startFleet(server, { shardCount: 64, identifyQueue: queue });
     const start = h.fleet.start();
     // The wait is reported as soon as a shard asks past the budget, maybe before the 20th IDENTIFY
     // has reached the server; the reset is most of a second away.
     await h.waitFor(
-      () => h.errors.some(({ error }) => (error as { code?: string }).code === 'IDENTIFY_BUDGET_EXHAUSTED') && server.identified.length >= 20,
+      () =>
+        h.errors.some(({ error }) => (error as { code?: string }).code === 'IDENTIFY_BUDGET_EXHAUSTED') && server.identified.length >= 20,
       'the wait to be reported and the budget spent',
     );
     await new Promise((resolve) => setTimeout(resolve, 100));
@@ -113,14 +118,21 @@ describe('a fleet in one process, on real sockets', () => {
   }, 20_000);
 
   it('a crash loop (every new session closed at once with 4009) spends at most the budget', async () => {
-    const server = await startFleetServer({ maxConcurrency: 4, identifyWindowMs: 10, budget: { remaining: 30, total: 30, resetAfterMs: 60_000 } });
+    const server = await startFleetServer({
+      maxConcurrency: 4,
+      identifyWindowMs: 10,
+      budget: { remaining: 30, total: 30, resetAfterMs: 60_000 },
+    });
     const queue = memoryIdentifyQueue({ maxConcurrency: 4, windowMs: 120, budget: { remaining: 30, total: 30, resetAfterMs: 60_000 } });
     const h = startFleet(server, { shardCount: 8, identifyQueue: queue });
     h.fleet.on('state', (change) => {
       if (change.state === 'ready') server.closeWith(4009, 'Session timed out.');
     });
     void h.fleet.start().catch(() => {});
-    await h.waitFor(() => h.errors.some(({ error }) => (error as { code?: string }).code === 'IDENTIFY_BUDGET_EXHAUSTED'), 'the budget to run out');
+    await h.waitFor(
+      () => h.errors.some(({ error }) => (error as { code?: string }).code === 'IDENTIFY_BUDGET_EXHAUSTED'),
+      'the budget to run out',
+    );
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(server.counters.identifies).toBeLessThanOrEqual(30);
     expect(server.violations).toEqual([]);

@@ -20,7 +20,10 @@ const sessionsVariants: Record<string, StoredSession>[] = [{}, { 2: storedSessio
 
 const flags = (context: ShardManagerContext) =>
   Object.entries(context.shards)
-    .map(([id, s]) => `${id}${s.launched ? 'L' : ''}${s.progressed ? 'P' : ''}${s.waitingForTurn ? 'W' : ''}${s.stopped ? 'S' : ''}${s.resumable ? 'R' : ''}:${s.status}`)
+    .map(
+      ([id, s]) =>
+        `${id}${s.launched ? 'L' : ''}${s.progressed ? 'P' : ''}${s.waitingForTurn ? 'W' : ''}${s.stopped ? 'S' : ''}${s.resumable ? 'R' : ''}:${s.status}`,
+    )
     .join(',');
 
 function events(snapshot: AnyMachineSnapshot): AnyEventObject[] {
@@ -44,7 +47,9 @@ function events(snapshot: AnyMachineSnapshot): AnyEventObject[] {
       ];
     case 'running':
       return [
-        ...shardIds.filter((id) => context.shards[id]!.launched && !context.shards[id]!.progressed).map((shardId) => ({ type: 'shard.waiting', shardId })),
+        ...shardIds
+          .filter((id) => context.shards[id]!.launched && !context.shards[id]!.progressed)
+          .map((shardId) => ({ type: 'shard.waiting', shardId })),
         ...shardIds.filter((id) => context.shards[id]!.waitingForTurn).map((shardId) => ({ type: 'shard.granted', shardId })),
         ...shardIds
           .filter((id) => context.shards[id]!.launched && context.shards[id]!.status !== 'ready')

@@ -1,7 +1,17 @@
 import fc from 'fast-check';
 import {
-  deepArray, deepObject, fields, json, nodeText, raw, seq, setPath,
-  type Body, type FuzzCase, type Node, type Phase,
+  deepArray,
+  deepObject,
+  fields,
+  json,
+  nodeText,
+  raw,
+  seq,
+  setPath,
+  type Body,
+  type FuzzCase,
+  type Node,
+  type Phase,
 } from './frameModel.ts';
 
 /**
@@ -19,13 +29,16 @@ export const baseFrames = {
     ['op', json(0)],
     ['t', json('READY')],
     ['s', seq(1)],
-    ['d', fields(
-      ['v', json(10)],
-      ['session_id', json('fuzz-session')],
-      ['resume_gateway_url', json(null)],
-      ['user', json({ id: '1', username: 'fuzz' })],
-      ['guilds', json([])],
-    )],
+    [
+      'd',
+      fields(
+        ['v', json(10)],
+        ['session_id', json('fuzz-session')],
+        ['resume_gateway_url', json(null)],
+        ['user', json({ id: '1', username: 'fuzz' })],
+        ['guilds', json([])],
+      ),
+    ],
   ),
   RESUMED: fields(['op', json(0)], ['t', json('RESUMED')], ['s', seq(1)], ['d', json({})]),
   DISPATCH: fields(['op', json(0)], ['t', json('FUZZ_EVENT')], ['s', seq(1)], ['d', json({ content: 'hi' })]),
@@ -52,9 +65,9 @@ const nastyNumber: fc.Arbitrary<Node> = fc.oneof(
   fc.double({ min: 600_000.001, max: 1e300, noNaN: true }).map(json),
 );
 
-const deepNode = fc.integer({ min: 1_000, max: 12_000 }).chain((depth) =>
-  fc.constantFrom(raw(deepArray(depth)), raw(deepObject(depth)), raw(deepArray(10_000))),
-);
+const deepNode = fc
+  .integer({ min: 1_000, max: 12_000 })
+  .chain((depth) => fc.constantFrom(raw(deepArray(depth)), raw(deepObject(depth)), raw(deepArray(10_000))));
 
 /** Valid sequence numbers relative to the client's ledger: duplicates, going backwards, jumping. */
 const relativeSeq = fc.oneof(fc.integer({ min: -5, max: 0 }), fc.integer({ min: 1, max: 1_000_000 })).map(seq);
@@ -77,13 +90,24 @@ function mutationsOf(frame: FrameName, phase: Phase): Mutation[] {
     path: ['op'],
     // Other known opcodes would change the frame's meaning, not break it; in a handshake any
     // number at all would leave the handshake waiting (a different test), so only non-numbers.
-    value: phase === 'ready'
-      ? fc.oneof(notA(isNumber), fc.integer({ min: -1000, max: 1000 }).filter((n) => !knownOps.has(n)).map(json), removed)
-      : fc.oneof(notA(isNumber), removed),
+    value:
+      phase === 'ready'
+        ? fc.oneof(
+            notA(isNumber),
+            fc
+              .integer({ min: -1000, max: 1000 })
+              .filter((n) => !knownOps.has(n))
+              .map(json),
+            removed,
+          )
+        : fc.oneof(notA(isNumber), removed),
   };
   const eventName: Mutation = {
     path: ['t'],
-    value: phase === 'ready' ? fc.oneof(notA(isString), fc.constant(json('')), removed, fc.string().map(json)) : fc.oneof(notA(isString), fc.constant(json('')), removed),
+    value:
+      phase === 'ready'
+        ? fc.oneof(notA(isString), fc.constant(json('')), removed, fc.string().map(json))
+        : fc.oneof(notA(isString), fc.constant(json('')), removed),
   };
   const sequence: Mutation = { path: ['s'], value: fc.oneof(wrongSeq, relativeSeq, removed) };
   const junk: Mutation[] = [
@@ -132,7 +156,19 @@ function mutationsOf(frame: FrameName, phase: Phase): Mutation[] {
     case 'RESUMED':
       return [op, eventName, sequence];
     case 'INVALID_SESSION':
-      return [op, { path: ['d'], value: fc.oneof(notA((value) => typeof value === 'boolean'), fc.boolean().map(json), deepNode, removed) }, ...junk];
+      return [
+        op,
+        {
+          path: ['d'],
+          value: fc.oneof(
+            notA((value) => typeof value === 'boolean'),
+            fc.boolean().map(json),
+            deepNode,
+            removed,
+          ),
+        },
+        ...junk,
+      ];
     case 'HEARTBEAT':
     case 'RECONNECT':
     case 'HEARTBEAT_ACK':
@@ -141,9 +177,7 @@ function mutationsOf(frame: FrameName, phase: Phase): Mutation[] {
 }
 
 function structured(frame: FrameName, phase: Phase): fc.Arbitrary<FuzzCase> {
-  const mutation = fc.constantFrom(...mutationsOf(frame, phase)).chain((m) =>
-    m.value.map((value) => ({ path: m.path, value })),
-  );
+  const mutation = fc.constantFrom(...mutationsOf(frame, phase)).chain((m) => m.value.map((value) => ({ path: m.path, value })));
   return fc.array(mutation, { minLength: 0, maxLength: 2 }).map((mutations) => {
     let node: Node = baseFrames[frame];
     for (const { path, value } of mutations) node = setPath(node, path, value);
@@ -153,7 +187,14 @@ function structured(frame: FrameName, phase: Phase): fc.Arbitrary<FuzzCase> {
 }
 
 function short(node: Node): string {
-  const text = 'json' in node ? JSON.stringify(node.json) ?? 'undefined' : 'raw' in node ? node.raw : 'seq' in node ? `ledger${node.seq >= 0 ? '+' : ''}${node.seq}` : '{…}';
+  const text =
+    'json' in node
+      ? (JSON.stringify(node.json) ?? 'undefined')
+      : 'raw' in node
+        ? node.raw
+        : 'seq' in node
+          ? `ledger${node.seq >= 0 ? '+' : ''}${node.seq}`
+          : '{…}';
   return text.length > 40 ? `${text.slice(0, 40)}… (${text.length} chars)` : text;
 }
 
@@ -165,19 +206,62 @@ function garbage(phase: Phase): fc.Arbitrary<FuzzCase>[] {
   const frameText = fc.constantFrom(...Object.values(baseFrames)).map((node) => nodeText(node, 1));
   return [
     // A strict prefix of an object's text is never valid JSON.
-    unstructured('invalid JSON (a truncated frame)', frameText.chain((text) => fc.integer({ min: 1, max: text.length - 1 }).map((n) => ({ as: 'text' as const, text: text.slice(0, n) }))), phase),
-    unstructured('invalid JSON (a control character first)', fc.string().map((s) => ({ as: 'text' as const, text: `\u0001${s}` })), phase),
+    unstructured(
+      'invalid JSON (a truncated frame)',
+      frameText.chain((text) => fc.integer({ min: 1, max: text.length - 1 }).map((n) => ({ as: 'text' as const, text: text.slice(0, n) }))),
+      phase,
+    ),
+    unstructured(
+      'invalid JSON (a control character first)',
+      fc.string().map((s) => ({ as: 'text' as const, text: `\u0001${s}` })),
+      phase,
+    ),
     unstructured('empty text frame', fc.constant({ as: 'text' as const, text: '' }), phase),
-    unstructured('binary frame', fc.uint8Array({ maxLength: 64 }).map((bytes) => ({ as: 'bytes' as const, bytes: [...bytes], binary: true })), phase),
-    unstructured('a valid HELLO sent as binary', fc.constant({ as: 'bytes' as const, bytes: [...Buffer.from('{"op":10,"d":{"heartbeat_interval":45000}}')], binary: true }), phase),
-    unstructured('text frame that is not UTF-8', fc.uint8Array({ minLength: 1, maxLength: 32 }).map((bytes) => ({ as: 'bytes' as const, bytes: [0xc3, 0x28, ...bytes], binary: false })), phase),
-    unstructured('deeply nested JSON', fc.integer({ min: 1_000, max: 30_000 }).chain((depth) => fc.constantFrom(
-      { as: 'text' as const, text: deepArray(depth) },
-      { as: 'text' as const, text: '['.repeat(depth) },
-      { as: 'text' as const, text: `{"op":${deepArray(depth)}}` },
-    )), phase),
-    unstructured('over the max payload', fc.integer({ min: 1, max: 4_096 }).map((excess) => ({ as: 'oversize' as const, excess })), phase),
-    unstructured('JSON that is not a frame', fc.oneof(fc.jsonValue({ maxDepth: 2 }).filter((v) => !isObject(v)), fc.constant({})).map((v) => ({ as: 'text' as const, text: JSON.stringify(v) })), phase),
+    unstructured(
+      'binary frame',
+      fc.uint8Array({ maxLength: 64 }).map((bytes) => ({ as: 'bytes' as const, bytes: [...bytes], binary: true })),
+      phase,
+    ),
+    unstructured(
+      'a valid HELLO sent as binary',
+      fc.constant({ as: 'bytes' as const, bytes: [...Buffer.from('{"op":10,"d":{"heartbeat_interval":45000}}')], binary: true }),
+      phase,
+    ),
+    unstructured(
+      'text frame that is not UTF-8',
+      fc
+        .uint8Array({ minLength: 1, maxLength: 32 })
+        .map((bytes) => ({ as: 'bytes' as const, bytes: [0xc3, 0x28, ...bytes], binary: false })),
+      phase,
+    ),
+    unstructured(
+      'deeply nested JSON',
+      fc
+        .integer({ min: 1_000, max: 30_000 })
+        .chain((depth) =>
+          fc.constantFrom(
+            { as: 'text' as const, text: deepArray(depth) },
+            { as: 'text' as const, text: '['.repeat(depth) },
+            { as: 'text' as const, text: `{"op":${deepArray(depth)}}` },
+          ),
+        ),
+      phase,
+    ),
+    unstructured(
+      'over the max payload',
+      fc.integer({ min: 1, max: 4_096 }).map((excess) => ({ as: 'oversize' as const, excess })),
+      phase,
+    ),
+    unstructured(
+      'JSON that is not a frame',
+      fc
+        .oneof(
+          fc.jsonValue({ maxDepth: 2 }).filter((v) => !isObject(v)),
+          fc.constant({}),
+        )
+        .map((v) => ({ as: 'text' as const, text: JSON.stringify(v) })),
+      phase,
+    ),
   ];
 }
 
@@ -194,9 +278,11 @@ export interface CaseOptions {
  */
 function streamFaults(phase: Phase): fc.Arbitrary<FuzzCase> {
   const faults = phase === 'hello' ? (['garbage', 'text'] as const) : (['garbage', 'text', 'foreign'] as const);
-  return fc
-    .record({ fault: fc.constantFrom(...faults), bytes: fc.uint8Array({ maxLength: 64 }) })
-    .map(({ fault, bytes }) => ({ label: `compressed stream: ${fault}`, phase, body: { as: 'stream' as const, fault, bytes: [...bytes] } }));
+  return fc.record({ fault: fc.constantFrom(...faults), bytes: fc.uint8Array({ maxLength: 64 }) }).map(({ fault, bytes }) => ({
+    label: `compressed stream: ${fault}`,
+    phase,
+    body: { as: 'stream' as const, fault, bytes: [...bytes] },
+  }));
 }
 
 /**
@@ -219,9 +305,34 @@ function readyCases({ maxPayload }: CaseOptions): fc.Arbitrary<FuzzCase> {
   return fc.oneof(
     { weight: 12, arbitrary: fc.constantFrom(...names).chain((name) => structured(name, 'ready')) },
     { weight: 4, arbitrary: fc.oneof(...garbage('ready')) },
-    { weight: 1, arbitrary: unstructured('a deeply nested dispatch d', fc.integer({ min: 1_000, max: 30_000 }).map((depth) => ({ as: 'node' as const, node: setPath(baseFrames.DISPATCH, ['d'], raw(deepArray(depth))) })), 'ready') },
-    { weight: 1, arbitrary: unstructured('a large dispatch under the max payload', fc.integer({ min: Math.floor(maxPayload / 2), max: maxPayload - 100 }).map((n) => ({ as: 'node' as const, node: setPath(baseFrames.DISPATCH, ['d'], json('x'.repeat(n))) })), 'ready') },
-    { weight: 1, arbitrary: unstructured('random text', fc.string({ maxLength: 64 }).map((text) => ({ as: 'text' as const, text })), 'ready') },
+    {
+      weight: 1,
+      arbitrary: unstructured(
+        'a deeply nested dispatch d',
+        fc
+          .integer({ min: 1_000, max: 30_000 })
+          .map((depth) => ({ as: 'node' as const, node: setPath(baseFrames.DISPATCH, ['d'], raw(deepArray(depth))) })),
+        'ready',
+      ),
+    },
+    {
+      weight: 1,
+      arbitrary: unstructured(
+        'a large dispatch under the max payload',
+        fc
+          .integer({ min: Math.floor(maxPayload / 2), max: maxPayload - 100 })
+          .map((n) => ({ as: 'node' as const, node: setPath(baseFrames.DISPATCH, ['d'], json('x'.repeat(n))) })),
+        'ready',
+      ),
+    },
+    {
+      weight: 1,
+      arbitrary: unstructured(
+        'random text',
+        fc.string({ maxLength: 64 }).map((text) => ({ as: 'text' as const, text })),
+        'ready',
+      ),
+    },
   );
 }
 

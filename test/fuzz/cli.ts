@@ -23,7 +23,13 @@ const seed = values.seed === undefined ? randomSeed() : Number(values.seed);
 const maxPayload = Number(values['max-payload']);
 const streams = values.compression.split(',').map((name) => name.trim());
 const known = ['none', 'zlib-stream', 'zstd-stream'];
-if (!Number.isSafeInteger(cases) || cases <= 0 || !Number.isSafeInteger(seed) || !Number.isSafeInteger(maxPayload) || !streams.every((name) => known.includes(name))) {
+if (
+  !Number.isSafeInteger(cases) ||
+  cases <= 0 ||
+  !Number.isSafeInteger(seed) ||
+  !Number.isSafeInteger(maxPayload) ||
+  !streams.every((name) => known.includes(name))
+) {
   console.error('usage: npm run fuzz -- [--cases N] [--seed S] [--max-payload BYTES] [--compression none,zlib-stream,zstd-stream]');
   process.exit(2);
 }

@@ -23,7 +23,11 @@ describe('decodeDiscordFrame on hostile values (regressions)', () => {
   // These threw "Maximum call stack size exceeded" from the error message's JSON.stringify/String().
   it.each([
     ['an opcode nested 10,000 deep', `{"op":${deepArray(10_000)}}`, /unknown opcode an array/],
-    ['a heartbeat_interval nested 10,000 deep', `{"op":10,"d":{"heartbeat_interval":${deepArray(10_000)}}}`, /HELLO with an invalid heartbeat_interval \(an array\)/],
+    [
+      'a heartbeat_interval nested 10,000 deep',
+      `{"op":10,"d":{"heartbeat_interval":${deepArray(10_000)}}}`,
+      /HELLO with an invalid heartbeat_interval \(an array\)/,
+    ],
   ])('%s is malformed, not a throw', (_name, text, reason) => {
     const frame = decodeDiscordFrame(text, false);
     expect(frame).toEqual({ kind: 'malformed', reason: expect.stringMatching(reason) });
@@ -66,15 +70,29 @@ describe(`the socket actor on ${cases} generated frames`, () => {
         } else if (expected.outcome === 'recovers') {
           tally.requests += 1;
           expect(got.errors, context).toEqual([]);
-          expect(got.events.map((e) => e.type), context).toEqual([expect.stringMatching(/^gateway\.(reconnect|invalidSession)$/)]);
+          expect(
+            got.events.map((e) => e.type),
+            context,
+          ).toEqual([expect.stringMatching(/^gateway\.(reconnect|invalidSession)$/)]);
         } else if (expected.outcome === 'stays') {
           tally.stays += 1;
-          if (expected.warning) expect(got.errors.map((e) => e.message), context).toEqual([expect.stringMatching(expected.warning)]);
+          if (expected.warning)
+            expect(
+              got.errors.map((e) => e.message),
+              context,
+            ).toEqual([expect.stringMatching(expected.warning)]);
           else expect(got.errors, context).toEqual([]);
-          expect(got.events.filter((e) => e.type === 'gateway.malformed'), context).toEqual([]);
+          expect(
+            got.events.filter((e) => e.type === 'gateway.malformed'),
+            context,
+          ).toEqual([]);
           expect(got.dispatched, context).toHaveLength(expected.delivers ? 1 : 0);
           expect(harness.ledger.seq, context).toBe(expected.ledger);
-          if (expected.answersHeartbeat) expect(got.sent.map((s) => JSON.parse(s)), context).toEqual([{ op: 1, d: expected.ledger }]);
+          if (expected.answersHeartbeat)
+            expect(
+              got.sent.map((s) => JSON.parse(s)),
+              context,
+            ).toEqual([{ op: 1, d: expected.ledger }]);
         } else {
           throw new Error(`no rule for ${context}: ${JSON.stringify(expected)}`);
         }

@@ -93,7 +93,15 @@ describe.each(streams)('hostile frames over a real %s connection', (compression)
   }, 60_000);
 
   it(`${compressedCases} generated cases (seed ${seed}), stream faults among them`, async () => {
-    const summary = await runFuzz({ seed, cases: compressedCases, maxPayload, casesPerRig: compressedCases, progressEvery: 50, stopOnFailure: true, compression });
+    const summary = await runFuzz({
+      seed,
+      cases: compressedCases,
+      maxPayload,
+      casesPerRig: compressedCases,
+      progressEvery: 50,
+      stopOnFailure: true,
+      compression,
+    });
     expect(summary.failures, `replay with FUZZ_SEED=${seed}`).toEqual([]);
     expect(summary.unhandled).toEqual([]);
     expect(summary.cases).toBe(compressedCases);

@@ -35,7 +35,11 @@ export const namedCases: FuzzCase[] = [
   node('READY with a numeric session_id', setPath(baseFrames.READY, ['d', 'session_id'], json(7)), 'identify'),
   node('READY whose d is an array', setPath(baseFrames.READY, ['d'], json([])), 'identify'),
   node('READY whose resume_gateway_url is a number', setPath(baseFrames.READY, ['d', 'resume_gateway_url'], json(5)), 'identify'),
-  node('READY whose resume_gateway_url is not a URL', setPath(baseFrames.READY, ['d', 'resume_gateway_url'], json('not a url')), 'identify'),
+  node(
+    'READY whose resume_gateway_url is not a URL',
+    setPath(baseFrames.READY, ['d', 'resume_gateway_url'], json('not a url')),
+    'identify',
+  ),
   node('READY without session_id on a ready session', setPath(baseFrames.READY, ['d', 'session_id'], undefined)),
   node('DISPATCH with a numeric t', setPath(baseFrames.DISPATCH, ['t'], json(5))),
   node('DISPATCH with s as a string', setPath(baseFrames.DISPATCH, ['s'], json('3'))),

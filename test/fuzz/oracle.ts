@@ -22,8 +22,7 @@ const recovers = (error: RegExp | null): Expectation => ({ outcome: 'recovers', 
 const maxHeartbeatInterval = 600_000;
 const minHeartbeatInterval = 10;
 
-const isRecord = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
+const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 const isSequence = (value: unknown): value is number => Number.isSafeInteger(value) && (value as number) >= 0;
 
 /**
@@ -31,7 +30,13 @@ const isSequence = (value: unknown): value is number => Number.isSafeInteger(val
  * compressor as one message (or, a stream fault, past it), and what the message inflates to is
  * read as text whatever its frame type.
  */
-export function expectationFor(rendered: Rendered, phase: Phase, ledger: number | null, maxPayload: number, compressed = false): Expectation {
+export function expectationFor(
+  rendered: Rendered,
+  phase: Phase,
+  ledger: number | null,
+  maxPayload: number,
+  compressed = false,
+): Expectation {
   const bytes = typeof rendered.data === 'string' ? Buffer.from(rendered.data) : rendered.data;
   if (compressed) {
     switch (rendered.streamFault) {
@@ -64,7 +69,8 @@ export function expectationFor(rendered: Rendered, phase: Phase, ledger: number 
   return inPhase(valid.kind, frame, phase, ledger);
 }
 
-type Verdict = { kind: 'hello' | 'ready' | 'resumed' | 'dispatch' | 'heartbeat' | 'reconnect' | 'invalidSession' | 'ack' } | { error: RegExp };
+type Verdict =
+  { kind: 'hello' | 'ready' | 'resumed' | 'dispatch' | 'heartbeat' | 'reconnect' | 'invalidSession' | 'ack' } | { error: RegExp };
 
 function validFrame(frame: Record<string, unknown>): Verdict {
   switch (frame.op) {
@@ -78,7 +84,8 @@ function validFrame(frame: Record<string, unknown>): Verdict {
       return typeof frame.d === 'boolean' ? { kind: 'invalidSession' } : { error: /INVALID_SESSION without a boolean d/ };
     case 10: {
       const interval = isRecord(frame.d) ? frame.d.heartbeat_interval : undefined;
-      const sane = typeof interval === 'number' && Number.isFinite(interval) && interval >= minHeartbeatInterval && interval <= maxHeartbeatInterval;
+      const sane =
+        typeof interval === 'number' && Number.isFinite(interval) && interval >= minHeartbeatInterval && interval <= maxHeartbeatInterval;
       return sane ? { kind: 'hello' } : { error: /HELLO with an invalid heartbeat_interval/ };
     }
     case 11:

@@ -100,7 +100,15 @@ export class FuzzRig {
     const rendered = render(fuzzCase.body, ledger ?? 0, this.options.maxPayload, this.options.compression);
     const expected = expectationFor(rendered, fuzzCase.phase, ledger, this.options.maxPayload, this.options.compression !== undefined);
     const fail = (what: string): never => {
-      const trace = { fuzzCase, rendered, expected, ledger, errors: this.errors, states: this.statesSummary(), status: this.gateway.status };
+      const trace = {
+        fuzzCase,
+        rendered,
+        expected,
+        ledger,
+        errors: this.errors,
+        states: this.statesSummary(),
+        status: this.gateway.status,
+      };
       throw new FuzzFailure(describeFailure(what, trace));
     };
     if (expected.outcome === 'unsupported') return fail(`the generator made a case with no rule: ${expected.why}`);
@@ -113,7 +121,8 @@ export class FuzzRig {
       this.track(error);
       const known = knownIssues.find((issue) => issue.matches(error));
       if (known) result.knownIssues.push(known.name);
-      else if (error.message.length > maxErrorMessageLength) fail(`an error message of ${error.message.length} characters: ${error.message.slice(0, 120)}…`);
+      else if (error.message.length > maxErrorMessageLength)
+        fail(`an error message of ${error.message.length} characters: ${error.message.slice(0, 120)}…`);
     }
     for (const payload of this.dispatches) this.track(payload);
     return result;
@@ -140,7 +149,8 @@ export class FuzzRig {
       else if (this.errors.length > 0) fail('an error event for a frame that is valid');
       if (this.readyGeneration !== generation || this.gateway.status !== 'ready') fail('a reconnect for a frame that is valid');
       const delivered = this.dispatches.filter((d) => (d.t as string) !== barrierEvent);
-      if (delivered.length !== (expected.delivers ? 1 : 0)) fail(`${delivered.length} dispatches delivered, expected ${expected.delivers ? 1 : 0}`);
+      if (delivered.length !== (expected.delivers ? 1 : 0))
+        fail(`${delivered.length} dispatches delivered, expected ${expected.delivers ? 1 : 0}`);
       if (this.ledgerSeq !== barrierSeq) fail(`the ledger is at ${this.ledgerSeq} after the barrier, expected ${barrierSeq}`);
       if (expected.answersHeartbeat) {
         await this.until(
@@ -152,14 +162,23 @@ export class FuzzRig {
       return { outcome: 'stayed', errors: 0, knownIssues: [] };
     }
     if (expected.outcome !== 'recovers') return fail('a phase mix-up in the oracle');
-    await this.until(() => this.readyGeneration > generation || this.gateway.actor.getSnapshot().status !== 'active', 'ready again after the frame', fail);
+    await this.until(
+      () => this.readyGeneration > generation || this.gateway.actor.getSnapshot().status !== 'active',
+      'ready again after the frame',
+      fail,
+    );
     if (this.gateway.status !== 'ready') fail(`the gateway ended ${this.gateway.status} instead of recovering`);
     this.checkErrors(expected.error, fail);
     return { outcome: 'recovered', errors: this.errors.length, knownIssues: [] };
   }
 
   /** Puts the frame where HELLO (`hello`) or READY (`identify`) would have been. */
-  private async inHandshake(phase: 'hello' | 'identify', rendered: Rendered, expected: Expectation, fail: (what: string) => never): Promise<CaseResult> {
+  private async inHandshake(
+    phase: 'hello' | 'identify',
+    rendered: Rendered,
+    expected: Expectation,
+    fail: (what: string) => never,
+  ): Promise<CaseResult> {
     const generation = this.readyGeneration;
     const inject = () => this.send(rendered);
     let off: () => void;
@@ -174,7 +193,11 @@ export class FuzzRig {
       void this.gateway.reconnect({ fresh: phase === 'identify' });
       // The case's socket is generation + 1: accepted, it is the one that gets ready.
       const target = expected.outcome === 'accepted' ? generation + 1 : generation + 2;
-      await this.until(() => this.readyGeneration >= target || this.gateway.actor.getSnapshot().status !== 'active', `ready at generation ${target}`, fail);
+      await this.until(
+        () => this.readyGeneration >= target || this.gateway.actor.getSnapshot().status !== 'active',
+        `ready at generation ${target}`,
+        fail,
+      );
     } finally {
       off();
     }
@@ -234,13 +257,20 @@ export class FuzzRig {
   }
 
   private until(predicate: () => boolean, what: string, fail?: (what: string) => never): Promise<void> {
-    return this.waiter.until(predicate, what, fail ?? ((message) => {
-      throw new FuzzFailure(message);
-    }));
+    return this.waiter.until(
+      predicate,
+      what,
+      fail ??
+        ((message) => {
+          throw new FuzzFailure(message);
+        }),
+    );
   }
 
   statesSummary(): string {
-    return this.states.map((s) => [s.state, s.kind, s.phase, s.reason && `(${s.reason.slice(0, 60)})`].filter(Boolean).join(':')).join(' → ');
+    return this.states
+      .map((s) => [s.state, s.kind, s.phase, s.reason && `(${s.reason.slice(0, 60)})`].filter(Boolean).join(':'))
+      .join(' → ');
   }
 
   async close(): Promise<void> {

@@ -63,10 +63,19 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzSummary> {
   const { seed, cases, maxPayload, casesPerRig = 10_000, progressEvery = 10_000, stopOnFailure = false } = options;
   const token = `tok-${randomBytes(8).toString('hex')}`;
   const summary: FuzzSummary = {
-    seed, cases: 0, outcomes: { stayed: 0, recovered: 0, accepted: 0 }, errorsReported: 0,
-    failures: [], knownIssues: {}, retained: { alive: 0, tracked: 0 }, unhandled: [], heapSamples: [], maxSnapshotChars: 0, durationMs: 0,
+    seed,
+    cases: 0,
+    outcomes: { stayed: 0, recovered: 0, accepted: 0 },
+    errorsReported: 0,
+    failures: [],
+    knownIssues: {},
+    retained: { alive: 0, tracked: 0 },
+    unhandled: [],
+    heapSamples: [],
+    maxSnapshotChars: 0,
+    durationMs: 0,
   };
-  const onUnhandled = (error: unknown) => summary.unhandled.push(error instanceof Error ? error.stack ?? error.message : String(error));
+  const onUnhandled = (error: unknown) => summary.unhandled.push(error instanceof Error ? (error.stack ?? error.message) : String(error));
   process.on('unhandledRejection', onUnhandled);
   process.on('uncaughtException', onUnhandled);
   const gc = collector();

@@ -57,7 +57,12 @@ export class SocketActorHarness {
     this.dispatched.length = 0;
     const sentBefore = this.socket.sent.length;
     this.socket.receive(data, binary);
-    return { events: [...this.events], errors: [...this.errors], dispatched: [...this.dispatched], sent: this.socket.sent.slice(sentBefore) };
+    return {
+      events: [...this.events],
+      errors: [...this.errors],
+      dispatched: [...this.dispatched],
+      sent: this.socket.sent.slice(sentBefore),
+    };
   }
 
   stop(): void {

@@ -11,7 +11,9 @@ const KiB = 1024;
 const streams: StreamCompression[] = ['zlib-stream', 'zstd-stream'];
 
 if (!zstdAvailable()) {
-  console.log(`integration/compression: zstd-stream did not run on real sockets: Node ${process.version} has no node:zlib zstd (Node ≥ 22.15 or 24); the creation error is asserted instead`);
+  console.log(
+    `integration/compression: zstd-stream did not run on real sockets: Node ${process.version} has no node:zlib zstd (Node ≥ 22.15 or 24); the creation error is asserted instead`,
+  );
 }
 
 async function readyOn(compression: StreamCompression, maxPayload = 256 * KiB): Promise<Harness & { frames: boolean[] }> {
@@ -74,9 +76,15 @@ describe.each(streams)('%s on real sockets against the chaos gateway', (compress
 
   it.each([
     // 0x06 starts a block of the reserved type 3 in a deflate stream and in a zstd frame alike.
-    ['garbage bytes in the stream', (h: Harness) => h.server.sendRaw(Buffer.from([0x06, 0, 0, 0xde, 0xad, 0, 0, 0xff, 0xff]), { binary: true })],
+    [
+      'garbage bytes in the stream',
+      (h: Harness) => h.server.sendRaw(Buffer.from([0x06, 0, 0, 0xde, 0xad, 0, 0, 0xff, 0xff]), { binary: true }),
+    ],
     ['a text frame', (h: Harness) => h.server.sendRaw(JSON.stringify({ op: 11 }), { binary: false })],
-    ['a bomb past maxPayload', (h: Harness) => h.server.sendRaw('{"op":0,"t":"X","s":99,"d":"' + 'z'.repeat(4 * 1024 * KiB) + '"}', { compressed: true })],
+    [
+      'a bomb past maxPayload',
+      (h: Harness) => h.server.sendRaw('{"op":0,"t":"X","s":99,"d":"' + 'z'.repeat(4 * 1024 * KiB) + '"}', { compressed: true }),
+    ],
     ['a message that is not JSON', (h: Harness) => h.server.sendRaw('{"op":0,"t":', { compressed: true })],
   ] as const)('%s is a protocol error, reported, and the session resumes on a new stream', async (_what, hostile) => {
     const h = await readyOn(compression);

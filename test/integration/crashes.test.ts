@@ -48,7 +48,10 @@ describe('failures inside the engine, on real sockets', () => {
     expect(h2.gateway.status).toBe('failed');
     expect(h2.tracker.live).toBe(0);
     // The resume URL here is the main URL: a socket that cannot be created for it ends the gateway.
-    expect(h2.gateway.actor.getSnapshot().output).toMatchObject({ status: 'failed', failure: { trigger: { type: 'connectFailed', stage: 'create' } } });
+    expect(h2.gateway.actor.getSnapshot().output).toMatchObject({
+      status: 'failed',
+      failure: { trigger: { type: 'connectFailed', stage: 'create' } },
+    });
   });
 
   it('reconnect() called from a ready listener waits for the next ready, not the one it was called from', async () => {

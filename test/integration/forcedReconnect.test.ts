@@ -68,7 +68,9 @@ describe('forced reconnects on real sockets', () => {
   });
 
   it('a fresh request upgrades a resume in flight: one socket at a time, IDENTIFY and no RESUME', async () => {
-    const h = await startHarness({ gateway: { timeouts: { drain: 150, terminateGrace: 40, connect: 500, hello: 200, ready: 200, stable: 10_000 } } });
+    const h = await startHarness({
+      gateway: { timeouts: { drain: 150, terminateGrace: 40, connect: 500, hello: 200, ready: 200, stable: 10_000 } },
+    });
     await h.gateway.start();
     h.server.resetCounters();
     h.server.neverCloseHandshake(true);

@@ -23,7 +23,9 @@ describe('outgoing payloads across reconnects, on real sockets', () => {
   });
 
   it('a fresh session rejects what was queued for the old one, with a reason', async () => {
-    const h = await startHarness({ gateway: { timeouts: { drain: 150, terminateGrace: 40, connect: 500, hello: 200, ready: 200, stable: 10_000 } } });
+    const h = await startHarness({
+      gateway: { timeouts: { drain: 150, terminateGrace: 40, connect: 500, hello: 200, ready: 200, stable: 10_000 } },
+    });
     await h.gateway.start();
     h.server.neverCloseHandshake(true);
     const mark = h.states.length;

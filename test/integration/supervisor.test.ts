@@ -123,7 +123,7 @@ describe('supervisor with a circuit breaker, on real sockets', () => {
     expect(sockets.sockets.every((s) => s.readyState === WebSocket.CLOSED)).toBe(true);
   });
 
-  it('runs each gateway as the supervisor\'s child in one actor system; a run\'s end reaches the supervisor as the typed output of its done event', async () => {
+  it("runs each gateway as the supervisor's child in one actor system; a run's end reaches the supervisor as the typed output of its done event", async () => {
     const inspected: InspectionEvent[] = [];
     const { server, supervised } = await supervise(2, 60_000, { inspect: (event) => inspected.push(event) });
     const changes: GatewayStateChange[] = [];
@@ -148,9 +148,7 @@ describe('supervisor with a circuit breaker, on real sockets', () => {
         ? [(event.event as { output?: unknown }).output]
         : [],
     );
-    expect(doneOutputs).toEqual([
-      { status: 'failed', failure: expect.objectContaining({ trigger: { type: 'drainFailed' } }) as unknown },
-    ]);
+    expect(doneOutputs).toEqual([{ status: 'failed', failure: expect.objectContaining({ trigger: { type: 'drainFailed' } }) as unknown }]);
     // Every actor seen belongs to the one system, and every context stayed plain data.
     const actors = new Set(inspected.map((event) => event.actorRef as AnyActorRef));
     expect(actors.size).toBeGreaterThan(4);

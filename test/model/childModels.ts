@@ -56,7 +56,9 @@ const reconnectEvents: Record<string, (s: AnyMachineSnapshot) => EventObject[]> 
   'xstate.error.actor.drain': () => [{ type: 'xstate.error.actor.drain', error: new Error('injected') } as EventObject],
   // A socket is asked for on entering the handshake: before it opens, it may fail to be made.
   'socket.createFailed': (s) =>
-    valueKey(s.value) === 'handshake.opening' ? [{ type: 'socket.createFailed', generation: s.context.generation, message: 'injected' }] : [],
+    valueKey(s.value) === 'handshake.opening'
+      ? [{ type: 'socket.createFailed', generation: s.context.generation, message: 'injected' }]
+      : [],
   'xstate.error.actor.identifyTurn': () => [{ type: 'xstate.error.actor.identifyTurn', error: new Error('injected') } as EventObject],
   'identify.turn': () => [{ type: 'identify.turn' }],
   'identify.turnFailed': () => [{ type: 'identify.turnFailed', message: 'injected' }],
@@ -96,9 +98,7 @@ const noParent = { requestSocket: () => {}, sendHandshake: () => {} };
 function reconnectSpec(kind: 'fresh' | 'resume', line?: SocketLine): TraversalSpec {
   const connection = line ? openConnection({ line }) : reconnectInput.connection;
   const machine =
-    kind === 'fresh'
-      ? freshReconnectMachine.provide({ actions: noParent })
-      : resumeReconnectMachine.provide({ actions: noParent });
+    kind === 'fresh' ? freshReconnectMachine.provide({ actions: noParent }) : resumeReconnectMachine.provide({ actions: noParent });
   const file = 'test/model/childModels.ts';
   return {
     machine,
@@ -117,7 +117,13 @@ const drainEvents: Record<string, (s: AnyMachineSnapshot) => EventObject[]> = {
 function drainSpec(terminateAtOnce: boolean): TraversalSpec {
   return {
     machine: drainMachine,
-    input: { connection: openConnection(), code: 4000, terminateAtOnce, drainTimeout: worldTimeouts.drain, terminateGrace: worldTimeouts.terminateGrace },
+    input: {
+      connection: openConnection(),
+      code: 4000,
+      terminateAtOnce,
+      drainTimeout: worldTimeouts.drain,
+      terminateGrace: worldTimeouts.terminateGrace,
+    },
     events: (snapshot) => generated(snapshot, drainEvents, file('drain')),
     serializeState: serializeValue,
   };
@@ -191,8 +197,7 @@ function arrangeReconnectPath(world: World, path: ModelPath) {
         arrangement.turn = 'hold';
         react(serverAct[type]);
         arrangement.reactions!.push({ phase: from, act: serverAct[type] });
-      }
-      else if (from === 'handshake.awaitingHello') {
+      } else if (from === 'handshake.awaitingHello') {
         arrangement.stallHello = true;
         react(serverAct[type]);
         arrangement.reactions!.push({ phase: from, act: serverAct[type] });

@@ -72,8 +72,12 @@ const variants: Record<string, (snapshot: AnyMachineSnapshot) => EventObject[]> 
   'xstate.done.actor.resumeReconnect': (s) =>
     outcomes(s, 'resume').map((output) => ({ type: 'xstate.done.actor.resumeReconnect', output, actorId: 'resumeReconnect' })),
   // A running reconnect relays each of its snapshots (the gateway emits its phase); it needs no act.
-  'xstate.snapshot.freshReconnect': () => [{ type: 'xstate.snapshot.freshReconnect', snapshot: { status: 'active', value: 'draining' } } as EventObject],
-  'xstate.snapshot.resumeReconnect': () => [{ type: 'xstate.snapshot.resumeReconnect', snapshot: { status: 'active', value: 'draining' } } as EventObject],
+  'xstate.snapshot.freshReconnect': () => [
+    { type: 'xstate.snapshot.freshReconnect', snapshot: { status: 'active', value: 'draining' } } as EventObject,
+  ],
+  'xstate.snapshot.resumeReconnect': () => [
+    { type: 'xstate.snapshot.resumeReconnect', snapshot: { status: 'active', value: 'draining' } } as EventObject,
+  ],
   'xstate.error.actor.freshReconnect': () => crash('xstate.error.actor.freshReconnect'),
   'xstate.error.actor.resumeReconnect': () => crash('xstate.error.actor.resumeReconnect'),
   'xstate.error.actor.socket': () => crash('xstate.error.actor.socket'),
@@ -89,7 +93,10 @@ const variants: Record<string, (snapshot: AnyMachineSnapshot) => EventObject[]> 
  * played paths still demands each one.
  */
 export function isRelay(transitionKey: string): boolean {
-  return /─(reconnect\.openSocket|reconnect\.toSocket|socket\.\*|gateway\.\*)\[/.test(transitionKey) || /─socket\.closed\[\d+\]→ \(self\)$/.test(transitionKey);
+  return (
+    /─(reconnect\.openSocket|reconnect\.toSocket|socket\.\*|gateway\.\*)\[/.test(transitionKey) ||
+    /─socket\.closed\[\d+\]→ \(self\)$/.test(transitionKey)
+  );
 }
 
 export const gatewaySpec: TraversalSpec = {

@@ -31,9 +31,7 @@ export function arrangeOutcome(world: World, generation: number, output: Reconne
       arrangement.redirect = 'silent';
       return;
     case 'close':
-      return duringHandshake(world, generation, (server) =>
-        trigger.code === 1006 ? server.kill() : server.closeWith(trigger.code),
-      );
+      return duringHandshake(world, generation, (server) => (trigger.code === 1006 ? server.kill() : server.closeWith(trigger.code)));
     case 'invalidSession':
       return duringHandshake(world, generation, (server) => server.invalidateSession(trigger.resumable));
     case 'reconnectRequested':

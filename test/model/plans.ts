@@ -81,7 +81,10 @@ export async function playPath(world: World, path: ModelPath, plans: StepPlan[],
     );
     logCursor = taken;
     if (observed.expected(step.from) !== expected) {
-      await until(() => observed.history().length > cursor + 1, () => `no state change: ${context()}`);
+      await until(
+        () => observed.history().length > cursor + 1,
+        () => `no state change: ${context()}`,
+      );
       const reached = observed.history()[cursor + 1];
       if (reached !== expected) throw new Error(`went to ${reached}: ${context()}`);
       cursor += 1;

@@ -26,13 +26,7 @@ export const heartbeatInterval = 40;
 const token = 'model-token-5d1e';
 
 export type SocketCall = 'normal' | 'ignore' | 'throw';
-export type CrashKind =
-  | 'freshReconnect'
-  | 'resumeReconnect'
-  | 'socket'
-  | 'reconnectDrain'
-  | 'closingDrain'
-  | 'identifyTurn';
+export type CrashKind = 'freshReconnect' | 'resumeReconnect' | 'socket' | 'reconnectDrain' | 'closingDrain' | 'identifyTurn';
 export type ServerAct = (server: ChaosGateway) => void;
 
 export interface Arrangement {
@@ -133,10 +127,7 @@ export class World {
           freshReconnectMachine.provide({ actors: { drain: reconnectDrain, identifyTurn } }),
           'freshReconnect',
         ),
-        resumeReconnect: this.crashable(
-          resumeReconnectMachine.provide({ actors: { drain: reconnectDrain } }),
-          'resumeReconnect',
-        ),
+        resumeReconnect: this.crashable(resumeReconnectMachine.provide({ actors: { drain: reconnectDrain } }), 'resumeReconnect'),
       },
     });
     this.actor = createActor(machine, {
@@ -209,7 +200,8 @@ export class World {
       if (history.at(-1) !== value) history.push(value);
       this.children.set(key, history);
       if (actorId === 'freshReconnect' || actorId === 'resumeReconnect') {
-        if (this.arrangements.get(generation)?.chatterInHandshake) this.chatter(value === 'handshake.identifying' || value === 'handshake.resuming');
+        if (this.arrangements.get(generation)?.chatterInHandshake)
+          this.chatter(value === 'handshake.identifying' || value === 'handshake.resuming');
         for (const reaction of this.arrangements.get(generation)?.reactions ?? []) {
           if (!reaction.fired && reaction.phase === value) {
             reaction.fired = true;
@@ -244,7 +236,8 @@ export class World {
   private wrap(tracked: TrackedSocket): WebSocketLike {
     const world = this;
     const behaviour = (call: 'close' | 'terminate'): SocketCall => {
-      if (valueKey(world.actor.getSnapshot().value) === 'closing') return call === 'close' ? (world.closingDrain.close ?? 'normal') : 'normal';
+      if (valueKey(world.actor.getSnapshot().value) === 'closing')
+        return call === 'close' ? (world.closingDrain.close ?? 'normal') : 'normal';
       const arrangement = world.arrangements.get(world.generation());
       return (call === 'close' ? arrangement?.drainClose : arrangement?.drainTerminate) ?? 'normal';
     };
@@ -268,7 +261,10 @@ export class World {
             }
             tracked.sentOps.push(op);
             // Set before the beat goes out, so the server drops exactly its ACK and later ones.
-            if (op === 1 && world.arrangements.get(tracked.generation)?.dropAcksFromBeat === tracked.sentOps.filter((o) => o === 1).length) {
+            if (
+              op === 1 &&
+              world.arrangements.get(tracked.generation)?.dropAcksFromBeat === tracked.sentOps.filter((o) => o === 1).length
+            ) {
               world.server.dropAcks(true);
             }
             target.send(data);
@@ -305,8 +301,10 @@ export class World {
     if (live.length > 1) problems.push(`${live.length} sockets open or opening`);
     for (const tracked of this.sockets) {
       const handshakes = tracked.sentOps.filter((op) => op === 2 || op === 6);
-      if (tracked.createdIn === 'connecting.fresh' && handshakes.includes(6)) problems.push(`RESUME sent on a fresh socket (generation ${tracked.generation})`);
-      if (tracked.createdIn === 'connecting.resume' && handshakes.includes(2)) problems.push(`IDENTIFY sent on a resume socket (generation ${tracked.generation})`);
+      if (tracked.createdIn === 'connecting.fresh' && handshakes.includes(6))
+        problems.push(`RESUME sent on a fresh socket (generation ${tracked.generation})`);
+      if (tracked.createdIn === 'connecting.resume' && handshakes.includes(2))
+        problems.push(`IDENTIFY sent on a resume socket (generation ${tracked.generation})`);
       if (handshakes.length > 1) problems.push(`two handshakes on one socket (generation ${tracked.generation})`);
     }
     const snapshot = this.actor.getSnapshot();

@@ -27,10 +27,15 @@ let packed: { filename: string; files: { path: string }[] };
 
 function run(command: string, args: string[], cwd: string, timeout = 120_000): Promise<{ stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    execFile(command, args, { cwd, timeout, maxBuffer: 16 * 1024 * 1024, env: { ...process.env, NO_COLOR: '1' } }, (error, stdout, stderr) => {
-      if (error) reject(new Error(`${command} ${args.join(' ')} failed in ${cwd}: ${error.message}\n${stdout}\n${stderr}`));
-      else resolve({ stdout, stderr });
-    });
+    execFile(
+      command,
+      args,
+      { cwd, timeout, maxBuffer: 16 * 1024 * 1024, env: { ...process.env, NO_COLOR: '1' } },
+      (error, stdout, stderr) => {
+        if (error) reject(new Error(`${command} ${args.join(' ')} failed in ${cwd}: ${error.message}\n${stdout}\n${stderr}`));
+        else resolve({ stdout, stderr });
+      },
+    );
   });
 }
 
@@ -59,7 +64,13 @@ describe('npm install lifeline-gateway, in a fresh project', () => {
   it('ships dist, README, LICENSE, CHANGELOG and package.json, and nothing else', () => {
     const paths = packed.files.map((file) => file.path);
     expect(paths.filter((path) => !path.startsWith('dist/')).sort()).toEqual(['CHANGELOG.md', 'LICENSE', 'README.md', 'package.json']);
-    for (const entry of ['dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/testing/index.js', 'dist/visualizer/index.js', 'dist/visualizer/pageAssets.js']) {
+    for (const entry of [
+      'dist/src/index.js',
+      'dist/src/index.d.ts',
+      'dist/src/testing/index.js',
+      'dist/visualizer/index.js',
+      'dist/visualizer/pageAssets.js',
+    ]) {
       expect(paths).toContain(entry);
     }
     expect(paths.filter((path) => /\.(test\.ts|png|map)$|\/page\//.test(path))).toEqual([]);
@@ -78,13 +89,22 @@ describe('npm install lifeline-gateway, in a fresh project', () => {
 
   it(`(b) require() from app.cjs does the same on Node ${process.versions.node}`, async () => {
     const { stdout, stderr } = await node(['app.cjs']);
-    expect(lastJsonLine(stdout)).toEqual({ status: 'ready', identifies: 1, stopped: 'stopped', redacted: 'token [redacted]', errorClass: 'function' });
+    expect(lastJsonLine(stdout)).toEqual({
+      status: 'ready',
+      identifies: 1,
+      stopped: 'stopped',
+      redacted: 'token [redacted]',
+      errorClass: 'function',
+    });
     expect(stderr).not.toMatch(/Error/);
   });
 
-  it.each(['node16', 'bundler'])('(c) tsc --noEmit of a strict consumer (exactOptionalPropertyTypes) under moduleResolution %s', async (resolution) => {
-    await node([tsc, '-p', `tsconfig.${resolution}.json`]);
-  });
+  it.each(['node16', 'bundler'])(
+    '(c) tsc --noEmit of a strict consumer (exactOptionalPropertyTypes) under moduleResolution %s',
+    async (resolution) => {
+      await node([tsc, '-p', `tsconfig.${resolution}.json`]);
+    },
+  );
 
   it('(c) tsc --noEmit of a CommonJS TypeScript consumer (.cts) under module nodenext, which models require(esm)', async () => {
     await node([tsc, '-p', 'tsconfig.nodenext-cjs.json']);

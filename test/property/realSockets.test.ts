@@ -28,7 +28,9 @@ async function runRealSchedule(schedule: RealSchedule): Promise<void> {
   for (const reason of unhandled) world.violations.push(`unhandled rejection: ${String(reason)}`);
   if (world.violations.length > 0) {
     const steps = schedule.steps.map((step, i) => `  ${i + 1}. ${describeStep(step)}`).join('\n');
-    throw new Error(`at ${at}:\n${world.violations.map((v) => `  - ${v}`).join('\n')}\nheartbeat ${schedule.heartbeatInterval} ms, steps:\n${steps}`);
+    throw new Error(
+      `at ${at}:\n${world.violations.map((v) => `  - ${v}`).join('\n')}\nheartbeat ${schedule.heartbeatInterval} ms, steps:\n${steps}`,
+    );
   }
 }
 

@@ -26,7 +26,12 @@ const realStep: fc.Arbitrary<Step> = fc.oneof(
   { weight: 2, arbitrary: fc.constant<Step>({ kind: 'drop' }) },
   { weight: 1, arbitrary: fc.constant<Step>({ kind: 'op7' }) },
   { weight: 1, arbitrary: fc.boolean().map((resumable): Step => ({ kind: 'op9', resumable })) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constantFrom('stallHello', 'stallReady'), count: fc.integer({ min: 1, max: 3 }) }).map((s) => s as Step) },
+  {
+    weight: 1,
+    arbitrary: fc
+      .record({ kind: fc.constantFrom('stallHello', 'stallReady'), count: fc.integer({ min: 1, max: 3 }) })
+      .map((s) => s as Step),
+  },
   { weight: 1, arbitrary: fc.boolean().map((on): Step => ({ kind: 'dropAcks', on })) },
   { weight: 1, arbitrary: fc.boolean().map((terminateToo): Step => ({ kind: 'stick', terminateToo })) },
   { weight: 1, arbitrary: fc.constant<Step>({ kind: 'unstick' }) },
@@ -125,7 +130,9 @@ export class RealWorld {
         return;
       case 'malformed':
         if (step.frame === 'binary') return server.sendRaw(Buffer.from('{"op":11}'), { binary: true });
-        return server.sendRaw(step.frame === 'json' ? '{"op": 0, "t": ' : step.frame === 'op' ? '{"op":99}' : '{"op":10,"d":{"heartbeat_interval":-1}}');
+        return server.sendRaw(
+          step.frame === 'json' ? '{"op": 0, "t": ' : step.frame === 'op' ? '{"op":99}' : '{"op":10,"d":{"heartbeat_interval":-1}}',
+        );
       case 'heartbeatRequest':
         return server.requestHeartbeat();
       case 'dispatch':
@@ -181,8 +188,10 @@ export class RealWorld {
     await Promise.race([this.gateway.stop(), sleep(bound + 1_000)]);
     this.stopTookMs = performance.now() - this.stopCalledAt!;
     const snapshot = this.gateway.actor.getSnapshot();
-    if (snapshot.status !== 'done') return void this.violations.push(`stop() not done ${Math.round(this.stopTookMs)} ms after it was called`);
-    if (this.stopTookMs > bound) this.violations.push(`stop() took ${Math.round(this.stopTookMs)} ms (drain + grace + slack = ${bound} ms)`);
+    if (snapshot.status !== 'done')
+      return void this.violations.push(`stop() not done ${Math.round(this.stopTookMs)} ms after it was called`);
+    if (this.stopTookMs > bound)
+      this.violations.push(`stop() took ${Math.round(this.stopTookMs)} ms (drain + grace + slack = ${bound} ms)`);
     const expected = this.socketsAtFailure === undefined ? 'stopped' : 'failed';
     if (snapshot.value !== expected) this.violations.push(`ended ${String(snapshot.value)}, expected ${expected}`);
     if (Object.keys(snapshot.children).length > 0) this.violations.push(`child actors left: ${Object.keys(snapshot.children).join(', ')}`);

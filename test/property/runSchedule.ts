@@ -87,7 +87,9 @@ async function runOnce(schedule: Schedule, options: RunOptions, tracing: boolean
   failIfViolated(world, 'after the run');
   return {
     outcome: world.snapshot.output?.status ?? 'stopped',
-    plans: world.plans.map((plan) => `${plan.trigger.type}${plan.trigger.type === 'close' ? ` ${plan.trigger.code}` : ''} → ${plan.action}`),
+    plans: world.plans.map(
+      (plan) => `${plan.trigger.type}${plan.trigger.type === 'close' ? ` ${plan.trigger.code}` : ''} → ${plan.action}`,
+    ),
   };
 }
 

@@ -58,14 +58,15 @@ const step: fc.Arbitrary<Step> = fc.oneof(
   { weight: 2, arbitrary: fc.boolean().map((resumable): Step => ({ kind: 'op9', resumable })) },
   {
     weight: 2,
-    arbitrary: fc
-      .record({ kind: fc.constantFrom('stallOpen', 'stallHello', 'stallReady'), count })
-      .map((s) => s as Step),
+    arbitrary: fc.record({ kind: fc.constantFrom('stallOpen', 'stallHello', 'stallReady'), count }).map((s) => s as Step),
   },
   { weight: 1, arbitrary: fc.boolean().map((on): Step => ({ kind: 'dropAcks', on })) },
   { weight: 1, arbitrary: fc.boolean().map((terminateToo): Step => ({ kind: 'stick', terminateToo })) },
   { weight: 1, arbitrary: fc.constant<Step>({ kind: 'unstick' }) },
-  { weight: 1, arbitrary: fc.constantFrom<MalformedKind>('json', 'binary', 'op', 'hello').map((frame): Step => ({ kind: 'malformed', frame })) },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom<MalformedKind>('json', 'binary', 'op', 'hello').map((frame): Step => ({ kind: 'malformed', frame })),
+  },
   { weight: 1, arbitrary: fc.constant<Step>({ kind: 'heartbeatRequest' }) },
   { weight: 8, arbitrary: fc.integer({ min: 1, max: 5 }).map((n): Step => ({ kind: 'dispatch', count: n })) },
   { weight: 3, arbitrary: fc.record({ fresh: fc.boolean(), observe: fc.boolean() }).map((r): Step => ({ kind: 'reconnect', ...r })) },

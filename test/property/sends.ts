@@ -92,7 +92,9 @@ export class SendTracker {
     this.#writesByConnection.set(connection, times);
     const inWindow = times.filter((t) => t > now - this.limits!.windowMs).length;
     if (inWindow > this.limits.perWindow) {
-      this.violate(`${inWindow} user payloads on connection #${connection} within ${this.limits.windowMs} ms (limit ${this.limits.perWindow})`);
+      this.violate(
+        `${inWindow} user payloads on connection #${connection} within ${this.limits.windowMs} ms (limit ${this.limits.perWindow})`,
+      );
     }
   }
 
@@ -112,7 +114,8 @@ export class SendTracker {
       const { outcome, written } = record;
       if (outcome === undefined && record.afterEnd && tolerateSendAfterEnd) this.toleratedSendsAfterEnd += 1;
       else if (outcome === undefined) this.violate(`send() of payload ${nonce} never settled although the gateway ended`);
-      else if (outcome === 'resolved' && written !== 1) this.violate(`send() of payload ${nonce} resolved but was written ${written} times`);
+      else if (outcome === 'resolved' && written !== 1)
+        this.violate(`send() of payload ${nonce} resolved but was written ${written} times`);
       // Only a write the socket had not confirmed when the gateway ended fails after being written.
       else if (outcome !== 'resolved' && (outcome === 'SEND_FAILED') !== (written === 1)) {
         this.violate(`send() of payload ${nonce} rejected with ${outcome} but was written ${written} times`);

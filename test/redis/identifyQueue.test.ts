@@ -64,7 +64,9 @@ describeWithRedis(
       );
       const started = Date.now();
       // 32 shards, each asked for by all 8 clients at once: 256 waits contend for 4 buckets.
-      await Promise.all(contenders.flatMap((contender) => Array.from({ length: 8 }, (_, i) => contender.wait(i * 4 + (contenders.indexOf(contender) % 4)))));
+      await Promise.all(
+        contenders.flatMap((contender) => Array.from({ length: 8 }, (_, i) => contender.wait(i * 4 + (contenders.indexOf(contender) % 4)))),
+      );
       expect(grants).toHaveLength(64);
       expectPaced(grants, windowMs);
       expect(new Set(grants.map((g) => g.budgetLeft)).size).toBe(64);
@@ -82,7 +84,14 @@ describeWithRedis(
       );
       const stop = new AbortController();
       const waits = contenders.flatMap((contender, index) =>
-        Array.from({ length: 8 }, (_, i) => contender.wait(index * 8 + i, stop.signal, (notice) => notices.push(notice)).then(() => 'granted', () => 'aborted')),
+        Array.from({ length: 8 }, (_, i) =>
+          contender
+            .wait(index * 8 + i, stop.signal, (notice) => notices.push(notice))
+            .then(
+              () => 'granted',
+              () => 'aborted',
+            ),
+        ),
       );
       const deadline = Date.now() + 10_000;
       while (notices.length < 14 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
@@ -104,7 +113,16 @@ describeWithRedis(
     it('refills the budget to total when it resets', { timeout: 30_000 }, async () => {
       const prefix = `reset${++prefixCount}`;
       const grants: Grant[] = [];
-      const made = queue({ prefix, maxConcurrency: 16, windowMs: 50, budget: { remaining: 2, total: 3, resetAfterMs: 400, resetIntervalMs: 60_000 }, pollMs: 10 }, grants);
+      const made = queue(
+        {
+          prefix,
+          maxConcurrency: 16,
+          windowMs: 50,
+          budget: { remaining: 2, total: 3, resetAfterMs: 400, resetIntervalMs: 60_000 },
+          pollMs: 10,
+        },
+        grants,
+      );
       const notices: IdentifyNotice[] = [];
       const started = Date.now();
       await Promise.all([0, 1, 2, 3, 4].map((shardId) => made.wait(shardId, undefined, (notice) => notices.push(notice))));
@@ -141,49 +159,72 @@ describeWithRedis(
       expectPaced(grants, 80);
     });
 
-    it('an aborted wait leaves the line at once: the next one is not held up, and nothing is spent for it', { timeout: 30_000 }, async () => {
-      const prefix = `abort${++prefixCount}`;
-      const grants: Grant[] = [];
-      const made = queue({ prefix, maxConcurrency: 1, windowMs: 200, budget: { remaining: 2, total: 2, resetAfterMs: 60_000 }, pollMs: 10 }, grants);
-      await made.wait(0);
-      const abort = new AbortController();
-      const aborted = made.wait(1, abort.signal);
-      await new Promise((resolve) => setTimeout(resolve, 30));
-      const next = made.wait(2);
-      await new Promise((resolve) => setTimeout(resolve, 30));
-      abort.abort();
-      await expect(aborted).rejects.toMatchObject({ name: 'AbortError' });
-      await next;
-      expect(grants.map((g) => g.shardId)).toEqual([0, 2]);
-      // Shard 2 came one window after shard 0: it did not wait for the aborted ticket to go stale.
-      expect(grants[1]!.grantedAt - grants[0]!.grantedAt).toBeLessThan(200 + 150);
-      expect(grants[1]!.budgetLeft).toBe(0);
-      await expect(made.wait(3, AbortSignal.abort())).rejects.toMatchObject({ name: 'AbortError' });
-    });
+    it(
+      'an aborted wait leaves the line at once: the next one is not held up, and nothing is spent for it',
+      { timeout: 30_000 },
+      async () => {
+        const prefix = `abort${++prefixCount}`;
+        const grants: Grant[] = [];
+        const made = queue(
+          { prefix, maxConcurrency: 1, windowMs: 200, budget: { remaining: 2, total: 2, resetAfterMs: 60_000 }, pollMs: 10 },
+          grants,
+        );
+        await made.wait(0);
+        const abort = new AbortController();
+        const aborted = made.wait(1, abort.signal);
+        await new Promise((resolve) => setTimeout(resolve, 30));
+        const next = made.wait(2);
+        await new Promise((resolve) => setTimeout(resolve, 30));
+        abort.abort();
+        await expect(aborted).rejects.toMatchObject({ name: 'AbortError' });
+        await next;
+        expect(grants.map((g) => g.shardId)).toEqual([0, 2]);
+        // Shard 2 came one window after shard 0: it did not wait for the aborted ticket to go stale.
+        expect(grants[1]!.grantedAt - grants[0]!.grantedAt).toBeLessThan(200 + 150);
+        expect(grants[1]!.budgetLeft).toBe(0);
+        await expect(made.wait(3, AbortSignal.abort())).rejects.toMatchObject({ name: 'AbortError' });
+      },
+    );
 
-    it('a grant that comes back after its call timed out is given back: one IDENTIFY, one unit of budget spent', { timeout: 30_000 }, async () => {
-      const prefix = `late${++prefixCount}`;
-      const grants: Grant[] = [];
-      const redis = client();
-      const made = queue({ redis, prefix, maxConcurrency: 1, windowMs: 5000, budget: { remaining: 10, total: 10, resetAfterMs: 60_000 }, pollMs: 10, timeoutMs: 100, maxBackoffMs: 50 }, grants);
-      // Another client keeps Redis busy for 400 ms: every attempt meanwhile times out, and runs late.
-      const blocker = client();
-      const busy = blocker.eval(
-        "local t = redis.call('TIME') local start = t[1] * 1000000 + t[2] repeat t = redis.call('TIME') until t[1] * 1000000 + t[2] - start > 400000 return 1",
-        0,
-      );
-      await new Promise((resolve) => setTimeout(resolve, 30));
-      const notices: IdentifyNotice[] = [];
-      await made.wait(0, undefined, (notice) => notices.push(notice));
-      await busy;
-      await new Promise((resolve) => setTimeout(resolve, 300));
-      expect(notices.length).toBeGreaterThan(0);
-      expect(notices.every((notice) => notice.code === 'COORDINATOR_UNAVAILABLE')).toBe(true);
-      expect(grants).toHaveLength(1);
-      // The late grants were refunded: exactly one unit of the budget is spent, and the lease is the live grant's.
-      expect(await redis.get(`{${prefix}}:identify:budget`)).toBe('9');
-      expect(await redis.pttl(`{${prefix}}:identify:0:lease`)).toBeGreaterThan(4000);
-    });
+    it(
+      'a grant that comes back after its call timed out is given back: one IDENTIFY, one unit of budget spent',
+      { timeout: 30_000 },
+      async () => {
+        const prefix = `late${++prefixCount}`;
+        const grants: Grant[] = [];
+        const redis = client();
+        const made = queue(
+          {
+            redis,
+            prefix,
+            maxConcurrency: 1,
+            windowMs: 5000,
+            budget: { remaining: 10, total: 10, resetAfterMs: 60_000 },
+            pollMs: 10,
+            timeoutMs: 100,
+            maxBackoffMs: 50,
+          },
+          grants,
+        );
+        // Another client keeps Redis busy for 400 ms: every attempt meanwhile times out, and runs late.
+        const blocker = client();
+        const busy = blocker.eval(
+          "local t = redis.call('TIME') local start = t[1] * 1000000 + t[2] repeat t = redis.call('TIME') until t[1] * 1000000 + t[2] - start > 400000 return 1",
+          0,
+        );
+        await new Promise((resolve) => setTimeout(resolve, 30));
+        const notices: IdentifyNotice[] = [];
+        await made.wait(0, undefined, (notice) => notices.push(notice));
+        await busy;
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        expect(notices.length).toBeGreaterThan(0);
+        expect(notices.every((notice) => notice.code === 'COORDINATOR_UNAVAILABLE')).toBe(true);
+        expect(grants).toHaveLength(1);
+        // The late grants were refunded: exactly one unit of the budget is spent, and the lease is the live grant's.
+        expect(await redis.get(`{${prefix}}:identify:budget`)).toBe('9');
+        expect(await redis.pttl(`{${prefix}}:identify:0:lease`)).toBeGreaterThan(4000);
+      },
+    );
 
     it('close rejects pending waits', async () => {
       const prefix = `close${++prefixCount}`;
@@ -203,7 +244,9 @@ describeWithRedis(
       expect(() => redisIdentifyQueue({ redis: {} as Redis, prefix: 'p', maxConcurrency: 1, budget })).toThrow(/redis/);
       expect(() => redisIdentifyQueue({ redis, prefix: 'p', maxConcurrency: 0, budget })).toThrow(/maxConcurrency/);
       expect(() => redisIdentifyQueue({ redis, prefix: 'p', maxConcurrency: 1, windowMs: 0, budget })).toThrow(/windowMs/);
-      expect(() => redisIdentifyQueue({ redis, prefix: 'p', maxConcurrency: 1, budget: { remaining: -1, resetAfterMs: 1 } })).toThrow(/budget.remaining/);
+      expect(() => redisIdentifyQueue({ redis, prefix: 'p', maxConcurrency: 1, budget: { remaining: -1, resetAfterMs: 1 } })).toThrow(
+        /budget.remaining/,
+      );
       expect(() => redisIdentifyQueue({ redis, prefix: 'p', maxConcurrency: 1, budget, timeoutMs: 0 })).toThrow(/timeoutMs/);
     });
   },

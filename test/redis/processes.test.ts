@@ -15,7 +15,14 @@ const isGrant = (line: unknown): line is GrantLine => typeof line === 'object' &
 
 let server: RedisServer;
 const children: ScriptProcess[] = [];
-function contender(prefix: string, shardIds: number[], maxConcurrency: number, windowMs: number, budget: number, goKey = ''): ScriptProcess {
+function contender(
+  prefix: string,
+  shardIds: number[],
+  maxConcurrency: number,
+  windowMs: number,
+  budget: number,
+  goKey = '',
+): ScriptProcess {
   const child = ScriptProcess.start('../../redis/support/contender.ts', [
     server.url,
     prefix,
@@ -42,36 +49,55 @@ describeWithRedis(
       await server?.stop();
     });
 
-    it('3 processes × 16 shards, max_concurrency 4, window 300 ms, budget 30: paced per bucket, never above the budget', { timeout: 60_000 }, async () => {
-      const windowMs = 300;
-      const processes = [0, 1, 2].map((index) =>
-        contender('fleet', Array.from({ length: 16 }, (_, i) => index * 16 + i), 4, windowMs, 30, 'fleet:go'),
-      );
-      await Promise.all(processes.map((p) => p.until((line): line is unknown => typeof line === 'object' && line !== null && 'started' in line)));
-      const redis = new Redis(server.url);
-      await redis.set('fleet:go', '1');
-      await redis.quit();
-      const deadline = Date.now() + 30_000;
-      while (grantsOf(processes).length < 30 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
-      // Past the 30th grant, one more window or two: nothing else may be granted.
-      await new Promise((resolve) => setTimeout(resolve, 3 * windowMs));
-      const grants = grantsOf(processes);
-      expect(grants).toHaveLength(30);
-      expect(new Set(grants.map((g) => g.shardId)).size).toBe(30);
-      // They contended: grants went to more than one process (whoever asked first is served first,
-      // so the last process to ask may be left with none of a budget this small).
-      expect(new Set(grants.map((g) => g.pid)).size).toBeGreaterThanOrEqual(2);
-      const byBucket = new Map<number, number[]>();
-      for (const g of grants) byBucket.set(g.bucket, [...(byBucket.get(g.bucket) ?? []), g.grantedAt]);
-      for (const [bucket, times] of byBucket) {
-        times.sort((a, b) => a - b);
-        for (let i = 1; i < times.length; i++) expect(times[i]! - times[i - 1]!, `bucket ${bucket}`).toBeGreaterThanOrEqual(windowMs);
-      }
-      // Everyone left waiting was told the budget is spent.
-      const notified = new Set(processes.flatMap((p) => p.lines.filter((l) => (l as { notice?: string }).notice === 'IDENTIFY_BUDGET_EXHAUSTED').map((l) => (l as { shardId: number }).shardId)));
-      expect(notified.size).toBe(18);
-      await Promise.all(processes.map((p) => p.kill('SIGKILL')));
-    });
+    it(
+      '3 processes × 16 shards, max_concurrency 4, window 300 ms, budget 30: paced per bucket, never above the budget',
+      { timeout: 60_000 },
+      async () => {
+        const windowMs = 300;
+        const processes = [0, 1, 2].map((index) =>
+          contender(
+            'fleet',
+            Array.from({ length: 16 }, (_, i) => index * 16 + i),
+            4,
+            windowMs,
+            30,
+            'fleet:go',
+          ),
+        );
+        await Promise.all(
+          processes.map((p) => p.until((line): line is unknown => typeof line === 'object' && line !== null && 'started' in line)),
+        );
+        const redis = new Redis(server.url);
+        await redis.set('fleet:go', '1');
+        await redis.quit();
+        const deadline = Date.now() + 30_000;
+        while (grantsOf(processes).length < 30 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+        // Past the 30th grant, one more window or two: nothing else may be granted.
+        await new Promise((resolve) => setTimeout(resolve, 3 * windowMs));
+        const grants = grantsOf(processes);
+        expect(grants).toHaveLength(30);
+        expect(new Set(grants.map((g) => g.shardId)).size).toBe(30);
+        // They contended: grants went to more than one process (whoever asked first is served first,
+        // so the last process to ask may be left with none of a budget this small).
+        expect(new Set(grants.map((g) => g.pid)).size).toBeGreaterThanOrEqual(2);
+        const byBucket = new Map<number, number[]>();
+        for (const g of grants) byBucket.set(g.bucket, [...(byBucket.get(g.bucket) ?? []), g.grantedAt]);
+        for (const [bucket, times] of byBucket) {
+          times.sort((a, b) => a - b);
+          for (let i = 1; i < times.length; i++) expect(times[i]! - times[i - 1]!, `bucket ${bucket}`).toBeGreaterThanOrEqual(windowMs);
+        }
+        // Everyone left waiting was told the budget is spent.
+        const notified = new Set(
+          processes.flatMap((p) =>
+            p.lines
+              .filter((l) => (l as { notice?: string }).notice === 'IDENTIFY_BUDGET_EXHAUSTED')
+              .map((l) => (l as { shardId: number }).shardId),
+          ),
+        );
+        expect(notified.size).toBe(18);
+        await Promise.all(processes.map((p) => p.kill('SIGKILL')));
+      },
+    );
 
     it('a lease holder killed with SIGKILL mid-window frees the bucket within one window', { timeout: 30_000 }, async () => {
       const windowMs = 1000;
@@ -93,20 +119,26 @@ describeWithRedis(
       await next.kill('SIGKILL');
     });
 
-    it('a lease holder killed with SIGKILL frees the bucket for the next in line one window after its grant', { timeout: 30_000 }, async () => {
-      const windowMs = 1000;
-      const holder = contender('lease2', [0], 1, windowMs, 100);
-      const { grant: held } = await holder.until(isGrant);
-      const next = contender('lease2', [1], 1, windowMs, 100);
-      const { asking } = await next.until((line): line is { asking: number } => typeof line === 'object' && line !== null && 'asking' in line);
-      await holder.kill('SIGKILL');
-      const { grant } = await next.until(isGrant, 15_000);
-      expect(grant.grantedAt - held.grantedAt).toBeGreaterThanOrEqual(windowMs);
-      // Granted as soon as the dead holder's lease ran out (or at once, if it had already when the
-      // new process, slow to start, first asked).
-      expect(grant.grantedAt).toBeLessThan(Math.max(held.grantedAt + windowMs, asking) + 200);
-      await next.kill('SIGKILL');
-    });
+    it(
+      'a lease holder killed with SIGKILL frees the bucket for the next in line one window after its grant',
+      { timeout: 30_000 },
+      async () => {
+        const windowMs = 1000;
+        const holder = contender('lease2', [0], 1, windowMs, 100);
+        const { grant: held } = await holder.until(isGrant);
+        const next = contender('lease2', [1], 1, windowMs, 100);
+        const { asking } = await next.until(
+          (line): line is { asking: number } => typeof line === 'object' && line !== null && 'asking' in line,
+        );
+        await holder.kill('SIGKILL');
+        const { grant } = await next.until(isGrant, 15_000);
+        expect(grant.grantedAt - held.grantedAt).toBeGreaterThanOrEqual(windowMs);
+        // Granted as soon as the dead holder's lease ran out (or at once, if it had already when the
+        // new process, slow to start, first asked).
+        expect(grant.grantedAt).toBeLessThan(Math.max(held.grantedAt + windowMs, asking) + 200);
+        await next.kill('SIGKILL');
+      },
+    );
   },
   describe,
   it,

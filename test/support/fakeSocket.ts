@@ -163,7 +163,9 @@ export class FakeSocketFactory {
     }
     const live = this.sockets.filter((socket) => socket.isLive);
     if (live.length > 0) {
-      this.violations.push(`socket #${this.sockets.length + 1} created while #${live.map((s) => this.sockets.indexOf(s) + 1).join(', #')} live`);
+      this.violations.push(
+        `socket #${this.sockets.length + 1} created while #${live.map((s) => this.sockets.indexOf(s) + 1).join(', #')} live`,
+      );
     }
     const socket = new FakeSocket(url, { ...this.behaviour });
     this.sockets.push(socket);

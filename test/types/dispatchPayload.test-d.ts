@@ -4,11 +4,7 @@
  * the typecheck. Nothing here runs.
  */
 import { expectTypeOf } from 'vitest';
-import {
-  GatewayDispatchEvents,
-  type GatewayGuildCreateDispatchData,
-  type GatewayMessageCreateDispatchData,
-} from 'discord-api-types/v10';
+import { GatewayDispatchEvents, type GatewayGuildCreateDispatchData, type GatewayMessageCreateDispatchData } from 'discord-api-types/v10';
 import type { DispatchPayload, Gateway, ShardManager, SupervisedGateway } from '../../src/index.ts';
 
 declare const gateway: Gateway;

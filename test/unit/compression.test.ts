@@ -34,7 +34,9 @@ function zlibBomb(size: number): Buffer {
 const streams: StreamCompression[] = ['zlib-stream', 'zstd-stream'];
 
 if (!zstdAvailable()) {
-  console.log(`compression.test: zstd-stream decompression tests did not run: node:zlib on Node ${process.version} has no zstd (Node ≥ 22.15 or 24); the creation error is asserted instead`);
+  console.log(
+    `compression.test: zstd-stream decompression tests did not run: node:zlib on Node ${process.version} has no zstd (Node ≥ 22.15 or 24); the creation error is asserted instead`,
+  );
 }
 
 describe.each(streams)('%s decompressor', (name) => {
@@ -76,9 +78,7 @@ describe.each(streams)('%s decompressor', (name) => {
   it('stops a decompression bomb at maxPayload, and the stream stays broken', () => {
     const client = decompressorFor(name, 256 * KiB);
     const bomb =
-      name === 'zlib-stream'
-        ? zlibBomb(64 * 1024 * KiB)
-        : createStreamCompressor('zstd-stream').compress('0'.repeat(64 * 1024 * KiB));
+      name === 'zlib-stream' ? zlibBomb(64 * 1024 * KiB) : createStreamCompressor('zstd-stream').compress('0'.repeat(64 * 1024 * KiB));
     expect(bomb.byteLength).toBeLessThan(128 * KiB);
     const before = process.memoryUsage().arrayBuffers;
     const result = client.push(bomb, true);
@@ -176,14 +176,20 @@ describe('zlib-stream framing', () => {
     const client = new ZlibStreamDecompressor(64 * KiB);
     // 0xff starts a deflate block of the reserved type 3: no inflater accepts it.
     const frame = Buffer.concat([server.compress(event(1)), Buffer.alloc(16, 0xff), Buffer.from([0, 0, 0xff, 0xff])]);
-    expect(client.push(frame, true)).toEqual({ kind: 'broken', reason: expect.stringMatching(/corrupt compressed stream: invalid block type/) });
+    expect(client.push(frame, true)).toEqual({
+      kind: 'broken',
+      reason: expect.stringMatching(/corrupt compressed stream: invalid block type/),
+    });
   });
 
   it('garbage after the end of a finished stream breaks it', () => {
     const client = new ZlibStreamDecompressor(64 * KiB);
     const finished = zlib.deflateSync(event(1));
     const frame = Buffer.concat([finished, Buffer.from('garbage'), Buffer.from([0, 0, 0xff, 0xff])]);
-    expect(client.push(frame, true)).toEqual({ kind: 'broken', reason: expect.stringMatching(/garbage after the end of the compressed stream/) });
+    expect(client.push(frame, true)).toEqual({
+      kind: 'broken',
+      reason: expect.stringMatching(/garbage after the end of the compressed stream/),
+    });
   });
 });
 
@@ -243,7 +249,10 @@ describe('transport compression', () => {
     const secondContext = line.decompressor;
     expect(secondContext).not.toBe(firstContext);
     // The new connection's server starts a new stream, which only a new context can read.
-    expect(secondContext?.push(createStreamCompressor('zlib-stream').compress(event(3)), true)).toEqual({ kind: 'message', text: event(3) });
+    expect(secondContext?.push(createStreamCompressor('zlib-stream').compress(event(3)), true)).toEqual({
+      kind: 'message',
+      text: event(3),
+    });
     line.seal();
     expect(secondContext?.push(createStreamCompressor('zlib-stream').compress(event(3)), true)).toEqual({ kind: 'dropped' });
   });
@@ -252,7 +261,11 @@ describe('transport compression', () => {
     const line = new SocketLine();
     let made: Decompressor | undefined;
     const create = () => (made = new ZlibStreamDecompressor(1024));
-    expect(() => line.open(() => { throw new Error('no socket'); }, create)).toThrow('no socket');
+    expect(() =>
+      line.open(() => {
+        throw new Error('no socket');
+      }, create),
+    ).toThrow('no socket');
     expect(made?.push(Buffer.from([0, 0, 0xff, 0xff]), true)).toEqual({ kind: 'dropped' });
     expect(line.decompressor).toBeUndefined();
   });

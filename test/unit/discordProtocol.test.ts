@@ -62,9 +62,7 @@ describe('decodeDiscordFrame: malformed frames never throw', () => {
   it('invalid JSON', () => expectMalformed('{"op": 10,', /invalid JSON/));
   it('a binary frame', () => expectMalformed(Buffer.from(JSON.stringify(serverFrames.heartbeatAck())), /binary/, true));
   it('data of an unknown type', () => expectMalformed(12345, /unknown type/));
-  it.each(['null', '[]', '42', '"text"', 'true'])('JSON that is not an object: %s', (text) =>
-    expectMalformed(text, /not a JSON object/),
-  );
+  it.each(['null', '[]', '42', '"text"', 'true'])('JSON that is not an object: %s', (text) => expectMalformed(text, /not a JSON object/));
   it.each([3, 99, '10', null])('unknown opcode %s', (op) => expectMalformed(JSON.stringify({ op }), /unknown opcode/));
   it('a frame without op', () => expectMalformed(JSON.stringify({ d: 1 }), /unknown opcode/));
 

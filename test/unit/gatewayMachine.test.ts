@@ -3,13 +3,7 @@ import { connectionOf } from '../../src/machines/connection.ts';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { GatewayProtocolError } from '../../src/actors/socket.ts';
 import { serverFrames } from '../support/discordFrames.ts';
-import {
-  CHECKED_RESUME_URL,
-  HEARTBEAT_INTERVAL,
-  MAIN_URL,
-  TOKEN,
-  startGatewayHarness,
-} from '../support/gatewayHarness.ts';
+import { CHECKED_RESUME_URL, HEARTBEAT_INTERVAL, MAIN_URL, TOKEN, startGatewayHarness } from '../support/gatewayHarness.ts';
 
 /** Every random draw in these tests is 0.5: backoff and invalid-session waits are mid-range. */
 const RANDOM = 0.5;
@@ -42,9 +36,7 @@ describe('gateway: first connection', () => {
       'fresh:handshake.identifying',
       'fresh:ready',
     ]);
-    expect(socket.sentFrames()).toEqual([
-      { op: GatewayOpcodes.Identify, d: expect.objectContaining({ token: TOKEN, intents: 513 }) },
-    ]);
+    expect(socket.sentFrames()).toEqual([{ op: GatewayOpcodes.Identify, d: expect.objectContaining({ token: TOKEN, intents: 513 }) }]);
     expect(h.context.session).toEqual({ sessionId: 'session-1', resumeUrl: CHECKED_RESUME_URL });
     expect(h.context.lastHandshake).toBe('identify');
     expect(h.planSummary()).toEqual(['start:fresh']);
@@ -400,13 +392,7 @@ describe('gateway: stalls, timeouts and zombies', () => {
     expect(h.planSummary()).toEqual(['start:fresh', 'close:resume', 'helloTimeout:resume', 'helloTimeout:resume', 'helloTimeout:fresh']);
     expect(h.reconnects).toEqual(['fresh', 'resume', 'resume', 'resume', 'fresh']);
     // The second stall on the resume URL moves the resume to the main URL; the third goes fresh.
-    expect(h.sockets.sockets.map((socket) => socket.url)).toEqual([
-      MAIN_URL,
-      CHECKED_RESUME_URL,
-      CHECKED_RESUME_URL,
-      MAIN_URL,
-      MAIN_URL,
-    ]);
+    expect(h.sockets.sockets.map((socket) => socket.url)).toEqual([MAIN_URL, CHECKED_RESUME_URL, CHECKED_RESUME_URL, MAIN_URL, MAIN_URL]);
     expect(fresh.sentOps()).toEqual([GatewayOpcodes.Identify]);
     // stalled sockets are closed with 4000 while the session is kept, with 1000 once it is given up
     const stalled = h.sockets.sockets.slice(1, 4);

@@ -173,7 +173,7 @@ describe('the heartbeat a socket keeps from HELLO on', () => {
     expect(parent.getSnapshot().value).toBe('zombie');
   });
 
-  it('the ready session keeps the handshake\'s beat: a second HELLO changes nothing', () => {
+  it("the ready session keeps the handshake's beat: a second HELLO changes nothing", () => {
     vi.spyOn(Math, 'random').mockReturnValue(0.5);
     const { clock, beats, ack, tell, socket } = runHeartbeat();
     tell({ type: 'sessionReady' });

@@ -151,10 +151,19 @@ describe('freshReconnect', () => {
   });
 
   it.each([
-    [{ type: 'socket.closed', generation: GEN, code: 4004, reason: 'auth' }, { type: 'close', code: 4004, reason: 'auth', beforeHello: true }],
-    [{ type: 'gateway.invalidSession', generation: GEN, resumable: false }, { type: 'invalidSession', resumable: false }],
+    [
+      { type: 'socket.closed', generation: GEN, code: 4004, reason: 'auth' },
+      { type: 'close', code: 4004, reason: 'auth', beforeHello: true },
+    ],
+    [
+      { type: 'gateway.invalidSession', generation: GEN, resumable: false },
+      { type: 'invalidSession', resumable: false },
+    ],
     [{ type: 'gateway.reconnect', generation: GEN }, { type: 'reconnectRequested' }],
-    [{ type: 'gateway.malformed', generation: GEN, reason: 'bad' }, { type: 'protocolError', reason: 'bad' }],
+    [
+      { type: 'gateway.malformed', generation: GEN, reason: 'bad' },
+      { type: 'protocolError', reason: 'bad' },
+    ],
   ] as const)('a handshake ended by %o reports it as its trigger', (event, trigger) => {
     const { actor, clock, socket } = runFresh(baseInput());
     clock.flush();
@@ -177,7 +186,10 @@ describe('freshReconnect', () => {
 describe('resumeReconnect', () => {
   it('closes the old socket with 4000, opens on its URL and sends RESUME with the session id', () => {
     const { line, socket: old } = lineWithOpenSocket({ onClose: 'closes', onTerminate: 'closes' });
-    const { actor, clock, socket, states } = runResume(baseInput({ connection: openConnection({ line }), url: 'wss://r.discord.gg/' }), 'session-9');
+    const { actor, clock, socket, states } = runResume(
+      baseInput({ connection: openConnection({ line }), url: 'wss://r.discord.gg/' }),
+      'session-9',
+    );
     expect(old.calls).toEqual([{ method: 'close', code: 4000 }]);
     clock.flush();
     expect(socket.requests).toEqual([{ url: 'wss://r.discord.gg/', generation: GEN }]);
@@ -186,14 +198,7 @@ describe('resumeReconnect', () => {
     expect(socket.commands).toEqual([{ type: 'resume', sessionId: 'session-9' }]);
     socket.emit({ type: 'gateway.resumed', generation: GEN });
 
-    expect(states).toEqual([
-      'draining',
-      'waiting',
-      'handshake.opening',
-      'handshake.awaitingHello',
-      'handshake.resuming',
-      'resumed',
-    ]);
+    expect(states).toEqual(['draining', 'waiting', 'handshake.opening', 'handshake.awaitingHello', 'handshake.resuming', 'resumed']);
     // a resume keeps the session it had: no session in the output
     expect(actor.getSnapshot().output).toEqual({ ok: true, handshake: 'resume', heartbeatInterval: 45_000 });
   });
@@ -249,7 +254,7 @@ describe('resumeReconnect', () => {
     expect(socket.requests).toHaveLength(1);
   });
 
-  it('stopped midway, it leaves no timer and no heartbeat behind (the socket is the gateway\'s, not its own)', () => {
+  it("stopped midway, it leaves no timer and no heartbeat behind (the socket is the gateway's, not its own)", () => {
     const { actor, clock, socket } = runResume(baseInput());
     clock.flush();
     socket.emit({ type: 'socket.open', generation: GEN });

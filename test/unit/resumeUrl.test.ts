@@ -18,7 +18,12 @@ const refused = (candidate: string, main = MAIN, allowed: readonly string[] = DI
 describe('checkResumeUrl', () => {
   it('refuses a fragment (ws refuses to connect to one) and userinfo (credentials ws would send on)', async () => {
     const { default: WebSocket } = await import('ws');
-    for (const candidate of ['wss://r.discord.gg/#frag', 'wss://r.discord.gg/?v=10#', 'wss://user:pw@r.discord.gg/', 'wss://user@r.discord.gg/']) {
+    for (const candidate of [
+      'wss://r.discord.gg/#frag',
+      'wss://r.discord.gg/?v=10#',
+      'wss://user:pw@r.discord.gg/',
+      'wss://user@r.discord.gg/',
+    ]) {
       expect(refused(candidate), candidate).toMatch(/fragment|user/);
     }
     // The rule and ws agree: what the rule accepts, ws can open.
@@ -42,9 +47,7 @@ describe('checkResumeUrl', () => {
   });
 
   it('accepts an exact allowed host', () => {
-    expect(accepted('wss://resume.example.com', MAIN, ['resume.example.com'])).toBe(
-      'wss://resume.example.com/?v=10&encoding=json',
-    );
+    expect(accepted('wss://resume.example.com', MAIN, ['resume.example.com'])).toBe('wss://resume.example.com/?v=10&encoding=json');
   });
 
   it('refuses hosts that are neither the main host nor allowed', () => {

@@ -8,7 +8,8 @@ import { startGatewayHarness } from '../support/gatewayHarness.ts';
  * Exactly-once means: each sequence number reaches the listener at most once, in increasing order.
  * The server can still skip or reorder; the gateway does not buffer to repair that, but it says so.
  */
-const codes = (errors: Error[]) => errors.map((error) => (error instanceof GatewayError ? `${error.code}: ${error.message}` : error.message));
+const codes = (errors: Error[]) =>
+  errors.map((error) => (error instanceof GatewayError ? `${error.code}: ${error.message}` : error.message));
 
 describe('sequence gaps and regressions', () => {
   it('2,3,4,3,10,5..9,11: delivers 2,3,4,10,11; reports the gap 5–9 and each event it drops', () => {

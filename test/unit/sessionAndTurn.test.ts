@@ -95,9 +95,7 @@ describe('identify turn (beforeIdentify)', () => {
     untilNextSocket(h);
     const resumed = h.openWithHello();
     expect(h.phases.at(-1)).toBe('resume:handshake.resuming');
-    expect(resumed.sentFrames()).toEqual([
-      { op: GatewayOpcodes.Resume, d: expect.objectContaining({ session_id: 'session-1', seq: 5 }) },
-    ]);
+    expect(resumed.sentFrames()).toEqual([{ op: GatewayOpcodes.Resume, d: expect.objectContaining({ session_id: 'session-1', seq: 5 }) }]);
     expect(gate.calls).toHaveLength(1);
   });
 });
@@ -111,9 +109,7 @@ describe('session as plain data', () => {
     expect(h.state).toBe('connecting.resume');
     expect(socket.url.startsWith(RESUME_URL)).toBe(true);
     h.openWithHello();
-    expect(socket.sentFrames()).toEqual([
-      { op: GatewayOpcodes.Resume, d: expect.objectContaining({ session_id: 'restored-1', seq: 42 }) },
-    ]);
+    expect(socket.sentFrames()).toEqual([{ op: GatewayOpcodes.Resume, d: expect.objectContaining({ session_id: 'restored-1', seq: 42 }) }]);
     socket.receive(serverFrames.resumed(43));
     expect(h.state).toBe('ready');
     expect(h.planSummary()).toEqual(['start:resume']);

@@ -16,32 +16,33 @@ type FakeGatewayEvent = { type: 'start' } | { type: 'stop' } | { type: 'test.end
  * done with a GatewayOutput. The test ends a run with the output it wants (`test.end`); one that
  * is `slowToStop` drains after a stop until the test ends it.
  */
-const fakeGatewayOf = (slowToStop: boolean) => setup({
-  types: {
-    input: {} as GatewayInput,
-    context: {} as { connection: ConnectionRef | null; url: string; output: GatewayOutput; stopped: boolean },
-    events: {} as FakeGatewayEvent,
-    output: {} as GatewayOutput,
-  },
-}).createMachine({
-  id: 'fakeGateway',
-  context: ({ input }) => ({ connection: input.connection ?? null, url: input.url, output: { status: 'stopped' }, stopped: false }),
-  initial: 'idle',
-  states: {
-    idle: { on: { start: 'running', stop: 'ended' } },
-    running: {
-      on: {
-        stop: { target: slowToStop ? 'draining' : 'ended', actions: assign({ stopped: true }) },
-        'test.end': { target: 'ended', actions: assign({ output: ({ event }) => event.output }) },
+const fakeGatewayOf = (slowToStop: boolean) =>
+  setup({
+    types: {
+      input: {} as GatewayInput,
+      context: {} as { connection: ConnectionRef | null; url: string; output: GatewayOutput; stopped: boolean },
+      events: {} as FakeGatewayEvent,
+      output: {} as GatewayOutput,
+    },
+  }).createMachine({
+    id: 'fakeGateway',
+    context: ({ input }) => ({ connection: input.connection ?? null, url: input.url, output: { status: 'stopped' }, stopped: false }),
+    initial: 'idle',
+    states: {
+      idle: { on: { start: 'running', stop: 'ended' } },
+      running: {
+        on: {
+          stop: { target: slowToStop ? 'draining' : 'ended', actions: assign({ stopped: true }) },
+          'test.end': { target: 'ended', actions: assign({ output: ({ event }) => event.output }) },
+        },
       },
+      draining: {
+        on: { 'test.end': { target: 'ended', actions: assign({ output: ({ event }) => event.output }) } },
+      },
+      ended: { type: 'final' },
     },
-    draining: {
-      on: { 'test.end': { target: 'ended', actions: assign({ output: ({ event }) => event.output }) } },
-    },
-    ended: { type: 'final' },
-  },
-  output: ({ context }) => context.output,
-});
+    output: ({ context }) => context.output,
+  });
 const fakeGateway = fakeGatewayOf(false);
 
 const coverage = new CoverageRecorder();
@@ -126,7 +127,16 @@ describe('supervisor statechart', () => {
     runs[2]!.end(drainFailed);
     clock.advance(1_000);
     expect(runs).toHaveLength(3);
-    expect(states).toEqual(['idle', 'running.active', 'coolingDown', 'running.active', 'coolingDown', 'running.active', 'coolingDown', 'open']);
+    expect(states).toEqual([
+      'idle',
+      'running.active',
+      'coolingDown',
+      'running.active',
+      'coolingDown',
+      'running.active',
+      'coolingDown',
+      'open',
+    ]);
     expect(actor.getSnapshot().context).toMatchObject({ restarts: 2, runs: 3, lastFailure: drainFailed.failure });
     expect(contextProblems).toEqual([]);
     actor.stop();
@@ -231,7 +241,12 @@ describe('supervisor statechart', () => {
   });
 
   it('with maxRestarts 0, retry() starts a new gateway once the stuck socket has closed', () => {
-    const { actor, clock, runs, terminated, states } = supervised({ maxRestarts: 0, windowMs: 10_000, cooldownBaseMs: 100, cooldownMaxMs: 100 });
+    const { actor, clock, runs, terminated, states } = supervised({
+      maxRestarts: 0,
+      windowMs: 10_000,
+      cooldownBaseMs: 100,
+      cooldownMaxMs: 100,
+    });
     actor.send({ type: 'start' });
     let live = true;
     runs[0]!.end(drainFailed, () => live);

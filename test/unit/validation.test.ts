@@ -11,8 +11,7 @@ import { superviseGateway } from '../../src/api/superviseGateway.ts';
 
 const base = { url: 'ws://127.0.0.1:1/?v=10&encoding=json', protocol: discordProtocol({ token: 't', intents: 1 }) };
 const create = (extra: Record<string, unknown>) => () => createGateway({ ...base, ...extra });
-const supervise = (extra: Record<string, unknown>) => () =>
-  superviseGateway({ ...base, ...extra });
+const supervise = (extra: Record<string, unknown>) => () => superviseGateway({ ...base, ...extra });
 
 const tooLong = 2 ** 31;
 

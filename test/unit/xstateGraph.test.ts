@@ -14,9 +14,7 @@ describe('xstate/graph on gatewayMachine', () => {
   it('getShortestPaths(gatewayMachine, { input }) works with the default events', () => {
     const paths = getShortestPaths(gatewayMachine, { input: { url: 'wss://gateway.discord.gg/?v=10&encoding=json' } });
     const reached = new Set(paths.map((path) => valueKey(path.state.value)));
-    expect(reached).toEqual(
-      new Set(['"idle"', '{"connecting":"fresh"}', '"closing"', '"stopped"', '"failed"']),
-    );
+    expect(reached).toEqual(new Set(['"idle"', '{"connecting":"fresh"}', '"closing"', '"stopped"', '"failed"']));
   });
 
   it('with events that carry reconnect outcomes and a serializeState (the call README shows), it reaches every state quickly', () => {
@@ -25,13 +23,16 @@ describe('xstate/graph on gatewayMachine', () => {
     const ok = { ok: true, handshake: 'identify', heartbeatInterval: 41_250, session: { sessionId: 's', resumeUrl: null } };
     const paths = getShortestPaths(gatewayMachine, {
       input: { url: 'wss://gateway.discord.gg/?v=10&encoding=json' },
-      events: () => [
-        { type: 'start' }, { type: 'stop' }, { type: 'reconnect', fresh: false },
-        { type: 'socket.closed', generation: 1, code: 1006, reason: '' },
-        { type: 'xstate.done.actor.freshReconnect', output: ok },
-        { type: 'xstate.done.actor.resumeReconnect', output: ok },
-        { type: 'xstate.done.actor.drain', output: { drained: true } },
-      ] as never,                         // done events are not in the machine's own event type
+      events: () =>
+        [
+          { type: 'start' },
+          { type: 'stop' },
+          { type: 'reconnect', fresh: false },
+          { type: 'socket.closed', generation: 1, code: 1006, reason: '' },
+          { type: 'xstate.done.actor.freshReconnect', output: ok },
+          { type: 'xstate.done.actor.resumeReconnect', output: ok },
+          { type: 'xstate.done.actor.drain', output: { drained: true } },
+        ] as never, // done events are not in the machine's own event type
       serializeState: ({ value, context }) => JSON.stringify([value, context.session !== null]),
     });
     expect(performance.now() - started).toBeLessThan(5_000);

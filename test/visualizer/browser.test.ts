@@ -102,23 +102,28 @@ describe('inspector page in headless Chromium', () => {
       new MutationObserver(() => {
         for (const node of document.querySelectorAll('#actor-tree li.actor')) actors.add((node as HTMLElement).dataset.actor ?? '');
       }).observe(document.getElementById('actor-tree')!, { childList: true, subtree: true });
-      Object.assign(window, { seen: { gateway: record('gateway'), resumeReconnect: record('resumeReconnect'), drain: record('drain') }, actors });
+      Object.assign(window, {
+        seen: { gateway: record('gateway'), resumeReconnect: record('resumeReconnect'), drain: record('drain') },
+        actors,
+      });
     });
 
     const before = await page.locator('#recoveries li').count();
     await page.locator('button[data-fault="kill"]').click();
 
-    await page.waitForFunction(
-      () => {
-        const seen = (window as unknown as { seen: { gateway: string[] } }).seen.gateway;
-        return seen.some((s) => s.startsWith('connecting')) && seen.at(-1) === 'ready';
-      },
-      undefined,
-      { timeout: 20_000 },
-    ).catch(async (error: Error) => {
-      const state = await page.evaluate(() => (window as unknown as { seen: unknown }).seen);
-      throw new Error(`${error.message}\nhighlighted: ${JSON.stringify(state)}\nproblems: ${problems.join('; ')}`);
-    });
+    await page
+      .waitForFunction(
+        () => {
+          const seen = (window as unknown as { seen: { gateway: string[] } }).seen.gateway;
+          return seen.some((s) => s.startsWith('connecting')) && seen.at(-1) === 'ready';
+        },
+        undefined,
+        { timeout: 20_000 },
+      )
+      .catch(async (error: Error) => {
+        const state = await page.evaluate(() => (window as unknown as { seen: unknown }).seen);
+        throw new Error(`${error.message}\nhighlighted: ${JSON.stringify(state)}\nproblems: ${problems.join('; ')}`);
+      });
     const seen = await page.evaluate(() => (window as unknown as { seen: Record<string, string[]> }).seen);
     const actors = await page.evaluate(() => [...(window as unknown as { actors: Set<string> }).actors]);
 

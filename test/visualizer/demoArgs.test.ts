@@ -14,12 +14,16 @@ describe('npm start command line', () => {
     expect(parseDemoArgs(['--bogus'])).toEqual({ kind: 'error', message: expect.stringContaining("'--bogus'") });
     expect(parseDemoArgs(['--port'])).toEqual({ kind: 'error', message: expect.stringContaining('--port') });
     for (const port of ['x', '', '-1', '65536', '1.5']) {
-      expect(parseDemoArgs([`--port=${port}`])).toEqual({ kind: 'error', message: `--port must be a port number (0 for any free one), not ${JSON.stringify(port)}` });
+      expect(parseDemoArgs([`--port=${port}`])).toEqual({
+        kind: 'error',
+        message: `--port must be a port number (0 for any free one), not ${JSON.stringify(port)}`,
+      });
     }
   });
 
   it('--help prints the usage and exits 0; a bad flag prints the message and usage, exits 2, no stack trace', () => {
-    const run = (args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', 'demo/main.ts', ...args], { encoding: 'utf8', timeout: 20_000 });
+    const run = (args: string[]) =>
+      spawnSync(process.execPath, ['--import', 'tsx', 'demo/main.ts', ...args], { encoding: 'utf8', timeout: 20_000 });
     const help = run(['--help']);
     expect(help.status).toBe(0);
     expect(help.stdout).toBe(usage);

@@ -31,9 +31,14 @@ describe('the inspector on a fleet', () => {
     // Each shard's gateway appears as a root of its own, reaching ready; the manager's spawned shards are its children.
     const shardRoots = async () => {
       await page.next('@xstate.snapshot', (m) => m.actor.machine === 'gateway' && m.actor.state === 'ready');
-      return page.messages.flatMap((m) => (m.type === '@xstate.actor' && m.actor.machine === 'gateway' && m.actor.parent === null ? [m.actor.sessionId] : []));
+      return page.messages.flatMap((m) =>
+        m.type === '@xstate.actor' && m.actor.machine === 'gateway' && m.actor.parent === null ? [m.actor.sessionId] : [],
+      );
     };
-    await h.waitFor(() => page.messages.filter((m) => m.type === '@xstate.actor' && m.actor.machine === 'gateway').length === 3, 'three shard gateways on the page');
+    await h.waitFor(
+      () => page.messages.filter((m) => m.type === '@xstate.actor' && m.actor.machine === 'gateway').length === 3,
+      'three shard gateways on the page',
+    );
     expect(new Set(await shardRoots()).size).toBe(3);
     const children = page.messages.flatMap((m) => (m.type === '@xstate.actor' && /^shard-\d$/.test(m.actor.id) ? [m.actor.id] : []));
     expect(children.sort()).toEqual(['shard-0', 'shard-1', 'shard-2']);

@@ -71,7 +71,9 @@ function expectedFromConfig(machine: AnyStateMachine) {
   const add = (source: string, trigger: string, candidates: TransitionConfig[]) => {
     for (const candidate of candidates) {
       const shape = typeof candidate === 'string' ? { target: candidate } : (candidate ?? {});
-      const targets = list(shape.target).map((t) => resolve(t, source)).sort();
+      const targets = list(shape.target)
+        .map((t) => resolve(t, source))
+        .sort();
       transitions.push(`${source}|${trigger}|${guardName(shape.guard)}|${targets.join(',')}`);
     }
   };
@@ -100,7 +102,9 @@ function extracted(machine: AnyStateMachine) {
   return {
     graph,
     states: graph.states.map((s) => s.path).sort(),
-    transitions: graph.transitions.map((t) => `${t.source}|${t.kind}:${t.trigger}|${t.guard ?? ''}|${[...t.targets].sort().join(',')}`).sort(),
+    transitions: graph.transitions
+      .map((t) => `${t.source}|${t.kind}:${t.trigger}|${t.guard ?? ''}|${[...t.targets].sort().join(',')}`)
+      .sort(),
   };
 }
 
@@ -117,7 +121,8 @@ function drawnTransitions(laid: LaidOutGraph) {
     expect(edge.points.length, `edge ${edge.source} → ${edge.target} has a route`).toBeGreaterThanOrEqual(2);
     for (const point of edge.points) expect(Number.isFinite(point.x) && Number.isFinite(point.y)).toBe(true);
     if (!edge.initial) expect(edge.labelBox, `edge ${edge.source} → ${edge.target} has a placed label`).not.toBeNull();
-    for (const transition of edge.transitions) note(transition, edge.target, edge.lines.find((l) => l.transition === transition)?.text ?? '');
+    for (const transition of edge.transitions)
+      note(transition, edge.target, edge.lines.find((l) => l.transition === transition)?.text ?? '');
   }
   for (const state of laid.states) {
     for (const row of state.rows) if (row.transition) note(row.transition, null, row.text);
@@ -141,7 +146,17 @@ const fixture = createMachine({
   initial: 'off',
   on: { reset: '.off' },
   states: {
-    off: { on: { power: 'on' }, after: { 1500: { target: 'on', guard: function warmedUp() { return true; } } } },
+    off: {
+      on: { power: 'on' },
+      after: {
+        1500: {
+          target: 'on',
+          guard: function warmedUp() {
+            return true;
+          },
+        },
+      },
+    },
     on: {
       type: 'parallel',
       on: { both: { target: ['.light.bright', '.sound.loud'] }, tick: { reenter: true, target: 'on' } },
@@ -201,8 +216,20 @@ describe('graph extraction', () => {
 
   it('reads active state paths off a snapshot value', () => {
     expect(activePaths('idle')).toEqual(['', 'idle']);
-    expect(activePaths({ connecting: { handshake: 'opening' } })).toEqual(['', 'connecting', 'connecting.handshake', 'connecting.handshake.opening']);
-    expect(activePaths({ on: { light: 'dim', sound: 'loud' } })).toEqual(['', 'on', 'on.light', 'on.light.dim', 'on.sound', 'on.sound.loud']);
+    expect(activePaths({ connecting: { handshake: 'opening' } })).toEqual([
+      '',
+      'connecting',
+      'connecting.handshake',
+      'connecting.handshake.opening',
+    ]);
+    expect(activePaths({ on: { light: 'dim', sound: 'loud' } })).toEqual([
+      '',
+      'on',
+      'on.light',
+      'on.light.dim',
+      'on.sound',
+      'on.sound.loud',
+    ]);
   });
 });
 

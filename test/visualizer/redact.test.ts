@@ -18,7 +18,9 @@ describe('redaction of what the inspector streams', () => {
   it('removes the payload of IDENTIFY and RESUME, as objects and as encoded frames', () => {
     const protocol = discordProtocol({ token: 'handshake-token-1234', intents: 1 });
     const frames = [protocol.identify(), protocol.resume('session-1', 42)];
-    const out = JSON.stringify(redact({ sent: frames, frame: { op: 2, d: { token: 'handshake-token-1234', intents: 1 } }, other: { op: 6, d: 'x' } }));
+    const out = JSON.stringify(
+      redact({ sent: frames, frame: { op: 2, d: { token: 'handshake-token-1234', intents: 1 } }, other: { op: 6, d: 'x' } }),
+    );
     expect(out).not.toContain('handshake-token-1234');
     expect(out).not.toContain('session-1');
     expect(out).toContain('[redacted op 2 payload]');
@@ -56,7 +58,11 @@ describe('redaction of what the inspector streams', () => {
       },
       toJSONless: Object.create(null),
     };
-    const badJson = { toJSON: () => { throw new Error('toJSON'); } };
+    const badJson = {
+      toJSON: () => {
+        throw new Error('toJSON');
+      },
+    };
     let deep: Record<string, unknown> = { leaf: true };
     for (let i = 0; i < 50; i++) deep = { deeper: deep };
     const actorLike = { id: 'socket', sessionId: 'x:1', send: () => {}, logic: { secret: 'inside the actor' } };

@@ -29,7 +29,10 @@ export async function startRig(
   });
   let inspector: Inspector;
   try {
-    inspector = await serveInspector(gateway, typeof options.inspector === 'function' ? options.inspector(server, gateway) : options.inspector);
+    inspector = await serveInspector(
+      gateway,
+      typeof options.inspector === 'function' ? options.inspector(server, gateway) : options.inspector,
+    );
   } catch (error) {
     await gateway.stop();
     await server.close();

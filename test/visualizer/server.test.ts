@@ -59,7 +59,9 @@ describe('inspector server', () => {
     expect(drain?.parent).toBe(resume?.sessionId);
     const moves = live.messages
       .slice(since)
-      .flatMap((m) => (m.type === '@xstate.snapshot' && m.log.changed ? [`${m.log.actorId}: ${m.log.from} → ${m.log.to} (${m.log.event})`] : []));
+      .flatMap((m) =>
+        m.type === '@xstate.snapshot' && m.log.changed ? [`${m.log.actorId}: ${m.log.from} → ${m.log.to} (${m.log.event})`] : [],
+      );
     // routing is left by `always` in the same step, so the gateway's snapshot goes straight on.
     expect(moves).toContain('gateway: ready → connecting.resume (reconnect)');
     expect(moves.some((m) => m.startsWith('resumeReconnect: draining → waiting'))).toBe(true);
@@ -122,7 +124,10 @@ describe('inspector server', () => {
     const rig = await startRig({
       inspector: {
         faults: {
-          list: [{ id: 'kill', label: 'kill the socket' }, { id: 'broken', label: 'a fault that throws' }],
+          list: [
+            { id: 'kill', label: 'kill the socket' },
+            { id: 'broken', label: 'a fault that throws' },
+          ],
           inject: (id) => {
             injected.push(id);
             if (id === 'broken') throw new Error('cannot');
@@ -206,7 +211,11 @@ describe('inspector server', () => {
       await live.next('lifeline.actor.stopped', (m) => m.actor === second.actor.sessionId, since);
       const gone = live.messages.length;
       await second.reconnect();
-      expect(live.messages.slice(gone).some((m: ServerMessage) => 'actor' in m && m.type === '@xstate.actor' && m.actor.root === second.actor.sessionId)).toBe(false);
+      expect(
+        live.messages
+          .slice(gone)
+          .some((m: ServerMessage) => 'actor' in m && m.type === '@xstate.actor' && m.actor.root === second.actor.sessionId),
+      ).toBe(false);
     } finally {
       await second.stop();
     }

@@ -24,7 +24,7 @@ export function renderActorTree(list, actors, selected, onSelect) {
         element('span', 'actor-id', actor.id),
         element('span', `actor-kind ${actor.machine ? 'machine' : 'callback'}`, actor.machine ? 'machine' : 'callback'),
         element('span', 'actor-session', actor.sessionId),
-        element('span', 'actor-state', actor.machine ? (actor.shown?.state ?? '…') : actor.shown?.status ?? actor.status),
+        element('span', 'actor-state', actor.machine ? (actor.shown?.state ?? '…') : (actor.shown?.status ?? actor.status)),
       );
       row.addEventListener('click', () => onSelect(actor.sessionId));
       item.appendChild(row);

@@ -134,7 +134,15 @@ const handlers = {
     // Events to actors that are not machines (socket commands) have no snapshot to log them by.
     const actor = view.actors.get(message.actor);
     if (!actor || actor.machine) return;
-    log.add({ at: message.at, actor: actor.sessionId, actorId: actor.id, event: String(message.event?.type ?? ''), from: null, to: null, changed: false });
+    log.add({
+      at: message.at,
+      actor: actor.sessionId,
+      actorId: actor.id,
+      event: String(message.event?.type ?? ''),
+      from: null,
+      to: null,
+      changed: false,
+    });
   },
   'lifeline.actor.stopped'(message) {
     if (!view.actors.has(message.actor)) return;

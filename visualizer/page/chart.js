@@ -59,7 +59,11 @@ export class Chart {
       'aria-label': `statechart of ${graph.id}`,
     });
     const defs = el('defs', {}, svg);
-    const marker = el('marker', { id: this.markerId, viewBox: '0 0 10 10', refX: 9, refY: 5, markerWidth: 7, markerHeight: 7, orient: 'auto-start-reverse' }, defs);
+    const marker = el(
+      'marker',
+      { id: this.markerId, viewBox: '0 0 10 10', refX: 9, refY: 5, markerWidth: 7, markerHeight: 7, orient: 'auto-start-reverse' },
+      defs,
+    );
     el('path', { d: 'M0,0 L10,5 L0,10 z', class: 'arrowhead' }, marker);
 
     const statesLayer = el('g', { class: 'states' }, svg);
@@ -82,7 +86,9 @@ export class Chart {
     const title = state.root ? `machine ${state.key}` : state.key;
     text(group, state.x + M.padX, state.y + 16, title, { class: 'state-title' });
     state.rows.forEach((row, i) => {
-      const node = text(group, state.x + M.padX, state.y + M.titleHeight + i * M.rowHeight + 10, row.text, { class: `state-row row-${row.kind}` });
+      const node = text(group, state.x + M.padX, state.y + M.titleHeight + i * M.rowHeight + 10, row.text, {
+        class: `state-row row-${row.kind}`,
+      });
       if (row.transition) node.dataset.transition = row.transition;
       if (typeof row.event === 'string') node.dataset.event = row.event;
     });
@@ -93,13 +99,19 @@ export class Chart {
 
   drawEdge(layer, edge) {
     if (edge.points.length < 2) return;
-    const group = el('g', { class: `edge style-${edge.initial ? 'initial' : edgeStyle(edge.lines)}`, 'data-source': edge.source, 'data-target': edge.target }, layer);
+    const group = el(
+      'g',
+      { class: `edge style-${edge.initial ? 'initial' : edgeStyle(edge.lines)}`, 'data-source': edge.source, 'data-target': edge.target },
+      layer,
+    );
     el('path', { d: pathData(edge.points), class: 'edge-line', 'marker-end': `url(#${this.markerId})` }, group);
     if (edge.labelBox && edge.lines.length) {
       const box = edge.labelBox;
       el('rect', { x: box.x, y: box.y, width: box.width, height: box.height, rx: 3, class: 'edge-label-bg' }, group);
       edge.lines.forEach((line, i) => {
-        const node = text(group, box.x + M.labelPad, box.y + M.labelPad + (i + 1) * M.labelHeight - 4, line.text, { class: `edge-label kind-${line.kind}` });
+        const node = text(group, box.x + M.labelPad, box.y + M.labelPad + (i + 1) * M.labelHeight - 4, line.text, {
+          class: `edge-label kind-${line.kind}`,
+        });
         node.dataset.transition = line.transition;
         if (line.event !== null) node.dataset.event = line.event;
       });

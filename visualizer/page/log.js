@@ -17,7 +17,8 @@ export class EventLog {
 
   add(entry) {
     const row = element('tr', entry.changed ? 'changed' : 'unchanged');
-    const move = entry.from === null && entry.to === null ? '—' : entry.changed ? `${entry.from ?? '∅'} → ${entry.to ?? '∅'}` : `${entry.to ?? ''}`;
+    const move =
+      entry.from === null && entry.to === null ? '—' : entry.changed ? `${entry.from ?? '∅'} → ${entry.to ?? '∅'}` : `${entry.to ?? ''}`;
     row.append(
       element('td', 'log-time', clock(entry.at)),
       element('td', 'log-actor', entry.actorId),

@@ -109,7 +109,12 @@ export function decodeDiscordFrame(data: unknown, isBinary: boolean): InboundFra
         : malformed('INVALID_SESSION without a boolean d');
     case GatewayOpcodes.Hello: {
       const interval = isRecord(frame.d) ? frame.d.heartbeat_interval : undefined;
-      if (typeof interval !== 'number' || !Number.isFinite(interval) || interval < minHeartbeatInterval || interval > maxHeartbeatInterval) {
+      if (
+        typeof interval !== 'number' ||
+        !Number.isFinite(interval) ||
+        interval < minHeartbeatInterval ||
+        interval > maxHeartbeatInterval
+      ) {
         return malformed(`HELLO with an invalid heartbeat_interval (${preview(interval)})`);
       }
       return { kind: 'hello', heartbeatInterval: interval };

@@ -23,10 +23,12 @@ export class ScriptProcess {
     child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
       this.#stderr += chunk;
     });
-    this.exited = new Promise((resolve) => child.once('exit', (code) => {
-      for (const wake of this.#waiters.splice(0)) wake();
-      resolve(code);
-    }));
+    this.exited = new Promise((resolve) =>
+      child.once('exit', (code) => {
+        for (const wake of this.#waiters.splice(0)) wake();
+        resolve(code);
+      }),
+    );
   }
 
   static start(script: string, args: string[] = [], env: Record<string, string> = {}): ScriptProcess {

@@ -13,7 +13,9 @@ async function main() {
   const stopped = await gateway.stop();
   await server.close();
   const redacted = createRedactor([token]).text(`token ${token}`);
-  console.log(JSON.stringify({ status, identifies: server.counters.identifies, stopped: stopped.status, redacted, errorClass: typeof GatewayError }));
+  console.log(
+    JSON.stringify({ status, identifies: server.counters.identifies, stopped: stopped.status, redacted, errorClass: typeof GatewayError }),
+  );
 }
 
 main().catch((error) => {

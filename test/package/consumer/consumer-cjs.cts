@@ -5,6 +5,10 @@ import { startChaosGateway, type ChaosGateway } from 'lifeline-gateway/testing';
 
 export async function run(): Promise<{ server: ChaosGateway; gateway: Gateway }> {
   const server = await startChaosGateway({ token: 'token' });
-  const gateway = createGateway({ url: server.url, protocol: discordProtocol({ token: 'token', intents: 0 }), socket: { maxPayload: 1 << 20 } });
+  const gateway = createGateway({
+    url: server.url,
+    protocol: discordProtocol({ token: 'token', intents: 0 }),
+    socket: { maxPayload: 1 << 20 },
+  });
   return { server, gateway };
 }

@@ -18,10 +18,20 @@ import {
   type WsSocketOptions,
 } from 'lifeline-gateway';
 import { createRedactor, serveInspector, type Inspector, type InspectorOptions } from 'lifeline-gateway/inspector';
-import { defaultSessionStartLimit, startChaosGateway, type ChaosGateway, type ChaosGatewayOptions, type SessionStartLimit } from 'lifeline-gateway/testing';
+import {
+  defaultSessionStartLimit,
+  startChaosGateway,
+  type ChaosGateway,
+  type ChaosGatewayOptions,
+  type SessionStartLimit,
+} from 'lifeline-gateway/testing';
 
 const token: string = process.env.DISCORD_TOKEN ?? 'token';
-const socket: WsSocketOptions = { headers: { 'User-Agent': `${defaultUserAgent} my-bot` }, agent: new Agent({ keepAlive: true }), maxPayload: 1 << 20 };
+const socket: WsSocketOptions = {
+  headers: { 'User-Agent': `${defaultUserAgent} my-bot` },
+  agent: new Agent({ keepAlive: true }),
+  maxPayload: 1 << 20,
+};
 const controller = new AbortController();
 
 const options: GatewayOptions = {
@@ -69,7 +79,11 @@ export async function run(): Promise<void> {
   await supervised.stop();
 
   const limit: SessionStartLimit = { ...defaultSessionStartLimit, remaining: 10 };
-  const chaosOptions: ChaosGatewayOptions = { token, heartbeatInterval: 1_000, gatewayBot: { shards: () => 2, sessionStartLimit: () => limit } };
+  const chaosOptions: ChaosGatewayOptions = {
+    token,
+    heartbeatInterval: 1_000,
+    gatewayBot: { shards: () => 2, sessionStartLimit: () => limit },
+  };
   const server: ChaosGateway = await startChaosGateway(chaosOptions);
   server.kill();
   server.closeWith(4000, 'bye');
