@@ -5,17 +5,17 @@ export { openConnection, type ConnectionRef } from './machines/connection.ts';
 export { createGateway, GatewayError } from './api/createGateway.ts';
 export { superviseGateway } from './api/superviseGateway.ts';
 export type { SupervisedGateway, SupervisorStateChange, SupervisorStatus } from './api/superviseGateway.ts';
-export { supervisorMachine, defaultSupervisorOptions, isFatalFailure } from './machines/supervisorMachine.ts';
+export { supervisorMachine, isFatalFailure } from './machines/supervisorMachine.ts';
 export type { SupervisorOptions, SupervisorInput, SupervisorEmitted } from './machines/supervisorMachine.ts';
-export { Outbox, OutboxError, defaultOutboxOptions } from './outbox.ts';
+export { Outbox, OutboxError } from './outbox.ts';
 export type { OutboxOptions, OutboxErrorCode } from './outbox.ts';
 export type { Gateway, GatewayOptions, GatewayStateChange, GatewayStatus, InspectOption } from './api/createGateway.ts';
 export type { GatewayErrorCode, GatewayErrorDetails } from './api/errors.ts';
 export { discordProtocol, decodeDiscordFrame } from './protocol/discord/discordProtocol.ts';
 export type { DiscordProtocol, DiscordProtocolOptions } from './protocol/discord/discordProtocol.ts';
-export { wsSocketFactory, defaultMaxPayload, defaultUserAgent } from './adapters/ws.ts';
+export { wsSocketFactory, defaultUserAgent } from './adapters/ws.ts';
 export type { WsSocketOptions } from './adapters/ws.ts';
-export { defaultCompression, resolveCompression, zstdAvailable } from './compression/transportCompression.ts';
+export { resolveCompression, zstdAvailable } from './compression/transportCompression.ts';
 export type { CompressionOption, StreamCompression } from './compression/transportCompression.ts';
 export { decideRecovery, describeTrigger, retryDelayMs, triggerCode } from './core/recovery.ts';
 export type { RecoveryPlan, RecoveryTrigger, TriggerCode } from './core/recovery.ts';
@@ -25,7 +25,15 @@ export { drainMachine } from './machines/drainMachine.ts';
 export { freshReconnectMachine } from './machines/freshReconnectMachine.ts';
 export { resumeReconnectMachine } from './machines/resumeReconnectMachine.ts';
 export { createSocketActor, GatewayProtocolError } from './actors/socket.ts';
-export { defaultTimeouts, defaultBackoff, SocketState } from './types.ts';
+export { SocketState } from './types.ts';
+export {
+  defaultTimeouts,
+  defaultBackoff,
+  defaultOutboxOptions,
+  defaultSupervisorOptions,
+  defaultCompression,
+  defaultMaxPayload,
+} from './core/defaults.ts';
 export type { BackoffOptions, CreateSocket, DispatchPayload, GatewayProtocol, InboundFrame, Timeouts, WebSocketLike } from './types.ts';
 export type { IdentifyQueue, IdentifyNotice, SessionStore, StoredSession } from './fleet/types.ts';
 export { IdentifyQueueClosedError } from './fleet/types.ts';

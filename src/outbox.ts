@@ -19,14 +19,6 @@ export interface OutboxOptions {
   windowMs: number;
 }
 
-export const defaultOutboxOptions: OutboxOptions = {
-  maxQueued: 1_000,
-  maxPayloadBytes: 4_096,
-  sendsPerWindow: 120,
-  reservedSends: 10,
-  windowMs: 60_000,
-};
-
 export type OutboxErrorCode = 'PAYLOAD_TOO_LARGE' | 'QUEUE_FULL' | 'SESSION_RESET' | 'STOPPED' | 'FAILED' | 'SEND_FAILED';
 
 export class OutboxError extends Error {

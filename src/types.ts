@@ -82,19 +82,3 @@ export interface BackoffOptions {
   invalidSessionMinMs: number;
   invalidSessionMaxMs: number;
 }
-
-export const defaultTimeouts: Timeouts = {
-  connect: 10_000,
-  hello: 30_000,
-  ready: 15_000,
-  drain: 5_000,
-  terminateGrace: 1_000,
-  stable: 5_000,
-};
-
-export const defaultBackoff: BackoffOptions = {
-  baseMs: 1_000,
-  maxMs: 60_000,
-  invalidSessionMinMs: 1_000,
-  invalidSessionMaxMs: 5_000,
-};

@@ -3,9 +3,7 @@ import { validateHeaderName, validateHeaderValue } from 'node:http';
 import WebSocket from 'ws';
 import type { CreateSocket } from '../types.ts';
 import { packageVersion } from '../version.ts';
-
-/** Discord's own limit on a frame is far below this; anything larger is hostile or broken. */
-export const defaultMaxPayload = 16 * 1024 * 1024;
+import { defaultMaxPayload } from '../core/defaults.ts';
 
 /** Sent unless `socket.headers` has its own: Discord's documented form, which some compatible servers require. */
 export const defaultUserAgent = `DiscordBot (https://www.npmjs.com/package/lifeline-gateway, ${packageVersion})`;

@@ -1,7 +1,8 @@
 import type { createActor } from 'xstate';
 import type { SocketDependencies } from '../actors/socket.ts';
-import { defaultMaxPayload, wsSocketFactory } from '../adapters/ws.ts';
-import { defaultCompression, resolveCompression, transportCompression } from '../compression/transportCompression.ts';
+import { wsSocketFactory } from '../adapters/ws.ts';
+import { defaultCompression, defaultMaxPayload } from '../core/defaults.ts';
+import { resolveCompression, transportCompression } from '../compression/transportCompression.ts';
 import type { RecoveryPlan } from '../core/recovery.ts';
 import type { createGatewayMachine } from '../machines/createGatewayMachine.ts';
 import { connectionOf } from '../machines/connection.ts';

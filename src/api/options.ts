@@ -1,7 +1,7 @@
 import { socketOptionsProblem } from '../adapters/ws.ts';
 import type { GatewayOptions } from './createGateway.ts';
 import type { SupervisorOptions } from '../machines/supervisorMachine.ts';
-import { defaultOutboxOptions } from '../outbox.ts';
+import { defaultOutboxOptions } from '../core/defaults.ts';
 import { compressionOptions, resolveCompression, type CompressionOption } from '../compression/transportCompression.ts';
 
 const timeoutNames = ['connect', 'hello', 'ready', 'drain', 'terminateGrace', 'stable'] as const;

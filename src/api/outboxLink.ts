@@ -1,6 +1,7 @@
 import type { GatewayOutput } from '../machines/gatewayMachine.ts';
 import type { RecoveryPlan } from '../core/recovery.ts';
-import { defaultOutboxOptions, Outbox, OutboxError, type OutboxOptions } from '../outbox.ts';
+import { Outbox, OutboxError, type OutboxOptions } from '../outbox.ts';
+import { defaultOutboxOptions } from '../core/defaults.ts';
 
 export interface TimerClock {
   setTimeout(callback: () => void, ms: number): unknown;

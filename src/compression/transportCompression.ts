@@ -10,9 +10,6 @@ export type CompressionOption = StreamCompression | 'auto' | 'none';
 
 export const compressionOptions: readonly CompressionOption[] = ['zlib-stream', 'zstd-stream', 'auto', 'none'];
 
-/** See README "Compression" for why. */
-export const defaultCompression: CompressionOption = 'none';
-
 export { zstdAvailable };
 
 /**

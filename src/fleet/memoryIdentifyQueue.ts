@@ -2,6 +2,7 @@ import { createActor, type Actor, type ActorOptions, type AnyActorLogic } from '
 import { identifyQueueMachine, identifyQueueStatus, type IdentifyQueueStatus } from './identifyQueueMachine.ts';
 import { checkShardId } from './storedSession.ts';
 import { abortError, IdentifyQueueClosedError, type IdentifyNotice, type IdentifyQueue } from './types.ts';
+import { defaultIdentifyWindowMs } from '../core/defaults.ts';
 
 type XStateClock = NonNullable<ActorOptions<AnyActorLogic>['clock']>;
 /** A clock for the statechart's timers that also tells the time, e.g. XState's `SimulatedClock`. */
@@ -52,7 +53,7 @@ export function identifyQueueInput(options: MemoryIdentifyQueueOptions, startedA
   const remaining = checkCount(budget.remaining, 'budget.remaining', 0);
   return {
     maxConcurrency: checkCount(options.maxConcurrency, 'maxConcurrency', 1),
-    windowMs: checkDuration(options.windowMs ?? 5000, 'windowMs'),
+    windowMs: checkDuration(options.windowMs ?? defaultIdentifyWindowMs, 'windowMs'),
     budget: {
       remaining,
       total: checkCount(budget.total ?? Math.max(remaining, 1000), 'budget.total', 1),

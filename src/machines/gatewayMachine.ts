@@ -1,5 +1,6 @@
 import { assign, enqueueActions, sendTo, setup } from 'xstate';
-import { defaultBackoff, defaultTimeouts, type BackoffOptions, type Timeouts } from '../types.ts';
+import type { BackoffOptions, Timeouts } from '../types.ts';
+import { defaultBackoff, defaultTimeouts } from '../core/defaults.ts';
 import { drainMachine } from './drainMachine.ts';
 import { freshReconnectMachine } from './freshReconnectMachine.ts';
 import { errorMessage, type ReconnectInput, type ReconnectOutput } from './reconnectCourse.ts';

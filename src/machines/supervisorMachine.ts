@@ -1,6 +1,7 @@
 import { assign, emit, sendTo, setup, stateIn } from 'xstate';
 import type { GatewayFailure, GatewayInput, GatewayOutput } from './gatewayMachine.ts';
 import { fatalCloseCodes } from '../core/recovery.ts';
+import { defaultSupervisorOptions } from '../core/defaults.ts';
 import { connectionOf, openConnection, type ConnectionRef } from './connection.ts';
 import { createGatewayMachine } from './createGatewayMachine.ts';
 
@@ -13,13 +14,6 @@ export interface SupervisorOptions {
   cooldownBaseMs: number;
   cooldownMaxMs: number;
 }
-
-export const defaultSupervisorOptions: SupervisorOptions = {
-  maxRestarts: 5,
-  windowMs: 10 * 60_000,
-  cooldownBaseMs: 1_000,
-  cooldownMaxMs: 60_000,
-};
 
 export type SupervisorEvent = { type: 'start' } | { type: 'stop' } | { type: 'retry' };
 

@@ -4,6 +4,7 @@ import { checkShardId } from '../fleet/storedSession.ts';
 import { abortError, IdentifyQueueClosedError, type IdentifyNotice, type IdentifyQueue } from '../fleet/types.ts';
 import { bounded, checkMs, checkRedisOptions, runScript, sleep, type RedisClient } from './commands.ts';
 import { attemptScript, leaveScript, refundScript, script } from './scripts.ts';
+import { defaultIdentifyWindowMs, defaultRedisMaxBackoffMs, defaultRedisTimeoutMs } from '../core/defaults.ts';
 
 export interface RedisIdentifyQueueOptions {
   redis: RedisClient;
@@ -60,7 +61,7 @@ export function redisIdentifyQueue(options: RedisIdentifyQueueOptions): Identify
     throw new TypeError(`${where}: maxConcurrency must be an integer ≥ 1, got ${String(options.maxConcurrency)}`);
   }
   const maxConcurrency = options.maxConcurrency;
-  const windowMs = Math.ceil(checkMs(where, 'windowMs', options.windowMs ?? 5000, 1));
+  const windowMs = Math.ceil(checkMs(where, 'windowMs', options.windowMs ?? defaultIdentifyWindowMs, 1));
   if (typeof budget !== 'object' || budget === null) throw new TypeError(`${where}: budget ({ remaining, resetAfterMs }) is required`);
   if (!Number.isSafeInteger(budget.remaining) || budget.remaining < 0)
     throw new TypeError(`${where}: budget.remaining must be an integer ≥ 0`);
@@ -69,8 +70,8 @@ export function redisIdentifyQueue(options: RedisIdentifyQueueOptions): Identify
   const resetAfterMs = Math.ceil(checkMs(where, 'budget.resetAfterMs', budget.resetAfterMs));
   const resetIntervalMs = Math.ceil(checkMs(where, 'budget.resetIntervalMs', budget.resetIntervalMs ?? dayMs, 1));
   const pollMs = checkMs(where, 'pollMs', options.pollMs ?? Math.min(250, Math.max(20, windowMs / 10)), 1);
-  const timeoutMs = checkMs(where, 'timeoutMs', options.timeoutMs ?? 2000, 1);
-  const maxBackoffMs = checkMs(where, 'maxBackoffMs', options.maxBackoffMs ?? 5000, 1);
+  const timeoutMs = checkMs(where, 'timeoutMs', options.timeoutMs ?? defaultRedisTimeoutMs, 1);
+  const maxBackoffMs = checkMs(where, 'maxBackoffMs', options.maxBackoffMs ?? defaultRedisMaxBackoffMs, 1);
   // A live waiter asks at least once per window (at the head) or per poll: twice that, plus a
   // slow call, and it is presumed dead.
   const ticketTtlMs = Math.ceil(2 * Math.max(windowMs, pollMs) + timeoutMs);

@@ -1,6 +1,7 @@
 import { checkShardId, checkStoredSession, parseStoredSession } from '../fleet/storedSession.ts';
 import type { SessionStore } from '../fleet/types.ts';
 import { bounded, checkMs, checkRedisOptions, type RedisClient } from './commands.ts';
+import { defaultRedisSessionTtlMs, defaultRedisTimeoutMs } from '../core/defaults.ts';
 
 export interface RedisSessionStoreOptions {
   redis: RedisClient;
@@ -23,8 +24,8 @@ export function redisSessionStore(options: RedisSessionStoreOptions): SessionSto
   if (typeof options !== 'object' || options === null) throw new TypeError(`${where}: options are required`);
   const { redis, prefix } = options;
   checkRedisOptions(where, redis, prefix);
-  const ttlMs = Math.ceil(checkMs(where, 'ttlMs', options.ttlMs ?? 300_000, 1));
-  const timeoutMs = checkMs(where, 'timeoutMs', options.timeoutMs ?? 2000, 1);
+  const ttlMs = Math.ceil(checkMs(where, 'ttlMs', options.ttlMs ?? defaultRedisSessionTtlMs, 1));
+  const timeoutMs = checkMs(where, 'timeoutMs', options.timeoutMs ?? defaultRedisTimeoutMs, 1);
   const key = (shardId: number) => `{${prefix}}:session:${shardId}`;
 
   return {

@@ -3,7 +3,7 @@ import { drainMachine } from '../../src/machines/drainMachine.ts';
 import { freshReconnectMachine } from '../../src/machines/freshReconnectMachine.ts';
 import type { ReconnectInput } from '../../src/machines/reconnectCourse.ts';
 import { resumeReconnectMachine } from '../../src/machines/resumeReconnectMachine.ts';
-import { defaultBackoff } from '../../src/types.ts';
+import { defaultBackoff } from '../../src/core/defaults.ts';
 import { SocketLine } from '../../src/machines/socketLine.ts';
 import { valueKey, type ModelPath, type TraversalSpec } from './modelPaths.ts';
 import { duringHandshake } from './outcomes.ts';

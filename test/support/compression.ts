@@ -1,4 +1,4 @@
-import { defaultMaxPayload } from '../../src/adapters/ws.ts';
+import { defaultMaxPayload } from '../../src/core/defaults.ts';
 import {
   compressionOptions,
   resolveCompression,

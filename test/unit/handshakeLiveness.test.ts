@@ -1,6 +1,6 @@
 import { GatewayOpcodes } from 'discord-api-types/v10';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { defaultTimeouts } from '../../src/types.ts';
+import { defaultTimeouts } from '../../src/core/defaults.ts';
 import { serverFrames } from '../support/discordFrames.ts';
 import { HEARTBEAT_INTERVAL, startGatewayHarness } from '../support/gatewayHarness.ts';
 

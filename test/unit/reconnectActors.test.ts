@@ -3,7 +3,7 @@ import { freshReconnectMachine } from '../../src/machines/freshReconnectMachine.
 import type { ReconnectInput } from '../../src/machines/reconnectCourse.ts';
 import { resumeReconnectMachine } from '../../src/machines/resumeReconnectMachine.ts';
 import { SocketLine } from '../../src/machines/socketLine.ts';
-import { defaultBackoff, defaultTimeouts } from '../../src/types.ts';
+import { defaultBackoff, defaultTimeouts } from '../../src/core/defaults.ts';
 import { FakeSocket, type FakeSocketBehaviour } from '../support/fakeSocket.ts';
 import { ManualClock } from '../support/manualClock.ts';
 import { hostReconnect } from '../support/reconnectHost.ts';

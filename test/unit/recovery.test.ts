@@ -8,7 +8,7 @@ import {
   type RecoveryHistory,
   type RecoveryTrigger,
 } from '../../src/core/recovery.ts';
-import { defaultBackoff } from '../../src/types.ts';
+import { defaultBackoff } from '../../src/core/defaults.ts';
 
 const withSession: RecoveryHistory = { hasSession: true, helloStalls: 0, readyFailures: 0 };
 const noSession: RecoveryHistory = { hasSession: false, helloStalls: 0, readyFailures: 0 };
