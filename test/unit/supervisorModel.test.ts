@@ -1,13 +1,15 @@
+import { isDeepStrictEqual } from 'node:util';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
-import { assign, createActor, setup, type AnyActorRef, type AnyMachineSnapshot, type AnyTransitionDefinition, type EventObject } from 'xstate';
+import { getShortestPaths } from 'xstate/graph';
+import { assign, createActor, setup, type AnyActorRef, type AnyMachineSnapshot, type EventObject } from 'xstate';
 import { connectionOf, type ConnectionRef } from '../../src/machines/connection.ts';
 import type { GatewayInput, GatewayOutput } from '../../src/machines/gatewayMachine.ts';
 import { supervisorMachine, type SupervisorContext, type SupervisorInput } from '../../src/machines/supervisorMachine.ts';
 import { CoverageRecorder } from '../model/coverage.ts';
-import { coveringPaths, describePath, valueKey, type ModelPath, type TraversalSpec } from '../model/modelPaths.ts';
+import { coveringPaths, step as modelStep, valueKey, type ModelPath, type ModelStep, type TraversalSpec } from '../model/modelPaths.ts';
 import { eventTypesOf } from '../model/plans.ts';
 import { jsonRoundTripProblem } from '../model/plainData.ts';
-import { allStates, allTransitions, stateNodes, transitionKey } from '../model/transitions.ts';
+import { allStates, allTransitions } from '../model/transitions.ts';
 import { FakeSocketFactory, type FakeSocket } from '../support/fakeSocket.ts';
 import { ManualClock } from '../support/manualClock.ts';
 
@@ -17,9 +19,12 @@ import { ManualClock } from '../support/manualClock.ts';
  * gateway can end; the window and cooldown timers, the cooldown and retry each seeing the previous
  * run's socket still live or CLOSED); the paths that together take every transition are played on
  * a running supervisor whose `gateway` child is a test double, under a manual clock. After every
- * step the real supervisor must be in the model's state with the model's context (and that context
- * must be plain data), each run's gateway must have been started and stopped as the model says,
- * and no run may have opened its socket while an earlier run's socket was still live.
+ * step the real supervisor must have taken the model's transitions into the model's state, with
+ * the model's context (plain data, unchanged by a JSON round trip); each run's gateway must have
+ * been started and stopped as the model says, a socket found live terminated once more, and no run
+ * may have opened its socket while an earlier run's was still live. The supervisor's rules are also
+ * checked on their own (the model is the machine, and agrees with any change to it). Besides the
+ * covering paths, every event is played in every distinct state the model reaches.
  */
 
 const doubleFailure = 'a bug in the gateway';
@@ -43,6 +48,7 @@ interface DoubleWorld {
  * in the gateway would (XState turns an action that throws into the actor's error).
  */
 const gatewayDoubleOf = (world: DoubleWorld | null) =>
+  // Typed as the gateway for provide(): it shares the gateway's input, events and output, not its context.
   setup({
     types: {
       input: {} as GatewayInput,
@@ -72,7 +78,7 @@ const gatewayDoubleOf = (world: DoubleWorld | null) =>
       'double.crash': { actions: 'crash' },
     },
     output: ({ context }) => context.output,
-  });
+  }) as never;
 
 const drainFailed: GatewayOutput = { status: 'failed', failure: { message: 'the old socket never closed', trigger: { type: 'drainFailed' } } };
 const fatal: GatewayOutput = { status: 'failed', failure: { message: 'authentication failed (4004)', trigger: { type: 'close', code: 4004 } } };
@@ -102,7 +108,7 @@ function modelEvents(snapshot: AnyMachineSnapshot): EventObject[] {
       case 'xstate.done.actor.gateway':
         return endings.map((output) => ({ type, output, actorId: 'gateway' }));
       case 'xstate.error.actor.gateway':
-        return [{ type, error: new Error(doubleFailure), actorId: 'gateway' }];
+        return [{ type, error: new Error(doubleFailure), actorId: 'gateway' } as EventObject];
       // With the budget spent the socket is not looked at: it stays as the run left it.
       case cooldownEvent:
         return budgetSpent(context) ? [{ type }] : sockets.map((previousSocket) => ({ type, previousSocket }));
@@ -123,6 +129,24 @@ function serializeState(snapshot: AnyMachineSnapshot): string {
 
 const previousSocketOf = (event: EventObject) => (event as { previousSocket?: PreviousSocket }).previousSocket;
 
+/** A step's event as the world sees it: which output a run ended with, what the socket was found in. */
+function describeEvent(event: EventObject): string {
+  const socket = previousSocketOf(event);
+  const seen = socket ? ` (socket ${socket})` : '';
+  if (event.type === cooldownEvent) return `cooldown${seen}`;
+  if (event.type === windowEvent) return 'window';
+  if (event.type === 'xstate.error.actor.gateway') return 'gateway crashed';
+  if (event.type === 'xstate.done.actor.gateway') {
+    const { output } = event as EventObject & { output: GatewayOutput };
+    return `gateway ${output.status === 'stopped' ? 'stopped' : output === fatal ? 'failed fatally' : 'failed'}`;
+  }
+  return `${event.type}${seen}`;
+}
+
+const describeSteps = (events: readonly EventObject[], values: readonly unknown[]) =>
+  events.map((event, index) => `${describeEvent(event)} → ${valueKey(values[index])}`).join(' | ');
+const describeModelPath = (path: ModelPath) => describeSteps(path.steps.map((s) => s.event), path.steps.map((s) => s.to.value));
+
 /** The supervisor as traversed: the socket it looks at is the event's, and terminating it is the world's business. */
 const modelMachine = supervisorMachine.provide({
   actors: { gateway: gatewayDoubleOf(null) },
@@ -138,14 +162,6 @@ const inputs: SupervisorInput[] = [0, 2].map((maxRestarts) => ({
 }));
 const specs: TraversalSpec[] = inputs.map((input) => ({ machine: modelMachine, input, events: modelEvents, serializeState }));
 
-/** The transitions that terminate the previous socket once more, by key. */
-const terminating = new Set(
-  stateNodes(supervisorMachine)
-    .flatMap((node) => [...node.transitions.values()].flat() as AnyTransitionDefinition[])
-    .filter((t) => t.actions.some((action) => action === 'terminatePrevious'))
-    .map(transitionKey),
-);
-
 const total = new CoverageRecorder();
 afterEach(() => vi.restoreAllMocks());
 
@@ -157,6 +173,32 @@ function cooldownMs(context: SupervisorContext, random: number): number {
   const { cooldownBaseMs, cooldownMaxMs } = context.options;
   const ceiling = Math.min(cooldownMaxMs, cooldownBaseMs * 2 ** context.restarts);
   return ceiling / 2 + (random * ceiling) / 2;
+}
+
+/**
+ * The supervisor's promises, checked on the real actor independently of the model (which is the
+ * machine itself, and so agrees with any change to it): what each kind of step may lead to.
+ */
+function brokenRules(event: EventObject, fromValue: string, from: SupervisorContext, toValue: string, to: SupervisorContext): string[] {
+  const problems: string[] = [];
+  const limit = Math.max(from.retrying ? 1 : 0, from.options.maxRestarts);
+  if (to.restarts > Math.max(1, to.options.maxRestarts)) problems.push(`restarts ${to.restarts} past the budget`);
+  if (toValue === 'open' && from.restarts < limit) problems.push(`the breaker opened with ${from.restarts} of ${limit} restarts used`);
+  if (fromValue === 'coolingDown' && toValue.startsWith('running') && from.restarts >= limit) problems.push('restarted with the budget spent');
+  if (toValue.startsWith('running') && !fromValue.startsWith('running') && to.runs !== from.runs + 1) problems.push(`run ${to.runs} after run ${from.runs}`);
+  if (event.type === 'retry' && to.restarts !== 0) problems.push('retry did not refill the budget');
+  if (to.runs > from.runs && to.retrying) problems.push('the attempt a retry bought outlived the run it started');
+  if (event.type === windowEvent && to.restarts !== 0) problems.push('a run that lasted windowMs did not refill the budget');
+  if (event.type === 'stop' && !['stopped', 'running.stopping'].includes(toValue)) problems.push(`stop led to ${toValue}`);
+  if (fromValue === 'running.stopping' && toValue !== 'stopped') problems.push(`a stopping run ended in ${toValue}`);
+  if (event.type === 'xstate.done.actor.gateway') {
+    const { output } = event as EventObject & { output: GatewayOutput };
+    const expected = fromValue === 'running.stopping' || output.status === 'stopped' ? 'stopped' : output === fatal ? 'failed' : 'coolingDown';
+    if (toValue !== expected) problems.push(`a run that ended ${output.status === 'failed' ? output.failure.message : 'stopped'} led to ${toValue}`);
+    if (!isDeepStrictEqual(to.lastFailure, output.status === 'failed' ? output.failure : null)) problems.push('lastFailure is not the run\'s');
+  }
+  if (event.type === 'xstate.error.actor.gateway' && !to.lastFailure?.message.includes(doubleFailure)) problems.push('a crash left no reason');
+  return problems;
 }
 
 /**
@@ -214,9 +256,10 @@ function play(path: ModelPath, input: SupervisorInput, random: number) {
   let expectedTerminates = 0;
   try {
     expect(valueKey(actor.getSnapshot().value)).toBe(valueKey(path.steps[0]!.from.value));
+    expect(comparable(actor.getSnapshot().context)).toEqual(comparable(path.steps[0]!.from.context as SupervisorContext));
     for (const [index, step] of path.steps.entries()) {
       const { event } = step;
-      const where = `step ${index + 1} (${event.type}${previousSocketOf(event) ? `, socket ${previousSocketOf(event)}` : ''}) of ${describePath(path)}`;
+      const where = `step ${index + 1} (${describeEvent(event)}) of ${describeModelPath(path)}`;
       const from = step.from.context as SupervisorContext;
       const to = step.to.context as SupervisorContext;
       const logFrom = recorder.log.length;
@@ -233,8 +276,9 @@ function play(path: ModelPath, input: SupervisorInput, random: number) {
           break;
         case 'xstate.done.actor.gateway': {
           const { output } = event as EventObject & { output: GatewayOutput };
-          // A gateway that stopped has closed its socket; one that failed may have left it live.
+          // A gateway that stopped has closed its socket; one that failed asked it to close, and it may hang.
           if (output.status === 'stopped') previousSocket()?.finishClose(1000);
+          else previousSocket()?.close(4000);
           child!.send({ type: 'double.end', output });
           break;
         }
@@ -260,6 +304,7 @@ function play(path: ModelPath, input: SupervisorInput, random: number) {
       expect(valueKey(snapshot.value), where).toBe(valueKey(step.to.value));
       expect(comparable(snapshot.context), where).toEqual(comparable(to));
       expect(jsonRoundTripProblem(snapshot.context), where).toBeNull();
+      expect(brokenRules(event, valueKey(step.from.value), from, valueKey(snapshot.value), snapshot.context), where).toEqual([]);
 
       // Each run's gateway got one start, and a stop only when the supervisor was stopped while it ran.
       if (to.runs > from.runs) expectedCommands.push(`${to.runs}:start`);
@@ -268,8 +313,8 @@ function play(path: ModelPath, input: SupervisorInput, random: number) {
       // The running gateway was given the connection the supervisor holds, a new one per run.
       expect(runOf.size, where).toBe(to.runs);
       if (snapshot.context.connection) expect(runOf.get(snapshot.context.connection), where).toBe(to.runs);
-      // A socket that would not close is terminated once more, exactly when the model says so.
-      expectedTerminates += step.keys.filter((key) => terminating.has(key)).length;
+      // A cooldown or retry that finds the previous socket still live terminates it once more.
+      if (previousSocketOf(event) === 'live') expectedTerminates += 1;
       expect(terminates(), where).toBe(expectedTerminates);
       // The restart rule: no run opened its socket while an earlier run's was still live.
       expect(sockets.violations, where).toEqual([]);
@@ -283,6 +328,29 @@ function play(path: ModelPath, input: SupervisorInput, random: number) {
   }
 }
 
+/**
+ * Every event the world can produce in every distinct state of the model, each after the shortest
+ * path there: the covering paths take each transition once, these take it with every variant (a
+ * stopping run that fails, a fatal close while stopping, a crash with the budget spent...).
+ */
+function everyEdge(spec: TraversalSpec): ModelPath[] {
+  const events = (snapshot: AnyMachineSnapshot) => (snapshot.status === 'active' ? modelEvents(snapshot) : []);
+  const statePaths = getShortestPaths(spec.machine, {
+    input: spec.input,
+    events: events as never,
+    serializeState: (snapshot) => serializeState(snapshot as AnyMachineSnapshot),
+  });
+  return statePaths.flatMap((statePath) => {
+    const prefix: ModelStep[] = [];
+    let at = statePath.steps[0]!.state as AnyMachineSnapshot;
+    for (const { event } of statePath.steps.slice(1)) {
+      prefix.push(modelStep(spec.machine, at, event));
+      at = prefix.at(-1)!.to;
+    }
+    return events(at).map((event) => ({ machine: spec.machine.id, steps: [...prefix, modelStep(spec.machine, at, event)] }));
+  });
+}
+
 describe('supervisor statechart (model-based)', () => {
   for (const [index, spec] of specs.entries()) {
     const { paths, unreachable } = coveringPaths(spec);
@@ -291,9 +359,15 @@ describe('supervisor statechart (model-based)', () => {
       it('the model reaches every transition', () => {
         expect(unreachable).toEqual([]);
       });
-      it.each(paths.map((path, n) => [describePath(path), path, [0, 0.5, 0.999][n % 3]!] as const))('%s', (_name, path, random) =>
+      it.each(paths.map((path, n) => [describeModelPath(path), path, [0, 0.5, 0.999][n % 3]!] as const))('%s', (_name, path, random) =>
         play(path, input, random),
       );
+      it('every event in every distinct state (place in the budget, a pending retry) does on the real actor what the model does', () => {
+        const edges = everyEdge(spec);
+        expect(edges.length).toBeGreaterThan(paths.length);
+        console.log(`supervisor model, maxRestarts ${input.supervisor!.maxRestarts}: ${edges.length} edges played`);
+        for (const [n, path] of edges.entries()) play(path, input, [0, 0.5, 0.999][n % 3]!);
+      });
     });
   }
 });
