@@ -5,11 +5,10 @@ import { assign, createActor, setup, type AnyActorRef, type AnyMachineSnapshot, 
 import { connectionOf, type ConnectionRef } from '../../src/machines/connection.ts';
 import type { GatewayInput, GatewayOutput } from '../../src/machines/gatewayMachine.ts';
 import { supervisorMachine, type SupervisorContext, type SupervisorInput } from '../../src/machines/supervisorMachine.ts';
-import { CoverageRecorder } from '../model/coverage.ts';
+import { CoverageRecorder, requireFullCoverage } from '../model/coverage.ts';
 import { coveringPaths, step as modelStep, valueKey, type ModelPath, type ModelStep, type TraversalSpec } from '../model/modelPaths.ts';
 import { eventTypesOf } from '../model/plans.ts';
 import { jsonRoundTripProblem } from '../model/plainData.ts';
-import { allStates, allTransitions } from '../model/transitions.ts';
 import { FakeSocketFactory, type FakeSocket } from '../support/fakeSocket.ts';
 import { ManualClock } from '../support/manualClock.ts';
 
@@ -372,15 +371,4 @@ describe('supervisor statechart (model-based)', () => {
   }
 });
 
-afterAll(() => {
-  const states = allStates(supervisorMachine);
-  const transitions = allTransitions(supervisorMachine);
-  const missingStates = states.filter((id) => !total.states.has(id));
-  const missingTransitions = transitions.filter((key) => !total.transitions.has(key));
-  console.log(
-    `supervisor model coverage: states ${states.length - missingStates.length}/${states.length}, ` +
-      `transitions ${transitions.length - missingTransitions.length}/${transitions.length}`,
-  );
-  const missing = [...missingStates.map((id) => `state ${id}`), ...missingTransitions.map((key) => `transition ${key}`)];
-  if (missing.length > 0) throw new Error(`not exercised by any played path:\n  ${missing.join('\n  ')}`);
-});
+afterAll(() => requireFullCoverage('supervisor model', supervisorMachine, total));
