@@ -8,10 +8,9 @@ import {
   type IdentifyQueueEvent,
   type IdentifyQueueInput,
 } from '../../src/fleet/identifyQueueMachine.ts';
-import { CoverageRecorder } from '../model/coverage.ts';
+import { CoverageRecorder, requireFullCoverage } from '../model/coverage.ts';
 import { coveringPaths, valueKey, type TraversalSpec } from '../model/modelPaths.ts';
 import { eventTypesOf } from '../model/plans.ts';
-import { allStates, allTransitions } from '../model/transitions.ts';
 import { ManualClock } from '../support/manualClock.ts';
 
 /**
@@ -195,15 +194,4 @@ describe('identify queue statechart (model-based)', () => {
   });
 });
 
-afterAll(() => {
-  const states = allStates(identifyQueueMachine);
-  const transitions = allTransitions(identifyQueueMachine);
-  const missingStates = states.filter((id) => !total.states.has(id));
-  const missingTransitions = transitions.filter((key) => !total.transitions.has(key));
-  console.log(
-    `identifyQueue model coverage: states ${states.length - missingStates.length}/${states.length}, ` +
-      `transitions ${transitions.length - missingTransitions.length}/${transitions.length}`,
-  );
-  const missing = [...missingStates.map((id) => `state ${id}`), ...missingTransitions.map((key) => `transition ${key}`)];
-  if (missing.length > 0) throw new Error(`not exercised by any played path:\n  ${missing.join('\n  ')}`);
-});
+afterAll(() => requireFullCoverage('identifyQueue model', identifyQueueMachine, total));

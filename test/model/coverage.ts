@@ -1,5 +1,5 @@
-import type { InspectionEvent } from 'xstate';
-import { transitionKey } from './transitions.ts';
+import type { AnyStateMachine, InspectionEvent } from 'xstate';
+import { allStates, allTransitions, transitionKey } from './transitions.ts';
 
 /**
  * What the real engine did, from XState's inspection stream: every transition it took (from the
@@ -31,4 +31,21 @@ export class CoverageRecorder {
     for (const key of other.transitions) this.transitions.add(key);
     for (const id of other.states) this.states.add(id);
   }
+}
+
+/**
+ * Prints `<label> coverage: states x/y, transitions x/y` for what `recorder` saw of `machine`, and
+ * throws, naming each one, when a state or transition of the machine was never exercised.
+ */
+export function requireFullCoverage(label: string, machine: AnyStateMachine, recorder: CoverageRecorder): void {
+  const states = allStates(machine);
+  const transitions = allTransitions(machine);
+  const missingStates = states.filter((id) => !recorder.states.has(id));
+  const missingTransitions = transitions.filter((key) => !recorder.transitions.has(key));
+  console.log(
+    `${label} coverage: states ${states.length - missingStates.length}/${states.length}, ` +
+      `transitions ${transitions.length - missingTransitions.length}/${transitions.length}`,
+  );
+  const missing = [...missingStates.map((id) => `state ${id}`), ...missingTransitions.map((key) => `transition ${key}`)];
+  if (missing.length > 0) throw new Error(`not exercised by any played path:\n  ${missing.join('\n  ')}`);
 }

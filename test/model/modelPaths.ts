@@ -49,7 +49,8 @@ function recordingScope(record: (keys: string[]) => void) {
   };
 }
 
-function step(machine: AnyStateMachine, from: AnyMachineSnapshot, event: EventObject): ModelStep {
+/** One step of the model: where `event` takes `from`, and the transitions it takes on the way. */
+export function step(machine: AnyStateMachine, from: AnyMachineSnapshot, event: EventObject): ModelStep {
   const keys: string[] = [];
   const scope = recordingScope((taken) => keys.push(...taken));
   const to = machine.transition(from, event, scope as never) as AnyMachineSnapshot;
