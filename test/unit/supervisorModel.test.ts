@@ -28,11 +28,7 @@ import { ManualClock } from '../support/manualClock.ts';
 
 const doubleFailure = 'a bug in the gateway';
 
-type DoubleEvent =
-  | { type: 'start' }
-  | { type: 'stop' }
-  | { type: 'double.end'; output: GatewayOutput }
-  | { type: 'double.crash' };
+type DoubleEvent = { type: 'start' } | { type: 'stop' } | { type: 'double.end'; output: GatewayOutput } | { type: 'double.crash' };
 
 /** What a played run's gateway does to the world; nothing, in the model's traversal. */
 interface DoubleWorld {
@@ -79,8 +75,14 @@ const gatewayDoubleOf = (world: DoubleWorld | null) =>
     output: ({ context }) => context.output,
   }) as never;
 
-const drainFailed: GatewayOutput = { status: 'failed', failure: { message: 'the old socket never closed', trigger: { type: 'drainFailed' } } };
-const fatal: GatewayOutput = { status: 'failed', failure: { message: 'authentication failed (4004)', trigger: { type: 'close', code: 4004 } } };
+const drainFailed: GatewayOutput = {
+  status: 'failed',
+  failure: { message: 'the old socket never closed', trigger: { type: 'drainFailed' } },
+};
+const fatal: GatewayOutput = {
+  status: 'failed',
+  failure: { message: 'authentication failed (4004)', trigger: { type: 'close', code: 4004 } },
+};
 const endings: GatewayOutput[] = [{ status: 'stopped' }, drainFailed, fatal];
 
 type PreviousSocket = 'live' | 'closed';
@@ -144,7 +146,11 @@ function describeEvent(event: EventObject): string {
 
 const describeSteps = (events: readonly EventObject[], values: readonly unknown[]) =>
   events.map((event, index) => `${describeEvent(event)} → ${valueKey(values[index])}`).join(' | ');
-const describeModelPath = (path: ModelPath) => describeSteps(path.steps.map((s) => s.event), path.steps.map((s) => s.to.value));
+const describeModelPath = (path: ModelPath) =>
+  describeSteps(
+    path.steps.map((s) => s.event),
+    path.steps.map((s) => s.to.value),
+  );
 
 /** The supervisor as traversed: the socket it looks at is the event's, and terminating it is the world's business. */
 const modelMachine = supervisorMachine.provide({
@@ -183,8 +189,10 @@ function brokenRules(event: EventObject, fromValue: string, from: SupervisorCont
   const limit = Math.max(from.retrying ? 1 : 0, from.options.maxRestarts);
   if (to.restarts > Math.max(1, to.options.maxRestarts)) problems.push(`restarts ${to.restarts} past the budget`);
   if (toValue === 'open' && from.restarts < limit) problems.push(`the breaker opened with ${from.restarts} of ${limit} restarts used`);
-  if (fromValue === 'coolingDown' && toValue.startsWith('running') && from.restarts >= limit) problems.push('restarted with the budget spent');
-  if (toValue.startsWith('running') && !fromValue.startsWith('running') && to.runs !== from.runs + 1) problems.push(`run ${to.runs} after run ${from.runs}`);
+  if (fromValue === 'coolingDown' && toValue.startsWith('running') && from.restarts >= limit)
+    problems.push('restarted with the budget spent');
+  if (toValue.startsWith('running') && !fromValue.startsWith('running') && to.runs !== from.runs + 1)
+    problems.push(`run ${to.runs} after run ${from.runs}`);
   if (event.type === 'retry' && to.restarts !== 0) problems.push('retry did not refill the budget');
   if (to.runs > from.runs && to.retrying) problems.push('the attempt a retry bought outlived the run it started');
   if (event.type === windowEvent && to.restarts !== 0) problems.push('a run that lasted windowMs did not refill the budget');
@@ -192,11 +200,15 @@ function brokenRules(event: EventObject, fromValue: string, from: SupervisorCont
   if (fromValue === 'running.stopping' && toValue !== 'stopped') problems.push(`a stopping run ended in ${toValue}`);
   if (event.type === 'xstate.done.actor.gateway') {
     const { output } = event as EventObject & { output: GatewayOutput };
-    const expected = fromValue === 'running.stopping' || output.status === 'stopped' ? 'stopped' : output === fatal ? 'failed' : 'coolingDown';
-    if (toValue !== expected) problems.push(`a run that ended ${output.status === 'failed' ? output.failure.message : 'stopped'} led to ${toValue}`);
-    if (!isDeepStrictEqual(to.lastFailure, output.status === 'failed' ? output.failure : null)) problems.push('lastFailure is not the run\'s');
+    const expected =
+      fromValue === 'running.stopping' || output.status === 'stopped' ? 'stopped' : output === fatal ? 'failed' : 'coolingDown';
+    if (toValue !== expected)
+      problems.push(`a run that ended ${output.status === 'failed' ? output.failure.message : 'stopped'} led to ${toValue}`);
+    if (!isDeepStrictEqual(to.lastFailure, output.status === 'failed' ? output.failure : null))
+      problems.push("lastFailure is not the run's");
   }
-  if (event.type === 'xstate.error.actor.gateway' && !to.lastFailure?.message.includes(doubleFailure)) problems.push('a crash left no reason');
+  if (event.type === 'xstate.error.actor.gateway' && !to.lastFailure?.message.includes(doubleFailure))
+    problems.push('a crash left no reason');
   return problems;
 }
 
@@ -224,7 +236,11 @@ function play(path: ModelPath, input: SupervisorInput, random: number) {
       connectionOf(connection).line.socket?.close(1000);
     },
   };
-  const actor = createActor(supervisorMachine.provide({ actors: { gateway: gatewayDoubleOf(world) } }), { input, clock, inspect: recorder.observe });
+  const actor = createActor(supervisorMachine.provide({ actors: { gateway: gatewayDoubleOf(world) } }), {
+    input,
+    clock,
+    inspect: recorder.observe,
+  });
   actor.on('run', ({ run, connection }) => {
     if (connection) runOf.set(connection, run);
   });
