@@ -3,9 +3,8 @@ import { createActor, fromCallback, fromPromise, type AnyEventObject, type AnyMa
 import type { ShardCommand, ShardInput } from '../../src/fleet/shardActor.ts';
 import { shardManagerMachine, type FleetLayout, type ShardManagerContext } from '../../src/fleet/shardManagerMachine.ts';
 import type { StoredSession } from '../../src/fleet/types.ts';
-import { CoverageRecorder } from '../model/coverage.ts';
+import { CoverageRecorder, requireFullCoverage } from '../model/coverage.ts';
 import { coveringPaths, describePath, valueKey, type ModelPath } from '../model/modelPaths.ts';
-import { allStates, allTransitions } from '../model/transitions.ts';
 
 /**
  * Model-based test of the shard manager's statechart: paths generated from the machine with
@@ -173,16 +172,4 @@ describe('start order', () => {
   });
 });
 
-afterAll(() => {
-  const states = allStates(shardManagerMachine);
-  const transitions = allTransitions(shardManagerMachine);
-  const missing = [
-    ...states.filter((id) => !total.states.has(id)).map((id) => `state ${id}`),
-    ...transitions.filter((key) => !total.transitions.has(key)).map((key) => `transition ${key}`),
-  ];
-  console.log(
-    `model-based coverage of shardManager: states ${states.length - missing.filter((m) => m.startsWith('state')).length}/${states.length}, ` +
-      `transitions ${transitions.length - missing.filter((m) => m.startsWith('transition')).length}/${transitions.length}`,
-  );
-  if (missing.length > 0) throw new Error(`not exercised:\n  ${missing.join('\n  ')}`);
-});
+afterAll(() => requireFullCoverage('shardManager model', shardManagerMachine, total));
