@@ -184,7 +184,9 @@ export function createSocketActor(fixed?: SocketDependencies) {
     socket.on('close', onClose);
     socket.on('error', onError);
 
-    receive((command) => {
+    // A command comes in through XState: a throw here (an `onSent` or `onError` of the caller's that
+    // throws) would fail the actor and leave its socket with nobody to close it, so it is reported.
+    const carryOut = (command: SocketCommand | HeartbeatDue) => {
       switch (command.type) {
         case 'identify':
           return send(() => protocol.identify());
@@ -211,6 +213,17 @@ export function createSocketActor(fixed?: SocketDependencies) {
           } catch (error) {
             return deps.onSent?.(command.id, error instanceof Error ? error : new Error(String(error)));
           }
+      }
+    };
+    receive((command) => {
+      try {
+        carryOut(command);
+      } catch (error) {
+        try {
+          deps.onError(error instanceof Error ? error : new Error(String(error)));
+        } catch {
+          // The error sink itself threw: nothing is left to report to.
+        }
       }
     });
 

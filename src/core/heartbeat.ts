@@ -17,7 +17,7 @@ export interface HeartbeatHost {
  * `interval`. When a beat is due and nothing at all arrived since the last one (no ACK, no other
  * frame), it reports a zombie and stops. Counting every frame keeps a server that is busy (its ACK
  * queued behind a burst of events) from being mistaken for a dead one; a quiet server still ACKs.
- * It lives inside the socket's actor, as a timer and three fields, not as an actor of its own.
+ * It lives inside the socket's actor, as a timer and a few fields, not as an actor of its own.
  */
 export class Heartbeat {
   readonly #host: HeartbeatHost;

@@ -1,4 +1,4 @@
-import { assign, enqueueActions, sendTo, setup } from 'xstate';
+import { assign, enqueueActions, setup, type AnyActorRef } from 'xstate';
 import type { BackoffOptions, Timeouts } from '../types.ts';
 import { defaultBackoff, defaultTimeouts } from '../core/defaults.ts';
 import { drainMachine } from './drainMachine.ts';
@@ -66,6 +66,8 @@ export interface GatewayContext {
   generation: number;
   /** the generation whose socket actor (`socket`) is running, until its socket is CLOSED */
   socketActor: number | null;
+  /** the last socket that reached CLOSED while its actor ran, and how it closed */
+  closed: { generation: number; code: number; reason: string } | null;
   session: Session | null;
   heartbeatInterval: number;
   /** reconnects since the session was last stable */
@@ -206,7 +208,9 @@ export const gatewayMachine = setup({
   },
   guards: {
     fromCurrentSocket: ({ context, event }) => 'generation' in event && event.generation === context.generation,
-    reconnectSucceeded: ({ event }) => reconnectOutput(event)?.ok === true,
+    // A handshake that succeeded on a socket that has closed since (its close handled before the
+    // reconnect's end) is no ready session: it goes back to the table as that close.
+    reconnectSucceeded: ({ context, event }) => reconnectOutput(event)?.ok === true && context.closed?.generation !== context.generation,
     wantsFresh: ({ event }) => event.type === 'reconnect' && event.fresh,
     planFailsClosed: ({ context }) => context.plan?.action === 'failClosed',
     planIsFatal: ({ context }) => context.plan?.action === 'fatal',
@@ -221,8 +225,13 @@ export const gatewayMachine = setup({
     // A reconnect that ended without a session, or crashed, is one more trigger for the table.
     planAfterReconnect: assign(({ context, event }) => {
       const output = reconnectOutput(event);
+      const { closed } = context;
       const trigger: RecoveryTrigger =
-        output && !output.ok ? output.trigger : { type: 'socketFailure', message: 'a reconnect ended without an outcome' };
+        output && !output.ok
+          ? output.trigger
+          : output && closed?.generation === context.generation
+            ? { type: 'close', code: closed.code, reason: closed.reason }
+            : { type: 'socketFailure', message: 'a reconnect ended without an outcome' };
       return planned(context, trigger);
     }),
     planAfterCrash: assign(({ context, event }) => {
@@ -299,16 +308,22 @@ export const gatewayMachine = setup({
       if (context.socketActor !== null) enqueue.sendTo('socket', { type: 'retire' });
     }),
     // The socket reached CLOSED (or the gateway ended): its actor's life is over.
-    releaseSocket: enqueueActions(({ context, enqueue }) => {
+    releaseSocket: enqueueActions(({ context, event, enqueue }) => {
       if (context.socketActor === null) return;
+      if (event.type === 'socket.closed') {
+        // A second, independent guard beside the actor's own stop: only its own socket's close counts.
+        if (event.generation !== context.socketActor) return;
+        enqueue.assign({ closed: { generation: event.generation, code: event.code, reason: event.reason } });
+      }
       enqueue.stopChild('socket');
       enqueue.assign({ socketActor: null });
     }),
     // While a reconnect runs, it drives the handshake: the socket's events are its to read.
-    relayToReconnect: sendTo(
-      (_, reconnect: 'freshReconnect' | 'resumeReconnect') => reconnect,
-      ({ event }) => event,
-    ),
+    // A reconnect that has just ended (its done event still on the way) is not sent anything more.
+    relayToReconnect: enqueueActions(({ event, enqueue, self }, reconnect: 'freshReconnect' | 'resumeReconnect') => {
+      const child = (self.getSnapshot() as { children?: Record<string, AnyActorRef | undefined> } | undefined)?.children?.[reconnect];
+      if (child?.getSnapshot().status === 'active') enqueue.sendTo(child, event);
+    }),
     commandSocket: enqueueActions(({ context, event, enqueue }) => {
       const command: SocketCommand | undefined = event.type === 'reconnect.toSocket' ? event.command : undefined;
       if (command && context.socketActor !== null) enqueue.sendTo('socket', command);
@@ -330,6 +345,7 @@ export const gatewayMachine = setup({
     allowedResumeHosts: input.allowedResumeHosts ?? [],
     generation: 0,
     socketActor: null,
+    closed: null,
     heartbeatInterval: 0,
     attempt: 0,
     helloStalls: 0,
@@ -367,7 +383,7 @@ export const gatewayMachine = setup({
       on: {
         'reconnect.openSocket': { guard: 'fromCurrentSocket', actions: 'openSocket' },
         'reconnect.toSocket': { guard: 'fromCurrentSocket', actions: 'commandSocket' },
-        'xstate.error.actor.socket': { target: 'routing', actions: 'planAfterCrash' },
+        'xstate.error.actor.socket': { target: 'routing', actions: ['releaseSocket', 'planAfterCrash'] },
       },
       states: {
         fresh: {
@@ -379,7 +395,8 @@ export const gatewayMachine = setup({
             onSnapshot: { actions: { type: 'announcePhase', params: 'fresh' } },
             onDone: [
               { guard: 'reconnectSucceeded', target: '#gateway.ready', actions: 'adoptSession' },
-              { target: '#gateway.routing', actions: 'planAfterReconnect' },
+              // A session the handshake made is kept even when its socket closed right after.
+              { target: '#gateway.routing', actions: ['adoptSession', 'planAfterReconnect'] },
             ],
             onError: { target: '#gateway.routing', actions: 'planAfterCrash' },
           },
@@ -403,7 +420,8 @@ export const gatewayMachine = setup({
             onSnapshot: { actions: { type: 'announcePhase', params: 'resume' } },
             onDone: [
               { guard: 'reconnectSucceeded', target: '#gateway.ready', actions: 'adoptSession' },
-              { target: '#gateway.routing', actions: 'planAfterReconnect' },
+              // A session the handshake made is kept even when its socket closed right after.
+              { target: '#gateway.routing', actions: ['adoptSession', 'planAfterReconnect'] },
             ],
             onError: { target: '#gateway.routing', actions: 'planAfterCrash' },
           },

@@ -28,7 +28,10 @@ const reconnectKinds: Record<string, ReconnectKind> = { freshReconnect: 'fresh',
  * phases they walked, recovery plans, warnings, dispatches and errors. The actor is stopped when
  * the test ends, and every test checks that no two sockets were ever live at once.
  */
-export function startGatewayHarness(input: Partial<GatewayInput> = {}, io: Pick<SocketDependencies, 'beforeIdentify'> = {}) {
+export function startGatewayHarness(
+  input: Partial<GatewayInput> = {},
+  io: Partial<Pick<SocketDependencies, 'beforeIdentify' | 'onSent'>> = {},
+) {
   const clock = new ManualClock();
   const sockets = new FakeSocketFactory();
   const dispatches: DispatchPayload[] = [];

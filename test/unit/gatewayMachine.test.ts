@@ -2,6 +2,7 @@ import { GatewayOpcodes } from 'discord-api-types/v10';
 import { connectionOf } from '../../src/machines/connection.ts';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { GatewayProtocolError } from '../../src/actors/socket.ts';
+import { SocketState } from '../../src/types.ts';
 import { serverFrames } from '../support/discordFrames.ts';
 import { CHECKED_RESUME_URL, HEARTBEAT_INTERVAL, MAIN_URL, TOKEN, startGatewayHarness } from '../support/gatewayHarness.ts';
 
@@ -285,6 +286,54 @@ describe('gateway: faults during a handshake', () => {
     expect(h.errors.map((error) => error.message)).toEqual(['ECONNRESET']);
     expect(h.state).toBe('ready');
     socket.peerClose(1006);
+    expect(h.state).toBe('connecting.resume');
+  });
+});
+
+describe('gateway: the socket actor, from creation to CLOSED', () => {
+  it('READY and a close delivered back to back (a transport that emits at once): the close is not lost, the gateway resumes', () => {
+    const h = startGatewayHarness();
+    h.start();
+    const socket = h.sockets.latest;
+    const send = socket.send.bind(socket);
+    socket.send = (data: string, done?: (error?: Error) => void) => {
+      send(data, done);
+      // The server answers the IDENTIFY with READY and closes, all before the gateway's step ends.
+      if ((JSON.parse(data) as { op: number }).op === GatewayOpcodes.Identify) {
+        socket.receive(serverFrames.ready(1, 'session-1', null));
+        socket.peerClose(1006);
+      }
+    };
+    h.openWithHello();
+    expect(h.state).toBe('connecting.resume');
+    expect(h.planSummary()).toEqual(['start:fresh', 'close:resume']);
+    expect(h.plans.at(-1)?.trigger).toEqual({ type: 'close', code: 1006, reason: '' });
+    expect(h.context.socketActor).toBeNull();
+    h.clock.runUntil(() => h.sockets.sockets.length === 2, 60_000);
+    const resuming = h.openWithHello();
+    expect(resuming.sentFrames().at(-1)).toMatchObject({ op: GatewayOpcodes.Resume, d: { session_id: 'session-1', seq: 1 } });
+    resuming.receive(serverFrames.resumed(2));
+    expect(h.state).toBe('ready');
+    expect(h.context.socketActor).toBe(2);
+  });
+
+  it("a caller's onSent that throws is reported, and the socket actor (and the gateway) carry on", () => {
+    const h = startGatewayHarness(
+      {},
+      {
+        onSent: () => {
+          throw new Error('onSent threw');
+        },
+      },
+    );
+    const socket = h.startReady('session-1', 1);
+    // The peer's close frame has arrived (CLOSING): the payload is handed back through onSent.
+    socket.readyState = SocketState.CLOSING;
+    h.actor.send({ type: 'send', data: '{}', id: 1 });
+    expect(h.errors.map((error) => error.message)).toContain('onSent threw');
+    expect(h.actor.getSnapshot().status).toBe('active');
+    expect(h.state).toBe('ready');
+    socket.finishClose(1006);
     expect(h.state).toBe('connecting.resume');
   });
 });
