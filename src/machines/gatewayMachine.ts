@@ -322,7 +322,8 @@ export const gatewayMachine = setup({
     // A reconnect that has just ended (its done event still on the way) is not sent anything more.
     relayToReconnect: enqueueActions(({ event, enqueue, self }, reconnect: 'freshReconnect' | 'resumeReconnect') => {
       const child = (self.getSnapshot() as { children?: Record<string, AnyActorRef | undefined> } | undefined)?.children?.[reconnect];
-      if (child?.getSnapshot().status === 'active') enqueue.sendTo(child, event);
+      const status = (child?.getSnapshot() as { status?: string } | undefined)?.status;
+      if (child && status === 'active') enqueue.sendTo(child, event);
     }),
     commandSocket: enqueueActions(({ context, event, enqueue }) => {
       const command: SocketCommand | undefined = event.type === 'reconnect.toSocket' ? event.command : undefined;
