@@ -7,7 +7,7 @@ import { errorMessage, type ReconnectInput, type ReconnectOutput } from './recon
 import { resumeReconnectMachine } from './resumeReconnectMachine.ts';
 import { socketNotProvided } from '../actors/socket.ts';
 import { connectionOf, openConnection, type ConnectionRef } from './connection.ts';
-import type { SocketCommand, SocketEvent, SocketRequest, UserEvent } from './events.ts';
+import type { SocketEvent, SocketRequest, UserEvent } from './events.ts';
 import {
   decideRecovery,
   isConnectionFailure,
@@ -320,14 +320,14 @@ export const gatewayMachine = setup({
     }),
     // While a reconnect runs, it drives the handshake: the socket's events are its to read.
     // A reconnect that has just ended (its done event still on the way) is not sent anything more.
-    relayToReconnect: enqueueActions(({ event, enqueue, self }, reconnect: 'freshReconnect' | 'resumeReconnect') => {
-      const child = (self.getSnapshot() as { children?: Record<string, AnyActorRef | undefined> } | undefined)?.children?.[reconnect];
-      const status = (child?.getSnapshot() as { status?: string } | undefined)?.status;
-      if (child && status === 'active') enqueue.sendTo(child, event);
+    relayToReconnect: enqueueActions(({ event, enqueue, self }) => {
+      const children = (self.getSnapshot() as { children?: Record<string, AnyActorRef | undefined> } | undefined)?.children;
+      const reconnect = children?.freshReconnect ?? children?.resumeReconnect;
+      const status = (reconnect?.getSnapshot() as { status?: string } | undefined)?.status;
+      if (reconnect && status === 'active') enqueue.sendTo(reconnect, event);
     }),
     commandSocket: enqueueActions(({ context, event, enqueue }) => {
-      const command: SocketCommand | undefined = event.type === 'reconnect.toSocket' ? event.command : undefined;
-      if (command && context.socketActor !== null) enqueue.sendTo('socket', command);
+      if (event.type === 'reconnect.toSocket' && context.socketActor !== null) enqueue.sendTo('socket', event.command);
     }),
     // A payload for a socket that is already gone goes back to the queue, as outside `ready`.
     sendPayload: enqueueActions(({ context, event, enqueue }) => {
@@ -385,6 +385,9 @@ export const gatewayMachine = setup({
         'reconnect.openSocket': { guard: 'fromCurrentSocket', actions: 'openSocket' },
         'reconnect.toSocket': { guard: 'fromCurrentSocket', actions: 'commandSocket' },
         'xstate.error.actor.socket': { target: 'routing', actions: ['releaseSocket', 'planAfterCrash'] },
+        'socket.closed': { actions: ['releaseSocket', 'relayToReconnect'] },
+        'socket.*': { actions: 'relayToReconnect' },
+        'gateway.*': { actions: 'relayToReconnect' },
       },
       states: {
         fresh: {
@@ -402,9 +405,6 @@ export const gatewayMachine = setup({
             onError: { target: '#gateway.routing', actions: 'planAfterCrash' },
           },
           on: {
-            'socket.closed': { actions: ['releaseSocket', { type: 'relayToReconnect', params: 'freshReconnect' }] },
-            'socket.*': { actions: { type: 'relayToReconnect', params: 'freshReconnect' } },
-            'gateway.*': { actions: { type: 'relayToReconnect', params: 'freshReconnect' } },
             // A reconnect request of either kind is already being served by this fresh reconnect.
             reconnect: {},
           },
@@ -427,9 +427,6 @@ export const gatewayMachine = setup({
             onError: { target: '#gateway.routing', actions: 'planAfterCrash' },
           },
           on: {
-            'socket.closed': { actions: ['releaseSocket', { type: 'relayToReconnect', params: 'resumeReconnect' }] },
-            'socket.*': { actions: { type: 'relayToReconnect', params: 'resumeReconnect' } },
-            'gateway.*': { actions: { type: 'relayToReconnect', params: 'resumeReconnect' } },
             // A fresh request upgrades the resume in flight; a resume request joins it.
             reconnect: [
               {
