@@ -1,7 +1,7 @@
 export { gatewayMachine } from './machines/gatewayMachine.ts';
 export type { GatewayContext, GatewayInput, GatewayOutput, GatewayFailure, Session, SessionSnapshot } from './machines/gatewayMachine.ts';
 export { createGatewayMachine } from './machines/createGatewayMachine.ts';
-export { openConnection, type ConnectionRef } from './machines/connection.ts';
+export { openConnection, type ConnectionRef } from './connection/connection.ts';
 export { createGateway, GatewayError } from './api/createGateway.ts';
 export { superviseGateway } from './api/superviseGateway.ts';
 export type { SupervisedGateway, SupervisorStateChange, SupervisorStatus } from './api/superviseGateway.ts';
@@ -20,7 +20,7 @@ export type { CompressionOption, StreamCompression } from './compression/transpo
 export { decideRecovery, describeTrigger, retryDelayMs, triggerCode } from './core/recovery.ts';
 export type { RecoveryPlan, RecoveryTrigger, TriggerCode } from './core/recovery.ts';
 export { checkResumeUrl } from './core/resumeUrl.ts';
-export { SocketLine, SecondSocketRefused, LineSealed } from './machines/socketLine.ts';
+export { SocketLine, SecondSocketRefused, LineSealed } from './connection/socketLine.ts';
 export { drainMachine } from './machines/drainMachine.ts';
 export { freshReconnectMachine } from './machines/freshReconnectMachine.ts';
 export { resumeReconnectMachine } from './machines/resumeReconnectMachine.ts';

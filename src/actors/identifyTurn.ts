@@ -1,7 +1,7 @@
 import { fromCallback, type EventObject } from 'xstate';
 import { errorMessage } from '../machines/reconnectCourse.ts';
 import type { SocketDependencies } from './socket.ts';
-import { connectionOf, type ConnectionRef } from '../machines/connection.ts';
+import { connectionOf, type ConnectionRef } from '../connection/connection.ts';
 
 export type IdentifyTurnEvent = { type: 'identify.turn' } | { type: 'identify.turnFailed'; message: string };
 

@@ -10,8 +10,8 @@ import {
 import type { Decompressor } from '../compression/decompressor.ts';
 import type { TransportCompression } from '../compression/transportCompression.ts';
 import type { SocketCommand, SocketEvent } from '../machines/events.ts';
-import { connectionOf, type ConnectionRef } from '../machines/connection.ts';
-import { LineSealed, SecondSocketRefused } from '../machines/socketLine.ts';
+import { connectionOf, type ConnectionRef } from '../connection/connection.ts';
+import { LineSealed, SecondSocketRefused } from '../connection/socketLine.ts';
 import { GatewayError } from '../api/errors.ts';
 import { Heartbeat } from '../core/heartbeat.ts';
 

@@ -3,7 +3,7 @@ import type { BackoffOptions, CreateSocket, DispatchPayload, GatewayProtocol, Ti
 import type { WsSocketOptions } from '../adapters/ws.ts';
 import type { CompressionOption } from '../compression/transportCompression.ts';
 import { createGatewayMachine } from '../machines/createGatewayMachine.ts';
-import { openConnection } from '../machines/connection.ts';
+import { openConnection } from '../connection/connection.ts';
 import type { GatewayOutput, SessionSnapshot } from '../machines/gatewayMachine.ts';
 import { validateOptions } from './options.ts';
 import type { OutboxOptions } from '../outbox.ts';

@@ -5,7 +5,7 @@ import { defaultCompression, defaultMaxPayload } from '../core/defaults.ts';
 import { resolveCompression, transportCompression } from '../compression/transportCompression.ts';
 import type { RecoveryPlan } from '../core/recovery.ts';
 import type { createGatewayMachine } from '../machines/createGatewayMachine.ts';
-import { connectionOf } from '../machines/connection.ts';
+import { connectionOf } from '../connection/connection.ts';
 import type { GatewayInput, GatewayOutput } from '../machines/gatewayMachine.ts';
 import type { DispatchPayload } from '../types.ts';
 import type { Gateway, GatewayOptions } from './createGateway.ts';

@@ -1,6 +1,6 @@
 import { assign, createActor, type AnyActorRef, type InspectionEvent } from 'xstate';
 import type { Gateway, GatewayOptions, GatewayStateChange } from './createGateway.ts';
-import { openConnection, type ConnectionRef } from '../machines/connection.ts';
+import { openConnection, type ConnectionRef } from '../connection/connection.ts';
 import type { GatewayFailure } from '../machines/gatewayMachine.ts';
 import { supervisorMachine, type SupervisorOptions } from '../machines/supervisorMachine.ts';
 import type { DispatchPayload } from '../types.ts';

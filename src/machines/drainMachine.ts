@@ -1,6 +1,6 @@
 import { assign, fromCallback, setup } from 'xstate';
 import { SocketState, type WebSocketLike } from '../types.ts';
-import { connectionOf, type ConnectionRef } from './connection.ts';
+import { connectionOf, type ConnectionRef } from '../connection/connection.ts';
 
 export interface DrainInput {
   /** the connection whose line's socket is drained */

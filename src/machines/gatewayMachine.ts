@@ -6,7 +6,7 @@ import { freshReconnectMachine } from './freshReconnectMachine.ts';
 import { errorMessage, type ReconnectInput, type ReconnectOutput } from './reconnectCourse.ts';
 import { resumeReconnectMachine } from './resumeReconnectMachine.ts';
 import { socketNotProvided } from '../actors/socket.ts';
-import { connectionOf, openConnection, type ConnectionRef } from './connection.ts';
+import { connectionOf, openConnection, type ConnectionRef } from '../connection/connection.ts';
 import type { SocketEvent, SocketRequest, UserEvent } from './events.ts';
 import {
   decideRecovery,

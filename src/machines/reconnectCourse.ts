@@ -1,7 +1,7 @@
 import type { BackoffOptions, Timeouts } from '../types.ts';
 import type { SocketEvent } from './events.ts';
 import { retryDelayMs, type RecoveryTrigger, type RetryDelay } from '../core/recovery.ts';
-import { connectionOf, type ConnectionRef } from './connection.ts';
+import { connectionOf, type ConnectionRef } from '../connection/connection.ts';
 import type { DrainInput, DrainOutput } from './drainMachine.ts';
 import type { IdentifyTurnEvent } from '../actors/identifyTurn.ts';
 

@@ -2,7 +2,7 @@ import { assign, cancel, raise, sendParent, setup } from 'xstate';
 import type { SocketCommand, SocketRequest } from './events.ts';
 import { drainMachine } from './drainMachine.ts';
 import { identifyTurnActor } from '../actors/identifyTurn.ts';
-import { connectionOf } from './connection.ts';
+import { connectionOf } from '../connection/connection.ts';
 import {
   drainInput,
   errorMessage,

@@ -2,7 +2,7 @@ import { assign, emit, sendTo, setup, stateIn } from 'xstate';
 import type { GatewayFailure, GatewayInput, GatewayOutput } from './gatewayMachine.ts';
 import { fatalCloseCodes } from '../core/recovery.ts';
 import { defaultSupervisorOptions } from '../core/defaults.ts';
-import { connectionOf, openConnection, type ConnectionRef } from './connection.ts';
+import { connectionOf, openConnection, type ConnectionRef } from '../connection/connection.ts';
 import { createGatewayMachine } from './createGatewayMachine.ts';
 
 export interface SupervisorOptions {

@@ -1,4 +1,4 @@
-import { connectionOf } from '../../src/machines/connection.ts';
+import { connectionOf } from '../../src/connection/connection.ts';
 import { createGateway, discordProtocol, type Gateway, type GatewayStateChange } from '../../src/index.ts';
 import type { StreamCompression } from '../../src/compression/transportCompression.ts';
 import type { DispatchPayload } from '../../src/types.ts';

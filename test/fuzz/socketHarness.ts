@@ -4,10 +4,10 @@ import { discordProtocol } from '../../src/protocol/discord/discordProtocol.ts';
 import type { TransportCompression } from '../../src/compression/transportCompression.ts';
 import type { SocketEvent } from '../../src/machines/events.ts';
 import { SequenceLedger } from '../../src/core/sequenceLedger.ts';
-import { SocketLine } from '../../src/machines/socketLine.ts';
+import { SocketLine } from '../../src/connection/socketLine.ts';
 import type { DispatchPayload } from '../../src/types.ts';
 import { FakeSocket } from '../support/fakeSocket.ts';
-import { openConnection } from '../../src/machines/connection.ts';
+import { openConnection } from '../../src/connection/connection.ts';
 
 /**
  * The real socket actor (decoder, ledger, heartbeat replies) under a parent that only records

@@ -1,4 +1,4 @@
-import { connectionOf } from '../../src/machines/connection.ts';
+import { connectionOf } from '../../src/connection/connection.ts';
 import { afterEach, describe, expect, it } from 'vitest';
 import { closeAllHarnesses, sleep, startHarness, type Harness } from '../support/realGateway.ts';
 

@@ -4,12 +4,12 @@ import { freshReconnectMachine } from '../../src/machines/freshReconnectMachine.
 import type { ReconnectInput } from '../../src/machines/reconnectCourse.ts';
 import { resumeReconnectMachine } from '../../src/machines/resumeReconnectMachine.ts';
 import { defaultBackoff } from '../../src/core/defaults.ts';
-import { SocketLine } from '../../src/machines/socketLine.ts';
+import { SocketLine } from '../../src/connection/socketLine.ts';
 import { valueKey, type ModelPath, type TraversalSpec } from './modelPaths.ts';
 import { duringHandshake } from './outcomes.ts';
 import { eventTypesOf } from './plans.ts';
 import { heartbeatInterval, sleep, worldTimeouts, type ServerAct, type World } from './world.ts';
-import { openConnection } from '../../src/machines/connection.ts';
+import { openConnection } from '../../src/connection/connection.ts';
 
 /**
  * The actors the gateway spawns, as models of their own. Each path of a child model is played

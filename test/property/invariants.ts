@@ -1,4 +1,4 @@
-import { connectionOf } from '../../src/machines/connection.ts';
+import { connectionOf } from '../../src/connection/connection.ts';
 import type { World } from './world.ts';
 
 const reconnectChildren = ['freshReconnect', 'resumeReconnect'];

@@ -1,5 +1,5 @@
 import { GatewayOpcodes } from 'discord-api-types/v10';
-import { connectionOf } from '../../src/machines/connection.ts';
+import { connectionOf } from '../../src/connection/connection.ts';
 import { GatewayError } from '../../src/index.ts';
 import type { RecoveryPlan } from '../../src/core/recovery.ts';
 import type { OutboxOptions } from '../../src/outbox.ts';

@@ -12,7 +12,7 @@ import {
 } from '../../src/compression/transportCompression.ts';
 import { ZlibStreamDecompressor } from '../../src/compression/zlibStream.ts';
 import { ZstdStreamDecompressor } from '../../src/compression/zstdStream.ts';
-import { SocketLine } from '../../src/machines/socketLine.ts';
+import { SocketLine } from '../../src/connection/socketLine.ts';
 import { createStreamCompressor, type StreamCompressor } from '../../src/testing/streamCompression.ts';
 import { SocketState } from '../../src/types.ts';
 import { SocketActorHarness } from '../fuzz/socketHarness.ts';

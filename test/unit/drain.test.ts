@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { drainMachine, type DrainInput } from '../../src/machines/drainMachine.ts';
-import { SocketLine } from '../../src/machines/socketLine.ts';
+import { SocketLine } from '../../src/connection/socketLine.ts';
 import { SocketState } from '../../src/types.ts';
 import { recordStates, startActor } from '../support/actors.ts';
 import { FakeSocket, type FakeSocketBehaviour } from '../support/fakeSocket.ts';
 import { ManualClock } from '../support/manualClock.ts';
-import { openConnection } from '../../src/machines/connection.ts';
+import { openConnection } from '../../src/connection/connection.ts';
 
 const DRAIN_MS = 5_000;
 const GRACE_MS = 1_000;

@@ -1,4 +1,4 @@
-import { connectionOf } from '../../src/machines/connection.ts';
+import { connectionOf } from '../../src/connection/connection.ts';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { serverFrames } from '../support/discordFrames.ts';
 import { startGatewayHarness, type GatewayHarness } from '../support/gatewayHarness.ts';

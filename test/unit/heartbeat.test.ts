@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { sendTo, setup } from 'xstate';
 import { createSocketActor } from '../../src/actors/socket.ts';
 import type { SocketCommand, SocketEvent } from '../../src/machines/events.ts';
-import { openConnection } from '../../src/machines/connection.ts';
+import { openConnection } from '../../src/connection/connection.ts';
 import { discordProtocol } from '../../src/protocol/discord/discordProtocol.ts';
 import { startActor } from '../support/actors.ts';
 import { serverFrames } from '../support/discordFrames.ts';

@@ -2,12 +2,12 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { freshReconnectMachine } from '../../src/machines/freshReconnectMachine.ts';
 import type { ReconnectInput } from '../../src/machines/reconnectCourse.ts';
 import { resumeReconnectMachine } from '../../src/machines/resumeReconnectMachine.ts';
-import { SocketLine } from '../../src/machines/socketLine.ts';
+import { SocketLine } from '../../src/connection/socketLine.ts';
 import { defaultBackoff, defaultTimeouts } from '../../src/core/defaults.ts';
 import { FakeSocket, type FakeSocketBehaviour } from '../support/fakeSocket.ts';
 import { ManualClock } from '../support/manualClock.ts';
 import { hostReconnect } from '../support/reconnectHost.ts';
-import { openConnection } from '../../src/machines/connection.ts';
+import { openConnection } from '../../src/connection/connection.ts';
 
 const GEN = 3;
 const URL = 'wss://gateway.discord.gg/?v=10&encoding=json';

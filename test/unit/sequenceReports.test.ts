@@ -1,4 +1,4 @@
-import { connectionOf } from '../../src/machines/connection.ts';
+import { connectionOf } from '../../src/connection/connection.ts';
 import { describe, expect, it } from 'vitest';
 import { GatewayError } from '../../src/api/errors.ts';
 import { serverFrames } from '../support/discordFrames.ts';

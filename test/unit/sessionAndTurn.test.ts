@@ -1,5 +1,5 @@
 import { GatewayOpcodes } from 'discord-api-types/v10';
-import { connectionOf } from '../../src/machines/connection.ts';
+import { connectionOf } from '../../src/connection/connection.ts';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { serverFrames } from '../support/discordFrames.ts';
 import { MAIN_URL, RESUME_URL, startGatewayHarness, type GatewayHarness } from '../support/gatewayHarness.ts';

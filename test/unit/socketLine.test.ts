@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LineSealed, SecondSocketRefused, SocketLine } from '../../src/machines/socketLine.ts';
+import { LineSealed, SecondSocketRefused, SocketLine } from '../../src/connection/socketLine.ts';
 import { SocketState } from '../../src/types.ts';
 import { FakeSocket } from '../support/fakeSocket.ts';
 

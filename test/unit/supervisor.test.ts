@@ -3,7 +3,7 @@ import { assign, createActor, fromCallback, setup, type AnyActorLogic, type AnyA
 import type { GatewayInput, GatewayOutput } from '../../src/machines/gatewayMachine.ts';
 import { supervisorMachine, type SupervisorOptions } from '../../src/machines/supervisorMachine.ts';
 import { recordStates } from '../support/actors.ts';
-import { connectionOf, type ConnectionRef } from '../../src/machines/connection.ts';
+import { connectionOf, type ConnectionRef } from '../../src/connection/connection.ts';
 import { ManualClock } from '../support/manualClock.ts';
 import { CoverageRecorder } from '../model/coverage.ts';
 import { jsonRoundTripProblem } from '../model/plainData.ts';

@@ -2,7 +2,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { getShortestPaths } from 'xstate/graph';
 import { assign, createActor, setup, type AnyActorRef, type AnyMachineSnapshot, type EventObject } from 'xstate';
-import { connectionOf, type ConnectionRef } from '../../src/machines/connection.ts';
+import { connectionOf, type ConnectionRef } from '../../src/connection/connection.ts';
 import type { GatewayInput, GatewayOutput } from '../../src/machines/gatewayMachine.ts';
 import { supervisorMachine, type SupervisorContext, type SupervisorInput } from '../../src/machines/supervisorMachine.ts';
 import { CoverageRecorder, requireFullCoverage } from '../model/coverage.ts';

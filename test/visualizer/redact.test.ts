@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { discordProtocol } from '../../src/index.ts';
 import { SequenceLedger } from '../../src/core/sequenceLedger.ts';
-import { SocketLine } from '../../src/machines/socketLine.ts';
+import { SocketLine } from '../../src/connection/socketLine.ts';
 import { createRedactor, REDACTED } from '../../visualizer/redact.ts';
 
 const botToken = 'MTA5ODc2NTQzMjEwOTg3NjU0.GhIjKl.abcdefghijklmnopqrstuvwxyz0123';
