@@ -2,6 +2,7 @@ import { socketOptionsProblem } from '../adapters/ws.ts';
 import type { GatewayOptions } from './createGateway.ts';
 import type { SupervisorOptions } from '../machines/supervisorMachine.ts';
 import { defaultOutboxOptions } from '../core/defaults.ts';
+import { maxTimerMs } from '../core/validation.ts';
 import { compressionOptions, resolveCompression, type CompressionOption } from '../compression/transportCompression.ts';
 
 const timeoutNames = ['connect', 'hello', 'ready', 'drain', 'terminateGrace', 'stable'] as const;
@@ -10,12 +11,6 @@ const outboxNames = ['maxQueued', 'maxPayloadBytes', 'sendsPerWindow', 'reserved
 /** outbox options that count things rather than measure time */
 const outboxCounts = new Set(['maxQueued', 'maxPayloadBytes', 'sendsPerWindow', 'reservedSends']);
 const supervisorNames = ['maxRestarts', 'windowMs', 'cooldownBaseMs', 'cooldownMaxMs'] as const;
-
-/**
- * The longest delay a timer can have: Node (and browsers) fire a longer one after 1 ms, with only a
- * warning, so a duration past it would turn "wait a month" into "at once".
- */
-export const maxTimerMs = 2 ** 31 - 1;
 
 type Fail = (message: string) => never;
 

@@ -13,6 +13,7 @@ import { createShardActor, type ShardDependencies } from './shardActor.ts';
 import { shardManagerMachine, type FleetLayout, type ShardManagerOutput, type ShardView } from './shardManagerMachine.ts';
 import type { IdentifyQueue, SessionStore, StoredSession } from './types.ts';
 import { validateShardManagerOptions } from './validateShardManagerOptions.ts';
+import { paddedIdentifyWindowMs } from '../core/identifyWindow.ts';
 
 export interface ShardManagerOptions extends Omit<GatewayOptions, 'url' | 'protocol' | 'session' | 'beforeIdentify'> {
   token: string;
@@ -70,14 +71,7 @@ type FleetEvents = { dispatch: DispatchPayload; state: GatewayStateChange; error
 
 const storeReadTimeoutMs = 10_000;
 
-/**
- * Discord measures a bucket's window between IDENTIFYs as they arrive; a grant is given a few ms
- * before its IDENTIFY leaves, and that delay varies. The default queue waits 5% longer than the
- * window, so an IDENTIFY that left quickly never lands inside the previous one's window.
- */
-export const identifyWindowMargin = 0.05;
-/** ...and never less than this, for short windows: a busy event loop can hold an IDENTIFY this long. */
-export const minIdentifyWindowMarginMs = 50;
+export { identifyWindowMargin, minIdentifyWindowMarginMs } from '../core/identifyWindow.ts';
 
 /** `wss://host` from GET /gateway/bot, with the version and encoding this package speaks. */
 function gatewayUrl(base: string): string {
@@ -168,7 +162,7 @@ export function createShardManager(options: ShardManagerOptions): ShardManager {
       const limit = info!.session_start_limit;
       ownQueue = memoryIdentifyQueue({
         maxConcurrency,
-        windowMs: identifyWindowMs + Math.max(identifyWindowMs * identifyWindowMargin, minIdentifyWindowMarginMs),
+        windowMs: paddedIdentifyWindowMs(identifyWindowMs),
         budget: { remaining: limit.remaining, resetAfterMs: limit.reset_after, total: limit.total },
       });
       queue = ownQueue;

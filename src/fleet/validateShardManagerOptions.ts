@@ -1,3 +1,5 @@
+import { maxIdentifyWindowMs } from '../core/identifyWindow.ts';
+import { maxTimerMs } from '../core/validation.ts';
 import type { ShardManagerOptions } from './createShardManager.ts';
 
 function fail(message: string): never {
@@ -36,10 +38,12 @@ export function validateShardManagerOptions(options: ShardManagerOptions): void 
   const store = options.sessionStore;
   if (store !== undefined && (typeof store?.get !== 'function' || typeof store?.set !== 'function'))
     fail('sessionStore must have get and set methods');
-  for (const name of ['identifyWindowMs', 'sessionWriteIntervalMs'] as const) {
+  // The queue pads the window by its margin, so the window itself must leave room for it in one timer.
+  const limits = { identifyWindowMs: maxIdentifyWindowMs, sessionWriteIntervalMs: maxTimerMs };
+  for (const [name, max] of Object.entries(limits) as [keyof typeof limits, number][]) {
     const value = options[name];
-    if (value !== undefined && !(typeof value === 'number' && Number.isFinite(value) && value >= 0 && value <= 2 ** 31 - 1)) {
-      fail(`${name} must be a number of ms between 0 and 2^31-1, got ${String(value)}`);
+    if (value !== undefined && !(typeof value === 'number' && Number.isFinite(value) && value >= 0 && value <= max)) {
+      fail(`${name} must be a number of ms between 0 and ${max}, got ${String(value)}`);
     }
   }
 }
