@@ -34,7 +34,16 @@ export {
   defaultCompression,
   defaultMaxPayload,
 } from './core/defaults.ts';
-export type { BackoffOptions, CreateSocket, DispatchPayload, GatewayProtocol, InboundFrame, Timeouts, WebSocketLike } from './types.ts';
+export type {
+  BackoffOptions,
+  CreateSocket,
+  DispatchPayload,
+  GatewayProtocol,
+  IdentifyTurnHandle,
+  InboundFrame,
+  Timeouts,
+  WebSocketLike,
+} from './types.ts';
 export type { IdentifyQueue, IdentifyNotice, SessionStore, StoredSession } from './fleet/types.ts';
 export { IdentifyQueueClosedError } from './fleet/types.ts';
 export { identifyQueueMachine, identifyQueueStatus, selectGrants } from './fleet/identifyQueueMachine.ts';

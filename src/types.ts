@@ -82,3 +82,15 @@ export interface BackoffOptions {
   invalidSessionMinMs: number;
   invalidSessionMaxMs: number;
 }
+
+/**
+ * What an identify gate may answer with, so that it can measure a bucket's window from the moment
+ * the IDENTIFY left rather than from the grant (the socket opens in between), and take back a turn
+ * that was not used. Exactly one of the two is called, once.
+ */
+export interface IdentifyTurnHandle {
+  /** the IDENTIFY was written to the socket */
+  sent(): void;
+  /** the attempt ended (a failed connection, a stop) before any IDENTIFY was sent */
+  release(): void;
+}

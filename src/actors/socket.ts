@@ -6,6 +6,7 @@ import {
   type DispatchPayload,
   type GatewayProtocol,
   type InboundFrame,
+  type IdentifyTurnHandle,
 } from '../types.ts';
 import type { Decompressor } from '../compression/decompressor.ts';
 import type { TransportCompression } from '../compression/transportCompression.ts';
@@ -34,10 +35,11 @@ export interface SocketDependencies {
   /** the outcome of a `send` command: written, failed, or (`retry`) not written at all */
   onSent?: (id: number, error?: Error, retry?: boolean) => void;
   /**
-   * Asked before every IDENTIFY, after HELLO: the IDENTIFY goes out when the promise resolves (an
-   * identify queue's turn). Never asked before a RESUME. The signal aborts when the attempt ends.
+   * Asked before every connection that will IDENTIFY, before its socket opens (an identify queue's
+   * turn); never before a RESUME. The signal aborts when the attempt ends first. It may resolve to
+   * a handle that hears when the IDENTIFY was sent, or that the attempt ended without sending it.
    */
-  beforeIdentify?: (signal: AbortSignal) => Promise<void>;
+  beforeIdentify?: (signal: AbortSignal) => Promise<void | IdentifyTurnHandle>;
   /** a compressed transport: each socket gets its own decompression context and the `compress` parameter */
   compression?: TransportCompression;
 }

@@ -1,6 +1,7 @@
 import { createActor, type ActorOptions, type AnyActorLogic, type InspectionEvent } from 'xstate';
 import type { BackoffOptions, CreateSocket, DispatchPayload, GatewayProtocol, Timeouts } from '../types.ts';
 import type { WsSocketOptions } from '../adapters/ws.ts';
+import type { IdentifyTurnHandle } from '../types.ts';
 import type { CompressionOption } from '../compression/transportCompression.ts';
 import { createGatewayMachine } from '../machines/createGatewayMachine.ts';
 import { openConnection } from '../connection/connection.ts';
@@ -39,10 +40,12 @@ export interface GatewayOptions {
   /** a session to RESUME on the first connect (from `gateway.session()` of an earlier run); IDENTIFY if the server refuses it */
   session?: SessionSnapshot | null;
   /**
-   * Awaited after HELLO and before every IDENTIFY (never before a RESUME): an identify queue's turn.
-   * The signal aborts when the attempt ends first (the socket closed, a stop).
+   * Awaited before every connection that will IDENTIFY, before its socket opens (never before a
+   * RESUME): an identify queue's turn, so a gateway waiting for one holds no socket. The signal
+   * aborts when the attempt ends first (a stop). It may resolve to an `IdentifyTurnHandle`, which
+   * hears `sent()` when the IDENTIFY went out or `release()` when the attempt ended without one.
    */
-  beforeIdentify?: (signal: AbortSignal) => Promise<void>;
+  beforeIdentify?: (signal: AbortSignal) => Promise<void | IdentifyTurnHandle>;
   /** transport compression of the whole stream (Discord's `compress`); see README "Compression" */
   compression?: CompressionOption;
 }

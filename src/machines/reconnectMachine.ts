@@ -1,11 +1,10 @@
-import { assign, cancel, raise, sendParent, setup } from 'xstate';
+import { assign, cancel, raise, sendParent, sendTo, setup, spawnChild } from 'xstate';
 import type { SocketCommand, SocketRequest } from './events.ts';
 import { drainMachine } from './drainMachine.ts';
-import { identifyTurnActor } from '../actors/identifyTurn.ts';
+import { identifyTurnActor, type IdentifyTurnCommand } from '../actors/identifyTurn.ts';
 import { connectionOf } from '../connection/connection.ts';
 import {
   drainInput,
-  errorMessage,
   failure,
   reconnectContext,
   reconnectDelays,
@@ -24,7 +23,7 @@ export interface ReconnectKind {
   drainCode: number;
   /** the handshake state, after HELLO, and the final state it succeeds into */
   state: 'identifying' | 'resuming';
-  /** an IDENTIFY waits for its turn (`beforeIdentify`) between HELLO and the handshake; a RESUME never does */
+  /** an IDENTIFY waits for its turn (`beforeIdentify`) before its socket opens; a RESUME never does */
   waitsForTurn: boolean;
   succeeded: 'ready' | 'resumed';
   /** the frame to send after HELLO */
@@ -45,7 +44,6 @@ export interface ReconnectKind {
  */
 export function reconnectMachine(kind: ReconnectKind) {
   const failed = `#${kind.id}.failed`;
-  const helloTarget = kind.waitsForTurn ? 'awaitingTurn' : kind.state;
   return setup({
     types: {
       input: {} as ReconnectInput,
@@ -70,6 +68,8 @@ export function reconnectMachine(kind: ReconnectKind) {
         generation: c.generation,
         command: kind.command(c),
       })),
+      // The queue measures the bucket's window from here, not from the grant: opening took a while.
+      noteTurnUsed: sendTo('identifyTurn', { type: 'identify.sent' } satisfies IdentifyTurnCommand),
       noteProgress: assign({ progressAtCheck: ({ context: c }) => connectionOf(c.connection).line.progressFrames }),
       armSilenceCheck: raise({ type: 'handshake.silenceCheck' } as const, { delay: 'readyTimeout', id: 'silenceCheck' }),
       disarmSilenceCheck: cancel('silenceCheck'),
@@ -93,12 +93,36 @@ export function reconnectMachine(kind: ReconnectKind) {
         },
       },
       waiting: {
-        after: { retryDelay: 'handshake' },
+        after: { retryDelay: kind.waitsForTurn ? 'awaitingTurn' : 'handshake' },
       },
+      // An IDENTIFY's turn comes before its socket: a shard waiting for its bucket (minutes, or hours
+      // when the daily budget is spent) holds no open, heartbeating connection meanwhile. No timer
+      // here for that reason. The turn's actor lives on until the reconnect ends, so that it can tell
+      // the queue when the IDENTIFY went out, or give the turn back if none did.
+      ...(kind.waitsForTurn
+        ? {
+            awaitingTurn: {
+              entry: spawnChild('identifyTurn' as const, {
+                id: 'identifyTurn',
+                input: ({ context: c }: { context: ReconnectContext }) => ({ connection: c.connection }),
+              }),
+              on: {
+                'identify.turn': { target: 'handshake' },
+                'identify.turnFailed': {
+                  target: 'failed',
+                  actions: assign({
+                    outcome: ({ event }) =>
+                      failure({ type: 'identifyPermitFailed', message: event.type === 'identify.turnFailed' ? event.message : '' }),
+                  }),
+                },
+              },
+            },
+          }
+        : {}),
       handshake: {
         entry: 'requestSocket',
         on: {
-          // The socket's heartbeat runs from HELLO (through an identify turn too); the socket
+          // The socket's heartbeat runs from HELLO; the socket
           // reports a whole interval of silence as a zombie.
           'socket.zombie': { guard: 'fromThisSocket', target: 'failed', actions: 'failOn' },
           'socket.closed': { guard: 'fromThisSocket', target: 'failed', actions: 'failOn' },
@@ -117,44 +141,16 @@ export function reconnectMachine(kind: ReconnectKind) {
             on: {
               'gateway.hello': {
                 guard: 'fromThisSocket',
-                target: helloTarget,
+                target: kind.state,
                 actions: [
                   assign({ heartbeatInterval: ({ event }) => (event.type === 'gateway.hello' ? event.heartbeatInterval : 0) }),
-                  ...(kind.waitsForTurn ? [] : ['sendHandshake' as const]),
+                  'sendHandshake' as const,
+                  ...(kind.waitsForTurn ? ['noteTurnUsed' as const] : []),
                 ],
               },
             },
             after: { helloTimeout: { target: failed, actions: assign({ outcome: failure({ type: 'helloTimeout' }) }) } },
           },
-          // No timer here: a turn can be hours away when the daily IDENTIFY budget is spent. A close,
-          // op 7/9 or a bad frame still ends the attempt (handled on `handshake`), aborting the wait.
-          ...(kind.waitsForTurn
-            ? {
-                awaitingTurn: {
-                  invoke: {
-                    id: 'identifyTurn',
-                    src: 'identifyTurn' as const,
-                    input: ({ context: c }: { context: ReconnectContext }) => ({ connection: c.connection }),
-                    onError: {
-                      target: failed,
-                      actions: assign({
-                        outcome: ({ event }) => failure({ type: 'identifyPermitFailed', message: errorMessage(event.error) }),
-                      }),
-                    },
-                  },
-                  on: {
-                    'identify.turn': { target: kind.state, actions: 'sendHandshake' as const },
-                    'identify.turnFailed': {
-                      target: failed,
-                      actions: assign({
-                        outcome: ({ event }) =>
-                          failure({ type: 'identifyPermitFailed', message: event.type === 'identify.turnFailed' ? event.message : '' }),
-                      }),
-                    },
-                  },
-                },
-              }
-            : {}),
           [kind.state]: {
             entry: ['noteProgress', 'armSilenceCheck'],
             exit: 'disarmSilenceCheck',

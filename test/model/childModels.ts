@@ -34,8 +34,7 @@ const reconnectInput: ReconnectInput = {
 const inHandshakeFrame = (snapshot: AnyMachineSnapshot) =>
   ['handshake.awaitingHello', 'handshake.identifying', 'handshake.resuming'].includes(valueKey(snapshot.value));
 /** The socket's heartbeat starts at HELLO: only after it can the socket report a zombie. */
-const afterHello = (snapshot: AnyMachineSnapshot) =>
-  ['handshake.awaitingTurn', 'handshake.identifying', 'handshake.resuming'].includes(valueKey(snapshot.value));
+const afterHello = (snapshot: AnyMachineSnapshot) => ['handshake.identifying', 'handshake.resuming'].includes(valueKey(snapshot.value));
 
 function generated(snapshot: AnyMachineSnapshot, table: Record<string, (s: AnyMachineSnapshot) => EventObject[]>, file: string) {
   return eventTypesOf(snapshot).flatMap((type) => {
@@ -59,7 +58,6 @@ const reconnectEvents: Record<string, (s: AnyMachineSnapshot) => EventObject[]> 
     valueKey(s.value) === 'handshake.opening'
       ? [{ type: 'socket.createFailed', generation: s.context.generation, message: 'injected' }]
       : [],
-  'xstate.error.actor.identifyTurn': () => [{ type: 'xstate.error.actor.identifyTurn', error: new Error('injected') } as EventObject],
   'identify.turn': () => [{ type: 'identify.turn' }],
   'identify.turnFailed': () => [{ type: 'identify.turnFailed', message: 'injected' }],
   'socket.open': (s) => [{ type: 'socket.open', generation: s.context.generation }],
@@ -176,8 +174,6 @@ function arrangeReconnectPath(world: World, path: ModelPath) {
       arrangement.failCreate = true;
     } else if (type === 'identify.turnFailed') {
       arrangement.turn = 'deny';
-    } else if (type === 'xstate.error.actor.identifyTurn') {
-      (arrangement.crash ??= new Set()).add('identifyTurn');
     } else if (type.startsWith('xstate.after.connectTimeout')) {
       arrangement.redirect = 'silent';
     } else if (type.startsWith('xstate.after.helloTimeout')) {
@@ -189,15 +185,9 @@ function arrangeReconnectPath(world: World, path: ModelPath) {
     } else if (type === 'socket.zombie') {
       arrangement.stallReady = true;
       arrangement.dropAcksFromBeat = 1;
-      // A zombie while the IDENTIFY waits for its turn: the turn never comes.
-      if (from === 'handshake.awaitingTurn') arrangement.turn = 'hold';
     } else if (serverAct[type]) {
       if (from === 'handshake.opening') arrangement.redirect = 'refused';
-      else if (from === 'handshake.awaitingTurn') {
-        arrangement.turn = 'hold';
-        react(serverAct[type]);
-        arrangement.reactions!.push({ phase: from, act: serverAct[type] });
-      } else if (from === 'handshake.awaitingHello') {
+      else if (from === 'handshake.awaitingHello') {
         arrangement.stallHello = true;
         react(serverAct[type]);
         arrangement.reactions!.push({ phase: from, act: serverAct[type] });

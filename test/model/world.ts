@@ -26,7 +26,7 @@ export const heartbeatInterval = 40;
 const token = 'model-token-5d1e';
 
 export type SocketCall = 'normal' | 'ignore' | 'throw';
-export type CrashKind = 'freshReconnect' | 'resumeReconnect' | 'socket' | 'reconnectDrain' | 'closingDrain' | 'identifyTurn';
+export type CrashKind = 'freshReconnect' | 'resumeReconnect' | 'socket' | 'reconnectDrain' | 'closingDrain';
 export type ServerAct = (server: ChaosGateway) => void;
 
 export interface Arrangement {
@@ -118,7 +118,7 @@ export class World {
       compression: testTransportCompression(),
     });
     const reconnectDrain = this.crashable(drainMachine, 'reconnectDrain');
-    const identifyTurn = this.crashable(createIdentifyTurn({ beforeIdentify: () => this.identifyTurn() }), 'identifyTurn');
+    const identifyTurn = createIdentifyTurn({ beforeIdentify: () => this.identifyTurn() });
     const machine = gatewayMachine.provide({
       actors: {
         socket: this.crashable(socketActor, 'socket'),

@@ -71,9 +71,9 @@ describe('createGateway', () => {
     expect(states.map((s) => `${s.state}${s.phase ? `:${s.kind}:${s.phase}` : ''}`)).toEqual([
       'connecting:fresh:draining',
       'connecting:fresh:waiting',
+      'connecting:fresh:awaitingTurn',
       'connecting:fresh:handshake.opening',
       'connecting:fresh:handshake.awaitingHello',
-      'connecting:fresh:handshake.awaitingTurn',
       'connecting:fresh:handshake.identifying',
       'ready',
     ]);

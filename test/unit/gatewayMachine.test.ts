@@ -31,9 +31,9 @@ describe('gateway: first connection', () => {
     expect(h.phases).toEqual([
       'fresh:draining',
       'fresh:waiting',
+      'fresh:awaitingTurn',
       'fresh:handshake.opening',
       'fresh:handshake.awaitingHello',
-      'fresh:handshake.awaitingTurn',
       'fresh:handshake.identifying',
       'fresh:ready',
     ]);

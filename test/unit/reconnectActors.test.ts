@@ -65,9 +65,9 @@ describe('freshReconnect', () => {
     expect(states).toEqual([
       'draining',
       'waiting',
+      'awaitingTurn',
       'handshake.opening',
       'handshake.awaitingHello',
-      'handshake.awaitingTurn',
       'handshake.identifying',
       'ready',
     ]);
@@ -108,7 +108,7 @@ describe('freshReconnect', () => {
     old.finishClose(1000);
     clock.flush();
     expect(socket.requests).toHaveLength(1);
-    expect(states.slice(0, 3)).toEqual(['draining', 'waiting', 'handshake.opening']);
+    expect(states.slice(0, 4)).toEqual(['draining', 'waiting', 'awaitingTurn', 'handshake.opening']);
   });
 
   it('terminates the old socket at once when asked to (zombie)', () => {

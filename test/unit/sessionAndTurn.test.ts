@@ -2,7 +2,8 @@ import { GatewayOpcodes } from 'discord-api-types/v10';
 import { connectionOf } from '../../src/connection/connection.ts';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { serverFrames } from '../support/discordFrames.ts';
-import { MAIN_URL, RESUME_URL, startGatewayHarness, type GatewayHarness } from '../support/gatewayHarness.ts';
+import { HEARTBEAT_INTERVAL, MAIN_URL, RESUME_URL, startGatewayHarness, type GatewayHarness } from '../support/gatewayHarness.ts';
+import type { IdentifyTurnHandle } from '../../src/types.ts';
 
 beforeEach(() => {
   vi.spyOn(Math, 'random').mockReturnValue(0.5);
@@ -21,7 +22,37 @@ function manualGate() {
   return { calls, beforeIdentify };
 }
 
+/** A gate that answers with a handle, recording what the attempt told it. */
+function handleGate() {
+  const told: string[] = [];
+  const calls: { signal: AbortSignal; grant: () => void }[] = [];
+  const beforeIdentify = (signal: AbortSignal) =>
+    new Promise<IdentifyTurnHandle>((resolve) => {
+      const n = calls.length;
+      calls.push({
+        signal,
+        grant: () => resolve({ sent: () => told.push(`sent ${n}`), release: () => told.push(`release ${n}`) }),
+      });
+    });
+  return { told, calls, beforeIdentify };
+}
+
 const settle = () => new Promise((resolve) => setImmediate(resolve));
+
+/** Sends start and runs the immediate first attempt, which with a gate waits for its turn: no socket yet. */
+function begin(h: GatewayHarness) {
+  h.actor.send({ type: 'start' });
+  h.clock.flush();
+}
+
+/** Advances the clock through the retry delay until the gateway has asked for its next turn. */
+function untilNextTurn(h: GatewayHarness, calls: unknown[]) {
+  const previous = calls.length;
+  for (let waited = 0; calls.length === previous; waited += 50) {
+    if (waited > 60_000) throw new Error('no new turn asked within 60 s');
+    h.clock.advance(50);
+  }
+}
 
 /** Advances the clock through the retry delay until the gateway has made its next socket. */
 function untilNextSocket(h: GatewayHarness) {
@@ -34,62 +65,126 @@ function untilNextSocket(h: GatewayHarness) {
 }
 
 describe('identify turn (beforeIdentify)', () => {
-  it('holds the IDENTIFY after HELLO until the turn is granted', async () => {
+  it('waits for the turn before any socket opens, then IDENTIFYs at HELLO', async () => {
     const gate = manualGate();
     const h = startGatewayHarness({}, { beforeIdentify: gate.beforeIdentify });
-    const socket = h.start();
-    h.openWithHello();
-    expect(h.phases.at(-1)).toBe('fresh:handshake.awaitingTurn');
+    begin(h);
+    expect(h.phases.at(-1)).toBe('fresh:awaitingTurn');
     expect(gate.calls).toHaveLength(1);
-    expect(socket.sentFrames()).toEqual([]);
+    // No socket while the shard waits: a turn can be minutes (or hours) away.
+    expect(h.sockets.sockets).toHaveLength(0);
 
     gate.calls[0]!.grant();
     await settle();
+    expect(h.phases.at(-1)).toBe('fresh:handshake.opening');
+    const socket = h.openWithHello();
     expect(h.phases.at(-1)).toBe('fresh:handshake.identifying');
     expect(socket.sentFrames()).toEqual([{ op: GatewayOpcodes.Identify, d: expect.anything() }]);
     socket.receive(serverFrames.ready(1, 'session-1', RESUME_URL));
     expect(h.state).toBe('ready');
+    expect(h.sockets.sockets).toHaveLength(1);
   });
 
-  it('aborts the wait when the socket closes first, and asks again for the next attempt', async () => {
+  it('a stop while waiting aborts the wait, and no socket is ever made', async () => {
     const gate = manualGate();
     const h = startGatewayHarness({}, { beforeIdentify: gate.beforeIdentify });
-    h.start();
-    const first = h.openWithHello();
-    first.peerClose(1006);
+    begin(h);
+    h.actor.send({ type: 'stop' });
     expect(gate.calls[0]!.signal.aborted).toBe(true);
-    // A grant that arrives after the attempt ended goes nowhere: nothing is sent on any socket.
     gate.calls[0]!.grant();
     await settle();
+    expect(h.status).toBe('done');
+    expect(h.sockets.sockets).toHaveLength(0);
+  });
+
+  it('tells a handle when the IDENTIFY went out, once, and never releases a used turn', async () => {
+    const gate = handleGate();
+    const h = startGatewayHarness({}, { beforeIdentify: gate.beforeIdentify });
+    begin(h);
+    gate.calls[0]!.grant();
+    await settle();
+    const socket = h.sockets.latest;
+    socket.open();
+    expect(gate.told).toEqual([]);
+    socket.receive(serverFrames.hello(HEARTBEAT_INTERVAL));
+    expect(gate.told).toEqual(['sent 0']);
+    socket.receive(serverFrames.ready(1, 'session-1', RESUME_URL));
+    // The IDENTIFY's connection fails later: the turn was used, so nothing is given back.
+    socket.peerClose(1006);
+    h.clock.flush();
+    expect(gate.told).toEqual(['sent 0']);
+  });
+
+  it('gives the turn back when the socket fails before its IDENTIFY, and asks again', async () => {
+    const gate = handleGate();
+    const h = startGatewayHarness({}, { beforeIdentify: gate.beforeIdentify });
+    begin(h);
+    gate.calls[0]!.grant();
+    await settle();
+    const first = h.sockets.latest;
+    first.open();
+    first.peerClose(1006);
+    expect(gate.told).toEqual(['release 0']);
     expect(first.sentFrames()).toEqual([]);
 
-    untilNextSocket(h);
-    const second = h.openWithHello();
-    expect(second).not.toBe(first);
-    expect(gate.calls).toHaveLength(2);
+    untilNextTurn(h, gate.calls);
     gate.calls[1]!.grant();
     await settle();
+    const second = h.openWithHello();
+    expect(second).not.toBe(first);
     expect(second.sentFrames()).toEqual([{ op: GatewayOpcodes.Identify, d: expect.anything() }]);
+    expect(gate.told).toEqual(['release 0', 'sent 1']);
+  });
+
+  it('a turn granted as its attempt ended is given back at once', async () => {
+    const gate = handleGate();
+    const h = startGatewayHarness({}, { beforeIdentify: gate.beforeIdentify });
+    begin(h);
+    h.actor.send({ type: 'stop' });
+    gate.calls[0]!.grant();
+    await settle();
+    expect(gate.told).toEqual(['release 0']);
+    expect(h.sockets.sockets).toHaveLength(0);
+  });
+
+  it('a handle that throws does not end the attempt', async () => {
+    const h = startGatewayHarness(
+      {},
+      {
+        beforeIdentify: () =>
+          Promise.resolve({
+            sent: () => {
+              throw new Error('queue bookkeeping broke');
+            },
+            release: () => {},
+          }),
+      },
+    );
+    begin(h);
+    await settle();
+    const socket = h.openWithHello();
+    socket.receive(serverFrames.ready(1, 'session-1', RESUME_URL));
+    expect(h.state).toBe('ready');
   });
 
   it('a gate that fails ends the attempt with identifyPermitFailed, and a fresh attempt follows', async () => {
     const gate = manualGate();
     const h = startGatewayHarness({}, { beforeIdentify: gate.beforeIdentify });
-    h.start();
-    h.openWithHello();
+    begin(h);
     gate.calls[0]!.deny(new Error('queue broke'));
     await settle();
     expect(h.planSummary()).toEqual(['start:fresh', 'identifyPermitFailed:fresh']);
     expect(h.state).toBe('connecting.fresh');
+    expect(h.sockets.sockets).toHaveLength(0);
   });
 
   it('never gates a RESUME', async () => {
     const gate = manualGate();
     const h = startGatewayHarness({}, { beforeIdentify: gate.beforeIdentify });
-    h.start();
-    const socket = h.openWithHello();
+    begin(h);
     gate.calls[0]!.grant();
     await settle();
+    const socket = h.openWithHello();
     socket.receive(serverFrames.ready(5, 'session-1', RESUME_URL));
     socket.peerClose(1006);
     untilNextSocket(h);
