@@ -41,19 +41,20 @@ export interface MemoryIdentifyQueue extends IdentifyQueue {
 
 const dayMs = 86_400_000;
 
-const optionKeys = [
-  'maxConcurrency',
-  'windowMs',
-  'budget',
-  'clock',
-  'inspect',
-] as const satisfies readonly (keyof MemoryIdentifyQueueOptions)[];
-const budgetKeys = [
-  'remaining',
-  'resetAfterMs',
-  'total',
-  'resetIntervalMs',
-] as const satisfies readonly (keyof MemoryIdentifyQueueOptions['budget'])[];
+// Held to the option types both ways by the compiler, so a new option cannot be refused as unknown.
+const optionKeys = Object.keys({
+  maxConcurrency: true,
+  windowMs: true,
+  budget: true,
+  clock: true,
+  inspect: true,
+} satisfies Record<keyof MemoryIdentifyQueueOptions, true>);
+const budgetKeys = Object.keys({
+  remaining: true,
+  resetAfterMs: true,
+  total: true,
+  resetIntervalMs: true,
+} satisfies Record<keyof MemoryIdentifyQueueOptions['budget'], true>);
 
 /**
  * The input of `identifyQueueMachine` from user options, every option checked. `startedAt` is the
