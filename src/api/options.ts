@@ -124,3 +124,25 @@ export function validateSupervisorOptions(options: Partial<SupervisorOptions> | 
     checkDuration(fail, option, value, name === 'windowMs' ? 1 : 0);
   });
 }
+
+/**
+ * Every option of createGateway by name, for entries that take them on (the shard manager refuses
+ * unknown keys with it). The compiler holds it to GatewayOptions both ways: a key missing here or
+ * one GatewayOptions does not have fails the build.
+ */
+export const gatewayOptionKeys = Object.keys({
+  url: true,
+  protocol: true,
+  timeouts: true,
+  backoff: true,
+  signal: true,
+  createSocket: true,
+  socket: true,
+  allowedResumeHosts: true,
+  inspect: true,
+  outbox: true,
+  clock: true,
+  session: true,
+  beforeIdentify: true,
+  compression: true,
+} satisfies Record<keyof GatewayOptions, true>) as (keyof GatewayOptions)[];

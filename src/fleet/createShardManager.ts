@@ -275,12 +275,17 @@ export function createShardManager(options: ShardManagerOptions): ShardManager {
     shardFor(guildId) {
       const count = fleet.shardCount;
       if (count === null) throw new Error('shardFor(): the shard count is not known before start() resolves it');
+      const notSnowflake = () =>
+        new TypeError(`shardFor(): ${JSON.stringify(String(guildId))} is not a snowflake (a whole number from 0 to 2^64-1)`);
+      // BigInt() also takes '', '-5', '0x10' and ' 7 '; a snowflake is plain decimal digits.
+      if (typeof guildId !== 'bigint' && !/^\d+$/.test(String(guildId))) throw notSnowflake();
       let id: bigint;
       try {
         id = BigInt(guildId);
       } catch {
-        throw new TypeError(`shardFor(): ${JSON.stringify(String(guildId))} is not a snowflake`);
+        throw notSnowflake();
       }
+      if (id < 0n || id > 0xffff_ffff_ffff_ffffn) throw notSnowflake();
       return Number((id >> 22n) % BigInt(count));
     },
     send(shardId, payload) {

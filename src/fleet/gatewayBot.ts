@@ -1,3 +1,5 @@
+import { optionChecker } from '../core/validation.ts';
+
 /** What `GET /gateway/bot` answers: where to connect, how many shards, and the IDENTIFY budget. */
 export interface GatewayBotInfo {
   url: string;
@@ -39,20 +41,33 @@ export async function fetchGatewayBot(options: FetchGatewayBotOptions): Promise<
   return checkGatewayBotInfo(body);
 }
 
-/** The answer of GET /gateway/bot, checked field by field. */
+/**
+ * The most shards an answer of GET /gateway/bot (or the `shardCount` option) may name. The largest
+ * bots run some thousands; this leaves ten times that while refusing an answer that would have
+ * one process start millions of shards.
+ */
+export const maxShardCount = 100_000;
+
+/**
+ * The answer of GET /gateway/bot, checked field by field like an option: a server's answer is
+ * input too, and a `reset_after` past the longest timer would fire at once and refill a spent
+ * budget. Throws a TypeError that names the field.
+ */
 export function checkGatewayBotInfo(body: unknown): GatewayBotInfo {
-  const fail = (what: string): never => {
-    throw new Error(`GET /gateway/bot: unexpected answer, ${what}`);
-  };
-  if (typeof body !== 'object' || body === null) return fail('not an object');
+  const check = optionChecker('GET /gateway/bot: unexpected answer');
+  if (typeof body !== 'object' || body === null) return check.fail('not an object');
   const { url, shards, session_start_limit: limit } = body as Record<string, unknown>;
-  if (typeof url !== 'string' || !/^wss?:\/\//.test(url)) fail('url is not a ws(s) URL');
-  if (!Number.isSafeInteger(shards) || (shards as number) < 1) fail('shards is not a whole number ≥ 1');
-  if (typeof limit !== 'object' || limit === null) return fail('session_start_limit is missing');
+  if (typeof url !== 'string' || !/^wss?:\/\//.test(url)) check.fail('url is not a ws(s) URL');
+  const shardCount = check.count('shards', shards, 1);
+  if (shardCount > maxShardCount) check.fail(`shards must be at most ${maxShardCount}, got ${shardCount}`);
+  if (typeof limit !== 'object' || limit === null) return check.fail('session_start_limit is missing');
   const { total, remaining, reset_after, max_concurrency } = limit as Record<string, unknown>;
-  for (const [name, value] of Object.entries({ total, remaining, reset_after, max_concurrency })) {
-    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) fail(`session_start_limit.${name} is not a number ≥ 0`);
+  const checkedTotal = check.count('session_start_limit.total', total, 1);
+  const checkedRemaining = check.count('session_start_limit.remaining', remaining, 0);
+  if (checkedRemaining > checkedTotal) {
+    check.fail(`session_start_limit.remaining (${checkedRemaining}) must not exceed session_start_limit.total (${checkedTotal})`);
   }
-  if ((max_concurrency as number) < 1) fail('session_start_limit.max_concurrency is below 1');
+  check.duration('session_start_limit.reset_after', reset_after);
+  check.count('session_start_limit.max_concurrency', max_concurrency, 1);
   return body as GatewayBotInfo;
 }

@@ -16,6 +16,11 @@ import type { IdentifyNotice } from './types.ts';
  * event carries it), which keeps every action a pure function of context and event.
  */
 
+/**
+ * Every duration here is waited for on one timer, so each must be at most the longest timer
+ * (`identifyQueueInput` checks that, and the rest); times are of one monotonic clock, the one
+ * that drives the timers.
+ */
 export interface IdentifyQueueInput {
   maxConcurrency: number;
   windowMs: number;
@@ -24,7 +29,7 @@ export interface IdentifyQueueInput {
     /** what the budget refills to at each reset */
     total: number;
     resetAfterMs: number;
-    /** time between resets after the first one (Discord: 24 h) */
+    /** time between resets after the first one (Discord: 24 h); at least 1 ms */
     resetIntervalMs: number;
   };
   /** the clock's time when the queue starts */

@@ -1,24 +1,35 @@
-import { createActor, type Actor, type ActorOptions, type AnyActorLogic } from 'xstate';
-import { identifyQueueMachine, identifyQueueStatus, type IdentifyQueueStatus } from './identifyQueueMachine.ts';
+import { createActor, type Actor, type ActorOptions, type AnyActorLogic, type InspectionEvent } from 'xstate';
+import { identifyQueueMachine, identifyQueueStatus, type IdentifyQueueInput, type IdentifyQueueStatus } from './identifyQueueMachine.ts';
 import { checkShardId } from './storedSession.ts';
 import { abortError, IdentifyQueueClosedError, type IdentifyNotice, type IdentifyQueue } from './types.ts';
 import { defaultIdentifyWindowMs } from '../core/defaults.ts';
+import { optionChecker, type OptionChecker } from '../core/validation.ts';
+import { toObserver, type InspectOption } from '../api/inspectors.ts';
+import { messageOf } from '../api/errors.ts';
 
 type XStateClock = NonNullable<ActorOptions<AnyActorLogic>['clock']>;
-/** A clock for the statechart's timers that also tells the time, e.g. XState's `SimulatedClock`. */
+/**
+ * A clock for the statechart's timers that also tells the time, e.g. XState's `SimulatedClock`.
+ * `now()` must run at the pace of the timers (a monotonic clock): the budget's reset is computed
+ * from it and then waited for on a timer.
+ */
 export type QueueClock = XStateClock & { now(): number };
 
 export interface MemoryIdentifyQueueOptions {
   /** `session_start_limit.max_concurrency` */
   maxConcurrency: number;
-  /** one IDENTIFY per bucket per this many ms (default 5000) */
+  /** one IDENTIFY per bucket per this many ms (default 5000, at most the longest timer) */
   windowMs?: number;
-  /** from `session_start_limit`: `remaining`, `reset_after` and `total` (default max(remaining, 1000)) */
+  /**
+   * From `session_start_limit`: `remaining`, `reset_after` and `total` (default max(remaining,
+   * 1000)); then a refill every `resetIntervalMs` (default 24 h, at least 1 ms). Every duration is
+   * at most the longest timer (2^31−1 ms, about 24.8 days), and `remaining` at most `total`.
+   */
   budget: { remaining: number; resetAfterMs: number; total?: number; resetIntervalMs?: number };
-  /** drives the timers (default: real time) */
+  /** drives the timers (default: real time on the monotonic clock, `performance.now()`) */
   clock?: QueueClock;
-  /** an XState inspection observer for the queue's actor */
-  inspect?: ActorOptions<AnyActorLogic>['inspect'];
+  /** an XState inspection observer for the queue's actor; a throw from it is reported once as a process warning, never reaches the queue */
+  inspect?: InspectOption;
 }
 
 export interface MemoryIdentifyQueue extends IdentifyQueue {
@@ -30,43 +41,79 @@ export interface MemoryIdentifyQueue extends IdentifyQueue {
 
 const dayMs = 86_400_000;
 
-function checkCount(value: unknown, name: string, min: number): number {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
-    throw new TypeError(`memoryIdentifyQueue: ${name} must be an integer ≥ ${min}, got ${String(value)}`);
-  }
-  return value;
-}
+// Held to the option types both ways by the compiler, so a new option cannot be refused as unknown.
+const optionKeys = Object.keys({
+  maxConcurrency: true,
+  windowMs: true,
+  budget: true,
+  clock: true,
+  inspect: true,
+} satisfies Record<keyof MemoryIdentifyQueueOptions, true>);
+const budgetKeys = Object.keys({
+  remaining: true,
+  resetAfterMs: true,
+  total: true,
+  resetIntervalMs: true,
+} satisfies Record<keyof MemoryIdentifyQueueOptions['budget'], true>);
 
-function checkDuration(value: unknown, name: string): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-    throw new TypeError(`memoryIdentifyQueue: ${name} must be a number of ms ≥ 0, got ${String(value)}`);
-  }
-  return value;
-}
-
-/** The input of `identifyQueueMachine` from user options, every option checked. */
-export function identifyQueueInput(options: MemoryIdentifyQueueOptions, startedAt: number) {
-  if (typeof options !== 'object' || options === null) throw new TypeError('memoryIdentifyQueue: options are required');
+/**
+ * The input of `identifyQueueMachine` from user options, every option checked. `startedAt` is the
+ * queue clock's time when the budget was read (default: now on the real clock).
+ */
+export function identifyQueueInput(options: MemoryIdentifyQueueOptions, startedAt?: number): IdentifyQueueInput {
+  const check = optionChecker('memoryIdentifyQueue');
+  if (typeof options !== 'object' || options === null) check.fail('options are required');
+  check.knownKeys(null, options, optionKeys);
   const { budget } = options;
-  if (typeof budget !== 'object' || budget === null)
-    throw new TypeError('memoryIdentifyQueue: budget ({ remaining, resetAfterMs }) is required');
-  const remaining = checkCount(budget.remaining, 'budget.remaining', 0);
+  if (typeof budget !== 'object' || budget === null) check.fail('budget ({ remaining, resetAfterMs }) is required');
+  check.knownKeys('budget', budget, budgetKeys);
+  const remaining = check.count('budget.remaining', budget.remaining, 0);
+  const total = check.count('budget.total', budget.total ?? Math.max(remaining, 1000), 1);
+  if (remaining > total) check.fail(`budget.remaining (${remaining}) must not exceed budget.total (${total})`);
+  if (options.clock !== undefined) checkClock(check, options.clock);
+  if (options.inspect !== undefined && !isInspectOption(options.inspect)) {
+    check.fail('inspect must be an observer, a function or a @statelyai/inspect inspector');
+  }
+  const start = startedAt ?? (options.clock ?? realClock).now();
+  if (!Number.isFinite(start)) check.fail(`startedAt must be a finite time of the queue's clock, got ${String(start)}`);
   return {
-    maxConcurrency: checkCount(options.maxConcurrency, 'maxConcurrency', 1),
-    windowMs: checkDuration(options.windowMs ?? defaultIdentifyWindowMs, 'windowMs'),
+    maxConcurrency: check.count('maxConcurrency', options.maxConcurrency, 1),
+    windowMs: check.duration('windowMs', options.windowMs ?? defaultIdentifyWindowMs),
     budget: {
       remaining,
-      total: checkCount(budget.total ?? Math.max(remaining, 1000), 'budget.total', 1),
-      resetAfterMs: checkDuration(budget.resetAfterMs, 'budget.resetAfterMs'),
-      resetIntervalMs: checkDuration(budget.resetIntervalMs ?? dayMs, 'budget.resetIntervalMs'),
+      total,
+      resetAfterMs: check.duration('budget.resetAfterMs', budget.resetAfterMs),
+      // A period of 0 would refill the budget at once, again and again: no limit at all.
+      resetIntervalMs: check.duration('budget.resetIntervalMs', budget.resetIntervalMs ?? dayMs, { min: 1 }),
     },
-    startedAt,
+    startedAt: start,
   };
 }
 
-/** Real time, with timers that do not keep the process alive on their own (the budget timer runs for hours). */
+function isInspectOption(value: unknown): boolean {
+  if (typeof value === 'function') return true;
+  if (typeof value !== 'object' || value === null) return false;
+  const target: unknown = 'inspect' in value ? value.inspect : value;
+  return (
+    typeof target === 'function' ||
+    (typeof target === 'object' && target !== null && typeof (target as { next?: unknown }).next === 'function')
+  );
+}
+
+function checkClock(check: OptionChecker, clock: unknown): void {
+  const parts = (typeof clock === 'object' && clock !== null ? clock : {}) as Record<string, unknown>;
+  if (['now', 'setTimeout', 'clearTimeout'].some((name) => typeof parts[name] !== 'function')) {
+    check.fail("clock must have now(), setTimeout() and clearTimeout(), e.g. XState's SimulatedClock");
+  }
+}
+
+/**
+ * Real time on the monotonic clock, so that a step of the wall clock (NTP, a suspended VM) cannot
+ * move a reset that the timers then wait for; its timers do not keep the process alive on their
+ * own (the budget timer runs for hours).
+ */
 const realClock: QueueClock = {
-  now: () => Date.now(),
+  now: () => performance.now(),
   setTimeout: (fn: (...args: unknown[]) => void, ms: number) => {
     const timer = setTimeout(fn, ms);
     timer.unref();
@@ -76,13 +123,34 @@ const realClock: QueueClock = {
 };
 
 /**
+ * The user's inspection observer, kept away from the actor: XState calls it inside its own
+ * steps, where a throw would escape from createActor, send or stop and wedge the mailbox.
+ */
+function guardedInspector(option: InspectOption | undefined): ((event: InspectionEvent) => void) | undefined {
+  const observer = toObserver(option);
+  if (!observer) return undefined;
+  let reported = false;
+  return (event) => {
+    try {
+      observer(event);
+    } catch (error) {
+      // The queue has no error channel of its own; one warning says it, the rest would be noise.
+      if (reported) return;
+      reported = true;
+      process.emitWarning(`memoryIdentifyQueue: the inspect observer threw: ${messageOf(error)}`, { code: 'INSPECTOR_THREW' });
+    }
+  };
+}
+
+/**
  * The identify queue of one process: `identifyQueueMachine` in an actor, behind the IdentifyQueue
  * interface.
  */
 export function memoryIdentifyQueue(options: MemoryIdentifyQueueOptions): MemoryIdentifyQueue {
-  const clock = options?.clock ?? realClock;
-  const input = identifyQueueInput(options, clock.now());
-  const actor = createActor(identifyQueueMachine, { input, clock, inspect: options.inspect });
+  const input = identifyQueueInput(options);
+  const clock = options.clock ?? realClock;
+  const inspect = guardedInspector(options.inspect);
+  const actor = createActor(identifyQueueMachine, { input, clock, ...(inspect ? { inspect } : {}) });
   const queue = identifyQueueOverActor(actor, clock);
   actor.start();
   return { ...queue, actor, status: () => identifyQueueStatus(actor.getSnapshot(), clock.now()) };

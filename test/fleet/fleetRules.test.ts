@@ -1,6 +1,11 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { describe, expect, it } from 'vitest';
+import { Actor, SimulatedClock } from 'xstate';
+import { describe, expect, it, vi } from 'vitest';
+import * as publicApi from '../../src/index.ts';
+import type { GatewayBotInfo } from '../../src/index.ts';
+import { startChaosGateway } from '../../src/testing/index.ts';
+import { shortTimeouts } from '../support/realGateway.ts';
 import { createShardManager } from '../../src/fleet/createShardManager.ts';
 import { checkGatewayBotInfo, fetchGatewayBot } from '../../src/fleet/gatewayBot.ts';
 import { IdentifyRules, shardField, shardOfGuild } from '../../src/testing/identifyRules.ts';
@@ -74,7 +79,7 @@ describe('GET /gateway/bot', () => {
     for (const [status, body, message] of [
       [401, { message: '401: Unauthorized' }, /token is invalid/],
       [502, {}, /HTTP 502/],
-      [200, { ...info, shards: 0 }, /shards is not a whole number/],
+      [200, { ...info, shards: 0 }, /shards must be a whole number ≥ 1/],
     ] as const) {
       const api = await serve(status, body);
       try {
@@ -112,5 +117,106 @@ describe('createShardManager options', () => {
     await expect(fleet.start()).rejects.toThrow(/no network/);
     expect(errors).toEqual([[expect.stringContaining('no network'), null]]);
     await expect(fleet.stop()).resolves.toMatchObject({ status: 'failed' });
+  });
+});
+
+describe('the fleet checks what it is told, by the user or by the server, before anything starts', () => {
+  const base = { token: 't', intents: 1, shardCount: 4 as const, url: 'ws://127.0.0.1:1/' };
+  const answer = (limit: Partial<GatewayBotInfo['session_start_limit']>, shards = 3): GatewayBotInfo => ({
+    url: 'wss://gateway.discord.gg',
+    shards,
+    session_start_limit: { total: 1000, remaining: 999, reset_after: 5, max_concurrency: 1, ...limit },
+  });
+
+  it('GET /gateway/bot: a reset past the longest timer, a remaining above total or an absurd shard count is refused', () => {
+    expect(() => publicApi.checkGatewayBotInfo(answer({ reset_after: 86_400_000_000 }))).toThrow(
+      /session_start_limit\.reset_after must be at most 2147483647 ms/,
+    );
+    expect(() => publicApi.checkGatewayBotInfo(answer({ total: 3, remaining: 5 }))).toThrow(/remaining \(5\) must not exceed/);
+    expect(() => publicApi.checkGatewayBotInfo(answer({}, 10_000_000))).toThrow(/shards must be at most 100000/);
+    expect(() => publicApi.checkGatewayBotInfo(answer({ max_concurrency: 1.5 }))).toThrow(/max_concurrency/);
+    expect(publicApi.checkGatewayBotInfo(answer({ reset_after: 2 ** 31 - 1 }, 100_000))).toMatchObject({ shards: 100_000 });
+  });
+
+  it('a reset_after past the longest timer fails the start with GATEWAY_INFO_FAILED, never an IDENTIFY on a spent budget', async () => {
+    const server = await startChaosGateway({
+      heartbeatInterval: 10_000,
+      token: 'fleet-token',
+      fleet: { maxConcurrency: 1, identifyWindowMs: 10 },
+    });
+    const fleet = publicApi.createShardManager({
+      token: 'fleet-token',
+      intents: 1,
+      shardCount: 1,
+      url: server.url,
+      identifyWindowMs: 10,
+      timeouts: shortTimeouts,
+      // The budget is spent for the next 1,000 days; a timer cannot wait that long, and must not refill it at once.
+      gatewayInfo: async () => ({ ...answer({ total: 1, remaining: 0, reset_after: 86_400_000_000 }, 1), url: server.url }),
+    });
+    const errors: Error[] = [];
+    fleet.on('error', (error) => errors.push(error));
+    try {
+      await expect(fleet.start()).rejects.toThrow(/reset_after/);
+      expect(errors).toEqual([expect.objectContaining({ code: 'GATEWAY_INFO_FAILED' })]);
+      expect(server.counters.identifies).toBe(0);
+    } finally {
+      await fleet.stop();
+      await server.close();
+    }
+  });
+
+  it('refuses an identifyWindowMs whose padded window would not fit in one timer', () => {
+    expect(() => publicApi.createShardManager({ ...base, identifyWindowMs: 2_147_483_647 })).toThrow(/identifyWindowMs/);
+    expect(() => publicApi.createShardManager({ ...base, identifyWindowMs: 2_147_483_647 })).toThrow(TypeError);
+  });
+
+  it.each([
+    [{ ...base, signal: {} }, /signal must be an AbortSignal/],
+    [{ ...base, sessionstore: publicApi.memorySessionStore() }, /unknown option "sessionstore"/],
+    [{ ...base, windowMS: 5000 }, /unknown option "windowMS"/],
+    [{ ...base, session: null }, /unknown option "session"/],
+    [{ ...base, shardCount: 200_000 }, /shardCount must be 'auto' or a whole number from 1 to 100000/],
+  ])('refuses %j with a TypeError, before anything starts', (options, message) => {
+    const started = vi.spyOn(Actor.prototype, 'start');
+    try {
+      expect(() => publicApi.createShardManager(options as never)).toThrow(TypeError);
+      expect(() => publicApi.createShardManager(options as never)).toThrow(message);
+      expect(started).not.toHaveBeenCalled();
+    } finally {
+      started.mockRestore();
+    }
+  });
+
+  it('takes every option createGateway has that a fleet passes on to its shards', async () => {
+    const fleet = publicApi.createShardManager({
+      ...base,
+      timeouts: { hello: 1000 },
+      backoff: { baseMs: 10 },
+      signal: new AbortController().signal,
+      socket: { maxPayload: 1 << 20 },
+      allowedResumeHosts: ['example.com'],
+      inspect: () => {},
+      outbox: { maxQueued: 10 },
+      clock: new SimulatedClock(),
+      compression: 'none',
+      identify: { large_threshold: 50 },
+      sessionWriteIntervalMs: 500,
+    });
+    await fleet.stop();
+  });
+
+  it('shardFor refuses what is not a snowflake: negative, past 2^64-1, or not plain digits', async () => {
+    const fleet = publicApi.createShardManager(base);
+    try {
+      for (const bad of ['-4194304', -1n, String(2n ** 64n), 2n ** 64n, '', ' 7', '0x10', '1e3']) {
+        expect(() => fleet.shardFor(bad), String(bad)).toThrow(TypeError);
+        expect(() => fleet.shardFor(bad), String(bad)).toThrow(/not a snowflake/);
+      }
+      expect(fleet.shardFor(String(2n ** 64n - 1n))).toBe(Number(((2n ** 64n - 1n) >> 22n) % 4n));
+      expect(fleet.shardFor('81384788765712384')).toBe(Number((81384788765712384n >> 22n) % 4n));
+    } finally {
+      await fleet.stop();
+    }
   });
 });

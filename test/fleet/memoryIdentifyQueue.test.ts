@@ -1,6 +1,7 @@
 import { createActor, setup, SimulatedClock, type ActorRefFrom } from 'xstate';
 import { identifyQueueMachine, identifyQueueStatus } from '../../src/fleet/identifyQueueMachine.ts';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import * as publicApi from '../../src/index.ts';
 import {
   identifyQueueInput,
   identifyQueueOverActor,
@@ -224,5 +225,116 @@ describe('identifyQueueMachine spawned inside another statechart', () => {
     expect(identifyQueueStatus(child.getSnapshot()).budgetLeft).toBe(3);
     void queue.close();
     fleet.stop();
+  });
+});
+
+describe('memoryIdentifyQueue: durations, clocks and user code', () => {
+  const longestTimerMs = 2 ** 31 - 1;
+
+  it('refuses a duration past the longest timer rather than firing it at once, and honours one that fits', async () => {
+    for (const [budget, windowMs, name] of [
+      [{ remaining: 0, total: 1, resetAfterMs: 86_400_000_000 }, undefined, /budget\.resetAfterMs must be at most 2147483647 ms/],
+      [{ remaining: 0, total: 1, resetAfterMs: 0, resetIntervalMs: 2 ** 31 }, undefined, /budget\.resetIntervalMs must be at most/],
+      [{ remaining: 1, resetAfterMs: 0 }, 2 ** 31, /windowMs must be at most/],
+    ] as const) {
+      expect(() => publicApi.memoryIdentifyQueue({ maxConcurrency: 1, windowMs, budget })).toThrow(TypeError);
+      expect(() => publicApi.memoryIdentifyQueue({ maxConcurrency: 1, windowMs, budget })).toThrow(name);
+    }
+    vi.useFakeTimers();
+    try {
+      const queue = publicApi.memoryIdentifyQueue({ maxConcurrency: 1, budget: { remaining: 0, total: 1, resetAfterMs: longestTimerMs } });
+      let granted = false;
+      void queue.wait(0).then(() => (granted = true));
+      await vi.advanceTimersByTimeAsync(longestTimerMs - 1);
+      expect(granted).toBe(false);
+      await vi.advanceTimersByTimeAsync(1);
+      expect(granted).toBe(true);
+      queue.close();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('a forward step of the wall clock neither shortens a budget period nor the time it reports', async () => {
+    vi.useFakeTimers();
+    try {
+      const queue = publicApi.memoryIdentifyQueue({
+        maxConcurrency: 1,
+        windowMs: 10,
+        budget: { remaining: 1, total: 1, resetAfterMs: 1000, resetIntervalMs: 10_000 },
+      });
+      const grantedAt = new Map<number, number>();
+      const notices: [number, IdentifyNotice][] = [];
+      const started = performance.now();
+      const ask = (shardId: number) =>
+        void queue
+          .wait(shardId, undefined, (notice) => notices.push([shardId, notice]))
+          .then(() => grantedAt.set(shardId, performance.now() - started));
+      ask(0);
+      await vi.advanceTimersByTimeAsync(500);
+      // NTP or a resumed VM moves the wall clock 5 s on; the monotonic clock does not jump.
+      vi.setSystemTime(Date.now() + 5000);
+      ask(1);
+      await vi.advanceTimersByTimeAsync(500);
+      ask(2);
+      await vi.advanceTimersByTimeAsync(9_999);
+      expect(grantedAt.has(2)).toBe(false);
+      await vi.advanceTimersByTimeAsync(1);
+      expect([...grantedAt]).toEqual([
+        [0, 0],
+        [1, 1000],
+        [2, 11_000],
+      ]);
+      expect(notices).toEqual([
+        [1, { code: 'IDENTIFY_BUDGET_EXHAUSTED', retryAfterMs: 500 }],
+        [2, { code: 'IDENTIFY_BUDGET_EXHAUSTED', retryAfterMs: 10_000 }],
+      ]);
+      queue.close();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('a throwing inspect observer never reaches the queue: it is reported once as a warning', async () => {
+    const emitWarning = vi.spyOn(process, 'emitWarning').mockImplementation(() => {});
+    try {
+      let seen = 0;
+      const queue = publicApi.memoryIdentifyQueue({
+        maxConcurrency: 1,
+        windowMs: 10,
+        budget: { remaining: 5, resetAfterMs: 60_000 },
+        inspect: () => {
+          seen += 1;
+          throw new Error('observer bug');
+        },
+      });
+      await queue.wait(0);
+      await queue.wait(1);
+      expect(queue.status()).toMatchObject({ granted: 2, budgetLeft: 3 });
+      queue.close();
+      expect(queue.actor.getSnapshot().status).toBe('done');
+      expect(seen).toBeGreaterThan(3);
+      expect(emitWarning.mock.calls).toEqual([[expect.stringContaining('observer bug'), { code: 'INSPECTOR_THREW' }]]);
+    } finally {
+      emitWarning.mockRestore();
+    }
+  });
+
+  it('refuses a budget period of 0, a budget above its total and misspelt keys, naming them', () => {
+    const budget = { remaining: 1, resetAfterMs: 0 };
+    for (const [options, message] of [
+      [{ maxConcurrency: 1, budget: { ...budget, resetIntervalMs: 0 } }, /budget\.resetIntervalMs must be a finite number ≥ 1/],
+      [
+        { maxConcurrency: 1, budget: { remaining: 5, total: 3, resetAfterMs: 0 } },
+        /budget\.remaining \(5\) must not exceed budget\.total \(3\)/,
+      ],
+      [{ maxConcurrency: 1, windowMS: 5000, budget }, /unknown option "windowMS"/],
+      [{ maxConcurrency: 1, budget: { ...budget, resetAfter: 5 } }, /unknown budget option "resetAfter"/],
+      [{ maxConcurrency: 1, budget, clock: {} }, /clock must have now\(\)/],
+      [{ maxConcurrency: 1, budget, inspect: 5 }, /inspect must be/],
+    ] as const) {
+      expect(() => publicApi.memoryIdentifyQueue(options as never)).toThrow(TypeError);
+      expect(() => publicApi.memoryIdentifyQueue(options as never)).toThrow(message);
+    }
   });
 });
