@@ -1,5 +1,6 @@
 import { assign, enqueueActions, setup } from 'xstate';
 import type { IdentifyNotice } from './types.ts';
+import { maxTimerMs } from '../core/validation.ts';
 
 /**
  * The in-process identify queue as a statechart, so a shard manager can spawn it and the inspector
@@ -42,12 +43,24 @@ export interface IdentifyWaiter {
   bucket: number;
   /** when the wait began */
   since: number;
+  /**
+   * A reservation: once granted, the bucket is held for at most this long (and a window after it)
+   * until the caller says its IDENTIFY went out (`turn.sent`, and the window runs from then) or
+   * that none will (`turn.released`, and the bucket and the budget get it back). Absent for a plain wait.
+   */
+  holdMs?: number;
 }
 
 export interface CoolingBucket {
   bucket: number;
   /** when the bucket may grant again */
   until: number;
+  /** the grant that closed it */
+  waiterId: number;
+  /** granted as a reservation whose IDENTIFY has not gone out yet */
+  held: boolean;
+  /** the budget period the grant was paid from (a refund goes only to the same period) */
+  period: number;
 }
 
 export interface IdentifyQueueContext {
@@ -63,13 +76,19 @@ export interface IdentifyQueueContext {
   waiters: IdentifyWaiter[];
   /** in the order their cool-down began */
   cooling: CoolingBucket[];
-  /** grants since the queue started */
+  /** grants since the queue started, less the reservations given back */
   granted: number;
+  /** budget resets so far: the period a grant is paid from */
+  period: number;
 }
 
 export type IdentifyQueueEvent =
-  | { type: 'wait'; waiterId: number; shardId: number; at: number }
+  | { type: 'wait'; waiterId: number; shardId: number; at: number; holdMs?: number }
   | { type: 'cancel'; waiterId: number; at: number }
+  /** a reservation's IDENTIFY went out: its bucket's window runs from `at` */
+  | { type: 'turn.sent'; waiterId: number; at: number }
+  /** a reservation ended without an IDENTIFY: its bucket reopens and the budget is refunded */
+  | { type: 'turn.released'; waiterId: number; at: number }
   | { type: 'bucket.cooled'; bucket: number; at: number }
   | { type: 'close' };
 
@@ -96,6 +115,10 @@ export function selectGrants(context: IdentifyQueueContext): { grants: IdentifyW
 
 const seen = (context: IdentifyQueueContext, at: number) => Math.max(context.now, at);
 
+/** The cooling entry of a reservation still held for `waiterId`, if any. */
+const heldFor = (context: IdentifyQueueContext, waiterId: number) =>
+  context.cooling.find((entry) => entry.held && entry.waiterId === waiterId);
+
 const exhaustedNotice = (context: IdentifyQueueContext): IdentifyNotice => ({
   code: 'IDENTIFY_BUDGET_EXHAUSTED',
   retryAfterMs: Math.max(0, context.resetAt - context.now),
@@ -114,11 +137,22 @@ export const identifyQueueMachine = setup({
   },
   guards: {
     budgetSpent: ({ context }) => context.remaining <= 0,
+    // A reservation given back in the period that paid for it: the budget has one more to grant.
+    refundable: ({ context, event }) => {
+      if (event.type !== 'turn.released') return false;
+      return heldFor(context, event.waiterId)?.period === context.period;
+    },
   },
   actions: {
     addWaiter: assign(({ context, event }) => {
       if (event.type !== 'wait') return {};
-      const waiter = { waiterId: event.waiterId, shardId: event.shardId, bucket: event.shardId % context.maxConcurrency, since: event.at };
+      const waiter: IdentifyWaiter = {
+        waiterId: event.waiterId,
+        shardId: event.shardId,
+        bucket: event.shardId % context.maxConcurrency,
+        since: event.at,
+        ...(event.holdMs === undefined ? {} : { holdMs: event.holdMs }),
+      };
       return { now: seen(context, event.at), waiters: [...context.waiters, waiter] };
     }),
     removeWaiter: assign(({ context, event }) => {
@@ -133,20 +167,65 @@ export const identifyQueueMachine = setup({
       now: Math.max(context.now, context.resetAt),
       remaining: context.total,
       resetAt: context.resetAt + context.resetIntervalMs,
+      period: context.period + 1,
     })),
+    // The window is measured from the IDENTIFY, not the grant: opening the socket took a while.
+    startWindowAtSend: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'turn.sent') return;
+      const entry = heldFor(context, event.waiterId);
+      if (!entry) return;
+      const now = seen(context, event.at);
+      const until = now + context.windowMs;
+      enqueue.cancel(`cooling.${entry.bucket}`);
+      enqueue.assign({
+        now,
+        // Its cool-down begins again now, so it moves to the end: the list stays in the order timers were set.
+        cooling: [...context.cooling.filter((other) => other !== entry), { ...entry, until, held: false }],
+      });
+      enqueue.raise({ type: 'bucket.cooled', bucket: entry.bucket, at: until }, { delay: 'window', id: `cooling.${entry.bucket}` });
+    }),
+    // No IDENTIFY went out: Discord counted nothing, so neither does the queue.
+    giveBackReservation: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'turn.released') return;
+      const entry = heldFor(context, event.waiterId);
+      if (!entry) return;
+      const refund = entry.period === context.period ? 1 : 0;
+      enqueue.cancel(`cooling.${entry.bucket}`);
+      enqueue.assign({
+        now: seen(context, event.at),
+        cooling: context.cooling.filter((other) => other !== entry),
+        remaining: context.remaining + refund,
+        granted: context.granted - 1,
+      });
+    }),
     grantReady: enqueueActions(({ context, enqueue }) => {
       const { grants, rest } = selectGrants(context);
       if (grants.length === 0) return;
-      const until = context.now + context.windowMs;
+      // A hold that runs out is treated as an IDENTIFY sent at its last moment: a window follows it.
+      const coolFor = (grant: IdentifyWaiter) =>
+        grant.holdMs === undefined ? context.windowMs : Math.min(maxTimerMs, grant.holdMs + context.windowMs);
       enqueue.assign({
         waiters: rest,
         remaining: context.remaining - grants.length,
         granted: context.granted + grants.length,
-        cooling: [...context.cooling, ...grants.map(({ bucket }) => ({ bucket, until }))],
+        cooling: [
+          ...context.cooling,
+          ...grants.map((grant) => ({
+            bucket: grant.bucket,
+            until: context.now + coolFor(grant),
+            waiterId: grant.waiterId,
+            held: grant.holdMs !== undefined,
+            period: context.period,
+          })),
+        ],
       });
-      for (const { waiterId, shardId, bucket } of grants) {
+      for (const grant of grants) {
+        const { waiterId, shardId, bucket } = grant;
         enqueue.emit({ type: 'granted', waiterId, shardId, at: context.now });
-        enqueue.raise({ type: 'bucket.cooled', bucket, at: until }, { delay: 'window', id: `cooling.${bucket}` });
+        const cooled = { type: 'bucket.cooled', bucket, at: context.now + coolFor(grant) } as const;
+        // A reservation's hold is its own length (the caller's connect and HELLO timeouts), not a named delay.
+        if (grant.holdMs === undefined) enqueue.raise(cooled, { delay: 'window', id: `cooling.${bucket}` });
+        else enqueue.raise(cooled, { delay: coolFor(grant), id: `cooling.${bucket}` });
       }
     }),
     reportExhaustedToAll: enqueueActions(({ context, enqueue }) => {
@@ -175,6 +254,7 @@ export const identifyQueueMachine = setup({
     waiters: [],
     cooling: [],
     granted: 0,
+    period: 0,
   }),
   initial: 'running',
   states: {
@@ -184,6 +264,7 @@ export const identifyQueueMachine = setup({
       after: { budgetReset: { target: 'running', reenter: true, actions: 'refillBudget' } },
       on: {
         cancel: { actions: 'removeWaiter' },
+        'turn.sent': { actions: 'startWindowAtSend' },
         close: { target: 'closed', actions: 'releaseWaiters' },
       },
       states: {
@@ -193,6 +274,7 @@ export const identifyQueueMachine = setup({
           on: {
             wait: { actions: ['addWaiter', 'grantReady'] },
             'bucket.cooled': { actions: ['reopenBucket', 'grantReady'] },
+            'turn.released': { actions: ['giveBackReservation', 'grantReady'] },
           },
         },
         exhausted: {
@@ -200,6 +282,10 @@ export const identifyQueueMachine = setup({
           on: {
             wait: { actions: ['addWaiter', 'reportExhaustedToNewcomer'] },
             'bucket.cooled': { actions: 'reopenBucket' },
+            'turn.released': [
+              { guard: 'refundable', target: 'serving', actions: 'giveBackReservation' },
+              { actions: 'giveBackReservation' },
+            ],
           },
         },
       },

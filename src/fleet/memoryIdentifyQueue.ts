@@ -156,6 +156,8 @@ export function memoryIdentifyQueue(options: MemoryIdentifyQueueOptions): Memory
   return { ...queue, actor, status: () => identifyQueueStatus(actor.getSnapshot(), clock.now()) };
 }
 
+type WaitReport = (notice: IdentifyNotice) => void;
+
 interface PendingWait {
   resolve(): void;
   reject(error: Error): void;
@@ -169,7 +171,10 @@ type QueueActorRef = Pick<Actor<typeof identifyQueueMachine>, 'send' | 'on' | 'g
  * inside a shard manager. Each wait is one waiter of the statechart; its grant, notices and the
  * queue's close come back as emitted events.
  */
-export function identifyQueueOverActor(actor: QueueActorRef, clock: { now(): number } = realClock): IdentifyQueue & { close(): void } {
+export function identifyQueueOverActor(
+  actor: QueueActorRef,
+  clock: { now(): number } = realClock,
+): IdentifyQueue & Required<Pick<IdentifyQueue, 'reserve'>> & { close(): void } {
   const pending = new Map<number, PendingWait>();
   let nextWaiterId = 1;
   // Real timers of the queue do not hold the process open; a shard waiting for its turn should.
@@ -202,39 +207,56 @@ export function identifyQueueOverActor(actor: QueueActorRef, clock: { now(): num
     for (const waiterId of waiterIds) settle(waiterId, (wait) => wait.reject(new IdentifyQueueClosedError()));
   });
 
-  return {
-    wait(shardId, signal, report) {
-      try {
-        checkShardId(shardId, 'IdentifyQueue.wait');
-      } catch (error) {
-        return Promise.reject(error instanceof Error ? error : new Error(String(error)));
-      }
-      if (signal?.aborted) return Promise.reject(abortError(signal));
-      if (actor.getSnapshot().status !== 'active') return Promise.reject(new IdentifyQueueClosedError());
-      return new Promise<void>((resolve, reject) => {
-        const waiterId = nextWaiterId++;
-        const onAbort = () =>
-          settle(waiterId, (wait) => {
-            // Leaves the line before anything else can happen: an aborted wait is never granted.
-            actor.send({ type: 'cancel', waiterId, at: clock.now() });
-            wait.reject(abortError(signal!));
-          });
-        signal?.addEventListener('abort', onAbort, { once: true });
-        const done = () => signal?.removeEventListener('abort', onAbort);
-        pending.set(waiterId, {
-          resolve: () => {
-            done();
-            resolve();
-          },
-          reject: (error) => {
-            done();
-            reject(error);
-          },
-          report,
+  /** One waiter of the statechart; resolves with its id when granted. */
+  const join = (shardId: number, signal: AbortSignal | undefined, report: WaitReport | undefined, holdMs?: number) => {
+    try {
+      checkShardId(shardId, 'IdentifyQueue.wait');
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
+    if (signal?.aborted) return Promise.reject(abortError(signal));
+    if (actor.getSnapshot().status !== 'active') return Promise.reject(new IdentifyQueueClosedError());
+    return new Promise<number>((resolve, reject) => {
+      const waiterId = nextWaiterId++;
+      const onAbort = () =>
+        settle(waiterId, (wait) => {
+          // Leaves the line before anything else can happen: an aborted wait is never granted.
+          actor.send({ type: 'cancel', waiterId, at: clock.now() });
+          wait.reject(abortError(signal!));
         });
-        holdOpen();
-        actor.send({ type: 'wait', waiterId, shardId, at: clock.now() });
+      signal?.addEventListener('abort', onAbort, { once: true });
+      const done = () => signal?.removeEventListener('abort', onAbort);
+      pending.set(waiterId, {
+        resolve: () => {
+          done();
+          resolve(waiterId);
+        },
+        reject: (error) => {
+          done();
+          reject(error);
+        },
+        report,
       });
+      holdOpen();
+      actor.send({ type: 'wait', waiterId, shardId, at: clock.now(), ...(holdMs === undefined ? {} : { holdMs }) });
+    });
+  };
+
+  return {
+    async wait(shardId, signal, report) {
+      await join(shardId, signal, report);
+    },
+    async reserve(shardId, { holdMs, signal, report }) {
+      const hold = optionChecker('IdentifyQueue.reserve').duration('holdMs', holdMs, { min: 1 });
+      const waiterId = await join(shardId, signal, report, hold);
+      let told = false;
+      // Exactly one of the two counts, once; a queue closed meanwhile has nothing left to update.
+      const tell = (type: 'turn.sent' | 'turn.released') => {
+        if (told) return;
+        told = true;
+        if (actor.getSnapshot().status === 'active') actor.send({ type, waiterId, at: clock.now() });
+      };
+      return { sent: () => tell('turn.sent'), release: () => tell('turn.released') };
     },
     close() {
       if (actor.getSnapshot().status === 'active') actor.send({ type: 'close' });

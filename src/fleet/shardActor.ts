@@ -5,6 +5,7 @@ import type { DispatchPayload } from '../types.ts';
 import { FleetError } from './fleetError.ts';
 import { createSessionRecorder } from './sessionRecorder.ts';
 import type { IdentifyNotice, IdentifyQueue, SessionStore, StoredSession } from './types.ts';
+import { defaultTimeouts } from '../core/defaults.ts';
 
 /** What every shard of one manager shares: the options, the queue, the store and the listeners. */
 export interface ShardDependencies {
@@ -43,6 +44,9 @@ export type ShardEvent =
   | { type: 'shard.notice'; shardId: number; code: IdentifyNotice['code']; retryInMs: number }
   | { type: 'shard.stopped'; shardId: number; sessionKept: boolean };
 
+/** Past the connect and HELLO timeouts, for the event loop to deliver the attempt's end. */
+const turnHoldSlackMs = 1_000;
+
 function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<never>((_, reject) => {
@@ -69,6 +73,9 @@ export function createShardActor(deps: ShardDependencies) {
       onError: (error) => report(new FleetError('SESSION_STORE_FAILED', `storing the session failed: ${error.message}`, shardId)),
     });
     const tell = (event: ShardEvent) => sendBack(event);
+    // From a grant to its IDENTIFY: the socket opens, then HELLO comes, each under its own timeout.
+    const timeouts = { ...defaultTimeouts, ...deps.gatewayOptions.timeouts };
+    const turnHoldMs = timeouts.connect + timeouts.hello + turnHoldSlackMs;
 
     const gateway = createGateway({
       ...deps.gatewayOptions,
@@ -85,12 +92,19 @@ export function createShardActor(deps: ShardDependencies) {
       },
       beforeIdentify: async (signal) => {
         tell({ type: 'shard.waiting', shardId });
-        await deps.queue.wait(shardId, signal, (notice) => {
+        const onNotice = (notice: IdentifyNotice) => {
           const retryInMs = notice.code === 'IDENTIFY_BUDGET_EXHAUSTED' ? notice.retryAfterMs : notice.retryInMs;
           report(FleetError.fromNotice(notice, shardId));
           tell({ type: 'shard.notice', shardId, code: notice.code, retryInMs });
-        });
+        };
+        const { queue } = deps;
+        // A queue that can hold its grant measures the bucket's window from the IDENTIFY itself:
+        // the turn is taken before the socket opens, and opening it takes a while.
+        const turn = queue.reserve
+          ? await queue.reserve(shardId, { holdMs: turnHoldMs, signal, report: onNotice })
+          : await queue.wait(shardId, signal, onNotice);
         tell({ type: 'shard.granted', shardId });
+        return turn;
       },
     });
     deps.register(shardId, gateway);

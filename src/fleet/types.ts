@@ -1,3 +1,5 @@
+import type { IdentifyTurnHandle } from '../types.ts';
+
 /**
  * The two seams of a shard fleet: who may IDENTIFY when (an identify queue), and where a shard's
  * session is kept between connections and processes (a session store). The shard manager takes
@@ -18,8 +20,23 @@ export interface IdentifyQueue {
    * wait then holds no place and spends nothing. `report` hears every notice while it waits.
    */
   wait(shardId: number, signal?: AbortSignal, report?: (notice: IdentifyNotice) => void): Promise<void>;
+  /**
+   * Optional, and what a shard uses when the queue has it: a wait whose grant holds the bucket
+   * until the caller says the IDENTIFY went out (`sent()`, and the bucket's window runs from then,
+   * however long the socket took to open) or that none will (`release()`: the bucket reopens and
+   * the budget gets it back), at most `holdMs` (the caller's connect and HELLO timeouts) if it
+   * says neither. A shard asks before its socket opens, so it holds no connection while it waits.
+   */
+  reserve?(shardId: number, options: IdentifyReservationOptions): Promise<IdentifyTurnHandle>;
   /** Ends the queue: waits still pending reject with `IdentifyQueueClosedError`. */
   close?(): Promise<void> | void;
+}
+
+export interface IdentifyReservationOptions {
+  /** how long a grant may stay unused before the bucket is treated as used at the grant */
+  holdMs: number;
+  signal?: AbortSignal;
+  report?: (notice: IdentifyNotice) => void;
 }
 
 export interface StoredSession {

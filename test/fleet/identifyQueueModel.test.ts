@@ -32,6 +32,8 @@ const input: IdentifyQueueInput = {
   startedAt: 0,
 };
 const maxWaiters = 2;
+/** a reservation's hold: longer than a window, so a held bucket outlasts a plain one */
+const holdMs = 150;
 const resetEvent = 'xstate.after.budgetReset.identifyQueue.running';
 
 /** The timer that fires next, as the clock runs them (on a tie the reset, which was set first). */
@@ -54,10 +56,18 @@ function modelEvents(snapshot: AnyMachineSnapshot): EventObject[] {
       if (context.waiters.length >= maxWaiters) continue;
       // The smallest free id, so ids stay few and the model finite (the machine only needs them unique).
       let waiterId = 1;
-      while (context.waiters.some((w) => w.waiterId === waiterId)) waiterId += 1;
+      // A held reservation still answers to its id, so that id is not free yet either.
+      const taken = (id: number) =>
+        context.waiters.some((w) => w.waiterId === id) || context.cooling.some((e) => e.held && e.waiterId === id);
+      while (taken(waiterId)) waiterId += 1;
       for (const shardId of [0, 1]) events.push({ type: 'wait', waiterId, shardId, at: context.now });
+      // Reservations from one bucket only: enough for every transition, and the model stays small.
+      events.push({ type: 'wait', waiterId, shardId: 0, at: context.now, holdMs });
     } else if (type === 'cancel') {
       for (const { waiterId } of context.waiters) events.push({ type: 'cancel', waiterId, at: context.now });
+    } else if (type === 'turn.sent' || type === 'turn.released') {
+      // Only the holder of a reservation can say either, and only while it is held.
+      for (const { waiterId } of context.cooling.filter((entry) => entry.held)) events.push({ type, waiterId, at: context.now });
     } else if (type === 'close') events.push({ type: 'close' });
     else if (type !== 'bucket.cooled' && type !== resetEvent) {
       throw new Error(`no model event for "${type}": teach test/fleet/identifyQueueModel.test.ts how it happens`);
@@ -72,8 +82,8 @@ function serializeState(snapshot: AnyMachineSnapshot): string {
   return [
     valueKey(snapshot.value),
     `r${c.remaining}`,
-    `w${c.waiters.map((w) => `${w.waiterId}:${w.bucket}`).join(',')}`,
-    `c${c.cooling.map((entry) => `${entry.bucket}@${entry.until - c.now}`).join(',')}`,
+    `w${c.waiters.map((w) => `${w.waiterId}:${w.bucket}${w.holdMs === undefined ? '' : 'h'}`).join(',')}`,
+    `c${c.cooling.map((e) => `${e.bucket}@${e.until - c.now}${e.held ? `h${e.waiterId}${e.period === c.period ? '' : 'old'}` : ''}`).join(',')}`,
     `t${c.resetAt - c.now}`,
   ].join('|');
 }
@@ -83,14 +93,17 @@ const spec: TraversalSpec = { machine: identifyQueueMachine, input, events: mode
 /** An event of a path, moved to the time of the state it is played in (paths share states across times). */
 function rebase(event: EventObject, context: IdentifyQueueContext): ModelEvent {
   const e = event as ModelEvent;
-  if (e.type === 'wait' || e.type === 'cancel') return { ...e, at: context.now };
+  if (e.type === 'wait' || e.type === 'cancel' || e.type === 'turn.sent' || e.type === 'turn.released') return { ...e, at: context.now };
   if (e.type === 'bucket.cooled') return { ...e, at: context.cooling.find((entry) => entry.bucket === e.bucket)!.until };
   return e;
 }
 
 const describeEvents = (events: readonly EventObject[]) =>
-  events.map((e) => (e.type === resetEvent ? 'budgetReset' : 'shardId' in e ? `wait(${String(e.shardId)})` : e.type)).join(' → ') ||
-  '(start)';
+  events
+    .map((e) =>
+      e.type === resetEvent ? 'budgetReset' : 'shardId' in e ? `${'holdMs' in e ? 'reserve' : 'wait'}(${String(e.shardId)})` : e.type,
+    )
+    .join(' → ') || '(start)';
 
 const total = new CoverageRecorder();
 
@@ -98,34 +111,57 @@ type Grant = Extract<IdentifyQueueEmitted, { type: 'granted' }>;
 
 /**
  * Discord's rules and the queue's promises, checked on what the real actor emitted at each step:
- * one grant per bucket per window, never more than the budget in a budget period, the longest
- * waiter of a bucket first, and nothing for a cancelled wait.
+ * one IDENTIFY per bucket per window (a plain grant is used at once; a reservation when it says
+ * `turn.sent`, or at the last moment of its hold; a released one not at all), never more used
+ * grants than the budget in a budget period, the longest waiter of a bucket first, and nothing for
+ * a cancelled wait.
  */
-function brokenRules(steps: { event: ModelEvent; grants: Grant[] }[]): string[] {
+function brokenRules(steps: { event: ModelEvent; grants: Grant[]; at: number }[]): string[] {
   const problems: string[] = [];
   const { resetAfterMs, resetIntervalMs, remaining, total } = input.budget;
-  const lastInBucket = new Map<number, number>();
-  const perPeriod = new Map<number, number>();
-  const open: { waiterId: number; bucket: number; order: number }[] = [];
+  const periodOf = (at: number) => (at < resetAfterMs ? 0 : 1 + Math.floor((at - resetAfterMs) / resetIntervalMs));
+  /** per bucket: the earliest time its next IDENTIFY may go out, as far as the grants so far tell */
+  const freeAt = new Map<number, number>();
+  const spent = new Map<number, number>();
+  const reservations = new Map<number, { bucket: number; grantedAt: number; period: number }>();
+  const open: { waiterId: number; bucket: number; order: number; reserves: boolean }[] = [];
   let order = 0;
-  for (const { event, grants } of steps) {
-    if (event.type === 'wait') open.push({ waiterId: event.waiterId, bucket: event.shardId % input.maxConcurrency, order: order++ });
+  for (const { event, grants, at } of steps) {
+    if (event.type === 'wait') {
+      const reserves = event.holdMs !== undefined;
+      open.push({ waiterId: event.waiterId, bucket: event.shardId % input.maxConcurrency, order: order++, reserves });
+    }
     if (event.type === 'cancel') open.splice(open.findIndex((w) => w.waiterId === event.waiterId) >>> 0, 1);
+    if (event.type === 'turn.sent' || event.type === 'turn.released') {
+      const held = reservations.get(event.waiterId);
+      reservations.delete(event.waiterId);
+      if (held && event.type === 'turn.sent') freeAt.set(held.bucket, at + input.windowMs);
+      if (held && event.type === 'turn.released') {
+        freeAt.delete(held.bucket);
+        if (held.period === periodOf(at)) spent.set(held.period, spent.get(held.period)! - 1);
+      }
+    }
     for (const grant of grants) {
       const bucket = grant.shardId % input.maxConcurrency;
-      const before = lastInBucket.get(bucket);
-      if (before !== undefined && grant.at - before < input.windowMs)
-        problems.push(`bucket ${bucket} granted at ${before} and ${grant.at}`);
-      lastInBucket.set(bucket, grant.at);
-      const period = grant.at < resetAfterMs ? 0 : 1 + Math.floor((grant.at - resetAfterMs) / resetIntervalMs);
-      perPeriod.set(period, (perPeriod.get(period) ?? 0) + 1);
-      if (perPeriod.get(period)! > (period === 0 ? remaining : total)) problems.push(`budget period ${period} overspent at ${grant.at}`);
-      const at = open.findIndex((w) => w.waiterId === grant.waiterId);
-      if (at === -1) {
+      for (const [waiterId, held] of reservations) {
+        if (held.bucket !== bucket) continue;
+        // Never told: its IDENTIFY may have gone out at the end of its hold.
+        reservations.delete(waiterId);
+        freeAt.set(bucket, held.grantedAt + holdMs + input.windowMs);
+      }
+      const free = freeAt.get(bucket);
+      if (free !== undefined && grant.at < free) problems.push(`bucket ${bucket} granted at ${grant.at}, before ${free}`);
+      const period = periodOf(grant.at);
+      spent.set(period, (spent.get(period) ?? 0) + 1);
+      if (spent.get(period)! > (period === 0 ? remaining : total)) problems.push(`budget period ${period} overspent at ${grant.at}`);
+      const index = open.findIndex((w) => w.waiterId === grant.waiterId);
+      if (index === -1) {
         problems.push(`waiter ${grant.waiterId} granted without an open wait`);
         continue;
       }
-      const [served] = open.splice(at, 1);
+      const [served] = open.splice(index, 1);
+      if (served!.reserves) reservations.set(grant.waiterId, { bucket, grantedAt: grant.at, period });
+      else freeAt.set(bucket, grant.at + input.windowMs);
       const passedOver = open.find((w) => w.bucket === served!.bucket && w.order < served!.order);
       if (passedOver) problems.push(`wait #${served!.order} served before the older wait #${passedOver.order} of bucket ${bucket}`);
     }
@@ -142,7 +178,7 @@ function play(events: readonly EventObject[]) {
   actor.on('*', (event) => emitted.push(event));
   actor.start();
   let [model] = initialTransition(identifyQueueMachine, input);
-  const steps: { event: ModelEvent; grants: Grant[] }[] = [];
+  const steps: { event: ModelEvent; grants: Grant[]; at: number }[] = [];
   let granted = 0;
   try {
     for (const [index, original] of events.entries()) {
@@ -150,20 +186,23 @@ function play(events: readonly EventObject[]) {
       const where = `step ${index + 1} (${event.type}) of ${describeEvents(events)}`;
       expect(clock.now(), where).toBe(model.context.now);
       const [next] = transition(identifyQueueMachine, model, event as IdentifyQueueEvent);
+      // A reservation given back takes its grant back out of the count.
+      if (event.type === 'turn.released' && model.context.cooling.some((e) => e.held && e.waiterId === event.waiterId)) granted -= 1;
       if (event.type === resetEvent || event.type === 'bucket.cooled') {
         // Exactly one timer, the next due: timers due together are separate steps of the model.
         const before = actor.getSnapshot();
         clock.runUntil(() => actor.getSnapshot() !== before, input.budget.resetIntervalMs);
         expect(clock.now(), where).toBe(event.type === resetEvent ? model.context.resetAt : event.at);
       } else actor.send(event);
-      steps.push({ event, grants: emitted.splice(0).filter((e): e is Grant => e.type === 'granted') });
+      steps.push({ event, grants: emitted.splice(0).filter((e): e is Grant => e.type === 'granted'), at: clock.now() });
       granted += steps.at(-1)!.grants.length;
       const snapshot: Snapshot = actor.getSnapshot();
       expect(valueKey(snapshot.value), where).toBe(valueKey(next.value));
       expect(snapshot.context, where).toEqual(next.context);
       model = next;
     }
-    // What the actor told its waiters agrees with the model: as many grants as the budget paid for.
+    // What the actor told its waiters agrees with the model: as many grants as the budget paid for,
+    // less the reservations given back.
     expect(granted).toBe(model.context.granted);
     expect(brokenRules(steps), describeEvents(events)).toEqual([]);
   } finally {
@@ -191,7 +230,8 @@ describe('identify queue statechart (model-based)', () => {
     expect(everyState.length).toBeGreaterThan(50);
     console.log(`identifyQueue model: ${everyState.length} distinct states played`);
     for (const statePath of everyState) play(statePath.steps.slice(1).map((step) => step.event));
-  });
+    // Thousands of paths, each replayed from the start on a real actor: seconds alone, more beside other suites.
+  }, 120_000);
 });
 
 afterAll(() => requireFullCoverage('identifyQueue model', identifyQueueMachine, total));

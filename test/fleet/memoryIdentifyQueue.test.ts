@@ -338,3 +338,80 @@ describe('memoryIdentifyQueue: durations, clocks and user code', () => {
     }
   });
 });
+
+describe('memoryIdentifyQueue reservations (a turn taken before the socket opens)', () => {
+  const windowMs = 1_000;
+  const holdMs = 3_000;
+
+  function reservations() {
+    const base = rig({ maxConcurrency: 1, windowMs, budget: { remaining: 2, total: 2, resetAfterMs: 60_000 } });
+    const granted: { shardId: number; at: number }[] = [];
+    const reserve = (shardId: number) => {
+      const turn = base.queue.reserve!(shardId, { holdMs });
+      void turn.then(() => granted.push({ shardId, at: base.clock.now() }));
+      return turn;
+    };
+    return { ...base, granted, reserve };
+  }
+
+  it("measures the bucket's window from the IDENTIFY, not from the grant", async () => {
+    const { clock, advance, granted, reserve } = reservations();
+    const first = await reserve(0);
+    void reserve(1);
+    // The socket takes 2.5 s to open: a window from the grant would have let shard 1 in already.
+    await advance(2_500);
+    expect(granted.map((g) => g.shardId)).toEqual([0]);
+    first.sent();
+    await advance(windowMs - 10);
+    expect(granted.map((g) => g.shardId)).toEqual([0]);
+    await advance(10);
+    expect(granted).toEqual([
+      { shardId: 0, at: 0 },
+      { shardId: 1, at: 2_500 + windowMs },
+    ]);
+    expect(clock.now()).toBe(2_500 + windowMs);
+  });
+
+  it('a reservation given back reopens its bucket at once and refunds the budget', async () => {
+    const { queue, advance, granted, reserve } = reservations();
+    const first = await reserve(0);
+    void reserve(1);
+    await advance(200);
+    first.release();
+    await advance(1);
+    expect(granted.map((g) => g.shardId)).toEqual([0, 1]);
+    expect(granted[1]!.at).toBe(200);
+    // Budget 2: one given back, one spent.
+    expect(queue.status().budgetLeft).toBe(1);
+  });
+
+  it('a reservation that says neither holds its bucket for the hold and a window, then lets the next in', async () => {
+    const { advance, granted, reserve } = reservations();
+    await reserve(0);
+    void reserve(1);
+    await advance(holdMs + windowMs - 10);
+    expect(granted).toHaveLength(1);
+    await advance(10);
+    expect(granted[1]).toEqual({ shardId: 1, at: holdMs + windowMs });
+  });
+
+  it('says sent or release once: a second word, or a word after the other, changes nothing', async () => {
+    const { queue, advance, granted, reserve } = reservations();
+    const first = await reserve(0);
+    first.sent();
+    first.release();
+    first.sent();
+    void reserve(1);
+    await advance(windowMs - 10);
+    expect(granted).toHaveLength(1);
+    expect(queue.status().budgetLeft).toBe(1);
+    await advance(10);
+    expect(granted).toHaveLength(2);
+  });
+
+  it('refuses a hold that is not a duration', async () => {
+    const { queue } = reservations();
+    await expect(queue.reserve!(0, { holdMs: 0 })).rejects.toThrow(/holdMs/);
+    await expect(queue.reserve!(0, { holdMs: Number.NaN })).rejects.toThrow(/holdMs/);
+  });
+});
