@@ -106,7 +106,7 @@ describeWithRedis(
     });
 
     function quietFleet(gateway: string, prefix: string, ttlMs: number, goKey?: string): ScriptProcess {
-      const child = ScriptProcess.start('../../redis/support/quietFleet.ts', [
+      const child = ScriptProcess.start('../../redis/support/quietFleetProcess.ts', [
         JSON.stringify({ url: gateway, redis: server.url, prefix, shardCount: 4, ttlMs, goKey }),
       ]);
       children.push(child);
