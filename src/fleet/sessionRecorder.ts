@@ -12,7 +12,7 @@ export interface SessionRecorderOptions {
   intervalMs?: number;
   /** the longest wait for one store write; past it the write is reported and retried (default 10 s) */
   timeoutMs?: number;
-  /** hears a background write that failed or timed out; it is retried one interval later */
+  /** hears a background write that failed or timed out (once per hang); it is retried one interval later */
   onError?: (error: Error) => void;
 }
 
@@ -43,7 +43,8 @@ export interface SessionRecorder {
  *
  * The store is user code and may hang: every promise the recorder returns settles within
  * `timeoutMs`, and a store call that never answers is never called again beside itself (the next
- * write waits for it), so a hung store costs one pending call per shard, not one per interval.
+ * write waits for it), so a hung store costs one pending call per shard, not one per interval, and
+ * one report per hang.
  */
 export function createSessionRecorder(options: SessionRecorderOptions): SessionRecorder {
   const { store, shardId, shardCount, intervalMs = 1000, timeoutMs = defaultSessionStoreTimeoutMs, onError } = options;
@@ -68,11 +69,17 @@ export function createSessionRecorder(options: SessionRecorderOptions): SessionR
   let refreshTimer: ReturnType<typeof setTimeout> | undefined;
   /** the store call in flight: settles when the store answers, however late */
   let storeCall: Promise<void> | null = null;
-  /** the next write, waiting for `storeCall`; every write asked for meanwhile joins it */
+  /** the next write, waiting for `storeCall`, bounded once: every write asked for meanwhile joins it */
   let queued: Promise<void> | null = null;
   let lastWrite: Promise<void> = Promise.resolve();
+  let lastReported: unknown;
 
-  const report = (error: unknown) => onError?.(error instanceof Error ? error : new Error(String(error)));
+  // Every background write that joins one hung write hears the same error: it is reported once.
+  const report = (error: unknown) => {
+    if (error === lastReported) return;
+    lastReported = error;
+    onError?.(error instanceof Error ? error : new Error(String(error)));
+  };
 
   const cancelTimer = () => {
     if (timer !== undefined) clearTimeout(timer);
@@ -134,17 +141,19 @@ export function createSessionRecorder(options: SessionRecorderOptions): SessionR
     scheduleRefresh();
   }
 
-  /** Queues a write (or joins the one queued) and waits for it, at most `timeoutMs`. */
+  /**
+   * Queues a write, or joins the one queued, and waits for it at most `timeoutMs` from when it was
+   * queued. One bound per queued write, whoever joins it, so waits on a store that hangs add nothing.
+   */
   function write(): Promise<void> {
-    queued ??= (storeCall ?? Promise.resolve()).then(run);
-    const turn = queued;
-    const result = boundedStoreCall(() => turn, timeoutMs, `storing the session of shard ${shardId}`).catch((error: unknown) => {
-      // Still unanswered: try again an interval from now, which reports again if it still hangs.
-      schedule();
-      throw error;
-    });
-    lastWrite = result.catch(() => {});
-    return result;
+    if (!queued) {
+      const turn = (storeCall ?? Promise.resolve()).then(run);
+      queued = boundedStoreCall(() => turn, timeoutMs, `storing the session of shard ${shardId}`);
+      // Failed or unanswered: a background write an interval from now reports it and tries again.
+      queued.catch(() => schedule());
+    }
+    lastWrite = queued.catch(() => {});
+    return queued;
   }
 
   return {
