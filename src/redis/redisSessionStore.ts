@@ -15,8 +15,9 @@ export interface RedisSessionStoreOptions {
 
 /**
  * Sessions in Redis, shared by every process of a bot, so a replacement process (a deploy, a crash)
- * resumes its shards. Each write refreshes the TTL; a fleet that stopped writing lets its sessions
- * expire as Discord does. Calls are bounded in time and reject when Redis is away: the caller (a
+ * resumes its shards. Each write refreshes the TTL, and the store declares it (`ttlMs`) so that a
+ * running shard rewrites its session well within it even when no event moves it; a fleet that
+ * stopped lets its sessions expire as Discord does. Calls are bounded in time and reject when Redis is away: the caller (a
  * session recorder) reports and retries, and a shard that cannot read its session identifies.
  */
 export function redisSessionStore(options: RedisSessionStoreOptions): SessionStore {
@@ -29,6 +30,7 @@ export function redisSessionStore(options: RedisSessionStoreOptions): SessionSto
   const key = (shardId: number) => `{${prefix}}:session:${shardId}`;
 
   return {
+    ttlMs,
     async get(shardId) {
       checkShardId(shardId, `${where}.get`);
       const text = await bounded(redis.get(key(shardId)), timeoutMs);
