@@ -79,6 +79,12 @@ describeWithRedis(
       expect(Date.now() - started).toBeLessThan(2000);
       nowhere.disconnect();
     });
+
+    it('refuses durations past the longest timer and unknown keys, naming them', () => {
+      expect(() => redisSessionStore({ redis, prefix: 'x', timeoutMs: 2 ** 31 })).toThrow(/timeoutMs must be at most 2147483647/);
+      expect(() => redisSessionStore({ redis, prefix: 'x', ttlMs: 2 ** 31 })).toThrow(/ttlMs must be at most 2147483647/);
+      expect(() => redisSessionStore({ redis, prefix: 'x', ttl: 1000 } as never)).toThrow(/unknown option "ttl"/);
+    });
   },
   describe,
   it,
