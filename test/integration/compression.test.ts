@@ -1,9 +1,10 @@
 import WebSocket from 'ws';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ZlibStreamDecompressor } from '../../src/compression/zlibStream.ts';
 import { startChaosGateway } from '../../src/testing/index.ts';
 import { zstdAvailable, type StreamCompression } from '../../src/compression/transportCompression.ts';
-import { closeAllHarnesses, sleep, startHarness, type Harness } from '../support/realGateway.ts';
+import type { CreateSocket, WebSocketLike } from '../../src/types.ts';
+import { closeAllHarnesses, sleep, startHarness, SocketTracker, type Harness } from '../support/realGateway.ts';
 
 afterEach(closeAllHarnesses);
 
@@ -99,6 +100,78 @@ describe.each(streams)('%s on real sockets against the chaos gateway', (compress
     expect(second).toBeGreaterThan(first!);
     expect(h.gateway.status).toBe('ready');
     expect(h.tracker.maxLive).toBe(1);
+  });
+});
+
+/**
+ * Sockets whose binary messages reach the engine cut into frames of `frameBytes`, as a server that
+ * sends a long zlib-stream message in many WebSocket messages does.
+ */
+function cutIntoFrames(create: CreateSocket, frameBytes: number): CreateSocket {
+  return (url) => {
+    const socket = create(url);
+    type Listener = (...args: never[]) => void;
+    const cutters = new Map<Listener, Listener>();
+    const cut = (listener: (data: unknown, isBinary: boolean) => void) => (data: Buffer, isBinary: boolean) => {
+      if (!isBinary) return listener(data, isBinary);
+      for (let at = 0; at < data.byteLength; at += frameBytes) listener(data.subarray(at, at + frameBytes), true);
+    };
+    const facade: WebSocketLike = {
+      get readyState() {
+        return socket.readyState;
+      },
+      send: (data, done) => socket.send(data, done),
+      close: (code, reason) => socket.close(code, reason),
+      terminate: () => socket.terminate(),
+      on: (event: 'open' | 'message' | 'close' | 'error', listener: Listener) => {
+        if (event !== 'message') return socket.on(event as 'open', listener);
+        const cutter = cut(listener as (data: unknown, isBinary: boolean) => void) as Listener;
+        cutters.set(listener, cutter);
+        return socket.on('message', cutter as (data: unknown, isBinary: boolean) => void);
+      },
+      off: (event, listener) => socket.off(event, (event === 'message' && cutters.get(listener)) || listener),
+    };
+    return facade;
+  };
+}
+
+/** Base64 of a fixed pseudo-random sequence: text that deflate cannot shrink much. */
+function incompressible(bytes: number): string {
+  const raw = Buffer.alloc(bytes);
+  let x = 0x2545f491;
+  for (let i = 0; i < bytes; i += 1) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    raw[i] = x & 0xff;
+  }
+  return raw.toString('base64');
+}
+
+describe('zlib-stream messages in many frames', () => {
+  it('are read whole, each joined once rather than on every frame', async () => {
+    const tracker = new SocketTracker();
+    try {
+      const h = await startHarness({ gateway: { compression: 'zlib-stream', createSocket: cutIntoFrames(tracker.createSocket, KiB) } });
+      await h.gateway.start();
+      const content = incompressible(40 * KiB);
+      const concat = vi.spyOn(Buffer, 'concat');
+      let joined: number;
+      try {
+        h.server.dispatch('MESSAGE_CREATE', { content });
+        await h.waitFor(() => h.dispatches.length === 1, 'the long dispatch');
+        joined = concat.mock.results.reduce((sum, r) => sum + (r.type === 'return' ? (r.value as Buffer).byteLength : 0), 0);
+      } finally {
+        concat.mockRestore();
+      }
+      expect((h.dispatches[0]?.d as { content?: string }).content).toBe(content);
+      // About 40 frames of 1 KiB: one join is the message's size; a join per frame would be 20 times that.
+      expect(joined).toBeLessThanOrEqual(2 * content.length);
+      expect(h.errors).toEqual([]);
+    } finally {
+      await closeAllHarnesses();
+      tracker.destroyAll();
+    }
   });
 });
 

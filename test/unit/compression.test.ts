@@ -1,5 +1,5 @@
 import zlib from 'node:zlib';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { createGateway } from '../../src/api/createGateway.ts';
 import { discordProtocol } from '../../src/protocol/discord/discordProtocol.ts';
 import type { Decompressor } from '../../src/compression/decompressor.ts';
@@ -24,6 +24,30 @@ const event = (s: number, content = `message number ${s}, `.repeat(20)) =>
 
 function decompressorFor(name: StreamCompression, maxPayload = 64 * KiB): Decompressor {
   return name === 'zlib-stream' ? new ZlibStreamDecompressor(maxPayload) : new ZstdStreamDecompressor(maxPayload);
+}
+
+/** Text that deflate cannot shrink much (base64 of a fixed pseudo-random sequence), so it stays large on the wire. */
+function incompressible(bytes: number): string {
+  const raw = Buffer.alloc(bytes);
+  let x = 0x2545f491;
+  for (let i = 0; i < bytes; i += 1) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    raw[i] = x & 0xff;
+  }
+  return raw.toString('base64');
+}
+
+/** Runs `body` and returns the bytes every Buffer.concat call made in it produced: what was copied to join buffers. */
+function bytesJoinedDuring(body: () => void): number {
+  const concat = vi.spyOn(Buffer, 'concat');
+  try {
+    body();
+    return concat.mock.results.reduce((sum, result) => sum + (result.type === 'return' ? (result.value as Buffer).byteLength : 0), 0);
+  } finally {
+    concat.mockRestore();
+  }
 }
 
 /** A one-shot zlib stream whose only message inflates to `size` zero bytes: a few KiB on the wire. */
@@ -169,6 +193,34 @@ describe('zlib-stream framing', () => {
     const noSuffix = Buffer.alloc(1024, 0x55);
     for (let i = 0; i < 4; i += 1) expect(client.push(noSuffix, true)).toEqual({ kind: 'partial' });
     expect(client.push(noSuffix, true)).toEqual({ kind: 'broken', reason: expect.stringMatching(/without its end marker/) });
+  });
+
+  it('joins the frames of a message once, when its end marker arrives, not on every frame', () => {
+    const text = event(1, incompressible(40 * KiB));
+    const frame = createStreamCompressor('zlib-stream').compress(text);
+    const client = new ZlibStreamDecompressor(256 * KiB);
+    const results: unknown[] = [];
+    const joined = bytesJoinedDuring(() => {
+      for (let at = 0; at < frame.byteLength; at += KiB) results.push(client.push(frame.subarray(at, at + KiB), true));
+    });
+    expect(frame.byteLength).toBeGreaterThan(32 * KiB);
+    expect(results.at(-1)).toEqual({ kind: 'message', text });
+    expect(results.slice(0, -1).every((result) => (result as { kind: string }).kind === 'partial')).toBe(true);
+    // One join of the compressed bytes: linear in the message, whatever the number of frames.
+    expect(joined).toBeLessThanOrEqual(frame.byteLength);
+  });
+
+  it('copies nothing while frames without an end marker pile up, and stops as soon as they pass maxPayload', () => {
+    const client = new ZlibStreamDecompressor(1024 * KiB);
+    const noSuffix = Buffer.alloc(KiB, 0x55);
+    const results: string[] = [];
+    const joined = bytesJoinedDuring(() => {
+      for (let i = 0; i <= 1024; i += 1) results.push(client.push(noSuffix, true).kind);
+    });
+    expect(results.slice(0, 1024).every((kind) => kind === 'partial')).toBe(true);
+    expect(results[1024]).toBe('broken');
+    expect(joined).toBe(0);
+    expect(client.push(noSuffix, true)).toEqual({ kind: 'dropped' });
   });
 
   it('garbage after a valid message in the same frame breaks the stream', () => {
