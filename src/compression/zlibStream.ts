@@ -2,13 +2,13 @@ import zlib from 'node:zlib';
 import { bytesOf, type Decompressor, type Inflated } from './decompressor.ts';
 import { DecompressionError, NativeStream, unusedChunkSize } from './nativeStream.ts';
 
-const syncFlushSuffix = [0x00, 0x00, 0xff, 0xff] as const;
+export const syncFlushSuffix = [0x00, 0x00, 0xff, 0xff] as const;
 
 /**
  * Whether the frames of a message so far end with the marker, read from the last frames back: the
  * marker may straddle frames, and joining them to look would copy the whole message each time.
  */
-function endsWithSyncFlush(frames: readonly Uint8Array[]): boolean {
+export function endsWithSyncFlush(frames: readonly Uint8Array[]): boolean {
   let matched = 0;
   for (let f = frames.length - 1; f >= 0 && matched < syncFlushSuffix.length; f -= 1) {
     const frame = frames[f]!;
@@ -60,6 +60,13 @@ export class ZlibStreamDecompressor implements Decompressor {
     }
     // A sync flush with nothing before it carries no message: there is nothing to read.
     return text === '' ? { kind: 'partial' } : { kind: 'message', text };
+  }
+
+  /** Every outcome is returned by `push`: nothing is ever queued. */
+  listen(): void {}
+
+  whenSettled(then: () => void): void {
+    then();
   }
 
   close(): void {
