@@ -1,4 +1,5 @@
-import { zstdAvailable } from '../src/compression/transportCompression.ts';
+import type { Decompressor } from '../src/compression/decompressor.ts';
+import { decompressionPaths, transportCompression, zstdAvailable } from '../src/compression/transportCompression.ts';
 import { createStreamCompressor } from '../src/testing/streamCompression.ts';
 import { GatewaySession } from '../src/testing/session.ts';
 import type { BenchCompression, ContenderName } from './contenders/fleet.ts';
@@ -48,6 +49,102 @@ function wireBytesPerEvent(compression?: BenchCompression): { payload: number; w
   }
   compressor?.close();
   return { payload: payload / wireSampleEvents, wire: wire / wireSampleEvents };
+}
+
+/** Milliseconds of this process's CPU (user + system) that `body` takes, timers and thread pool included. */
+async function cpuMs(body: () => Promise<void> | void): Promise<number> {
+  const before = process.cpuUsage();
+  await body();
+  const used = process.cpuUsage(before);
+  return (used.user + used.system) / 1_000;
+}
+
+/** A new context on `path` for `name`, as createGateway would make it. */
+function contextOn(path: 'native' | 'streamed', name: BenchCompression, maxPayload: number): Decompressor {
+  decompressionPaths.native = path === 'native';
+  try {
+    return transportCompression(name, maxPayload).createDecompressor();
+  } finally {
+    decompressionPaths.native = true;
+  }
+}
+
+/** Feeds frames and resolves once every outcome is in: at once on the native path, after the thread pool on the streamed. */
+function feed(context: Decompressor, frames: Iterable<Uint8Array>): Promise<number> {
+  let messages = 0;
+  context.listen((outcome) => void (outcome.kind === 'message' && messages++));
+  for (const frame of frames) if (context.push(frame, true).kind === 'message') messages++;
+  return new Promise((resolve) => context.whenSettled(() => resolve(messages)));
+}
+
+/**
+ * In-process figures of the decompressors themselves: a long zlib-stream message cut into 1 KiB
+ * frames (the cost must stay linear in its size), and the price of the fallback on node:zlib's
+ * public streams against the native path, per MESSAGE_CREATE event.
+ */
+export async function decompressorFigures(): Promise<string[]> {
+  const MiB = 1024 * 1024;
+  const cut = (bytes: Buffer, size: number) =>
+    Array.from({ length: Math.ceil(bytes.byteLength / size) }, (_, i) => bytes.subarray(i * size, (i + 1) * size));
+  const lines: string[] = [];
+
+  // 8 MiB of a message that never reaches its end marker, in 1 KiB frames, up to the maxPayload stop.
+  const stored = Buffer.alloc(1024 - 5, 0x55);
+  const block = Buffer.concat([
+    Buffer.from([0x00, stored.length & 0xff, stored.length >> 8, ~stored.length & 0xff, (~stored.length >> 8) & 0xff]),
+    stored,
+  ]);
+  const endless = [Buffer.concat([Buffer.from([0x78, 0x01]), block]), ...Array.from({ length: 8 * 1024 }, () => block)];
+  for (const path of ['native', 'streamed'] as const) {
+    const context = contextOn(path, 'zlib-stream', 8 * MiB);
+    const ms = await cpuMs(() => feed(context, endless).then(() => undefined));
+    lines.push(
+      `zlib-stream, ${path} path: 8 MiB in 1 KiB frames without an end marker, to the maxPayload (8 MiB) stop: ${num(ms, 0)} ms of CPU.`,
+    );
+  }
+
+  // One message of about 3 MiB on the wire (incompressible text), in 1 KiB frames, read whole.
+  const random = Buffer.alloc(3 * MiB);
+  for (let i = 0, x = 0x2545f491; i < random.length; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    random[i] = x & 0xff;
+  }
+  const longText = JSON.stringify({ op: 0, t: 'MESSAGE_CREATE', s: 1, d: { content: random.toString('base64') } });
+  const longFrame = createStreamCompressor('zlib-stream').compress(longText);
+  for (const path of ['native', 'streamed'] as const) {
+    const context = contextOn(path, 'zlib-stream', 16 * MiB);
+    let read = 0;
+    const ms = await cpuMs(async () => void (read = await feed(context, cut(longFrame, 1024))));
+    if (read !== 1) throw new Error(`the ${path} path read ${read} messages from one`);
+    lines.push(
+      `zlib-stream, ${path} path: one message of ${num(longFrame.byteLength / MiB, 1)} MiB on the wire in 1 KiB frames, read whole: ${num(ms, 0)} ms of CPU.`,
+    );
+    context.close();
+  }
+
+  // The fallback's price: the same MESSAGE_CREATE events through one context per path.
+  const names: BenchCompression[] = zstdAvailable() ? ['zlib-stream', 'zstd-stream'] : ['zlib-stream'];
+  for (const name of names) {
+    const session = new GatewaySession(wireSampleEvents + 1);
+    const next = messageEvents();
+    const compressor = createStreamCompressor(name);
+    const frames = Array.from({ length: wireSampleEvents }, (_, i) =>
+      compressor.compress(JSON.stringify(session.append('MESSAGE_CREATE', next(i)))),
+    );
+    compressor.close();
+    const perEvent: Record<string, number> = {};
+    for (const path of ['native', 'streamed'] as const) {
+      const context = contextOn(path, name, 16 * MiB);
+      perEvent[path] = ((await cpuMs(() => feed(context, frames).then(() => undefined))) * 1_000) / frames.length;
+      context.close();
+    }
+    lines.push(
+      `${name}: ${num(perEvent.native!, 2)} µs of CPU per MESSAGE_CREATE event on the native path, ${num(perEvent.streamed!, 2)} µs on the streamed fallback (${times(perEvent.streamed! / perEvent.native!)}), ${num(wireSampleEvents)} events through one context.`,
+    );
+  }
+  return lines;
 }
 
 export async function runCompression(gateway: GatewayProcess, clients: PerContender<ClientProcess>): Promise<Comparison> {
@@ -119,6 +216,7 @@ export async function runCompression(gateway: GatewayProcess, clients: PerConten
       'as Discord sends them (zlib: one deflate context, a sync flush per message; zstd: one zstd stream, flushed per message).',
     table,
     notes: [
+      ...(await decompressorFigures()),
       zstd
         ? `zstd-stream measured on Node ${process.version} (node:zlib zstd).`
         : `zstd-stream not measured: Node ${process.version} has no node:zlib zstd (Node ≥ 22.15 or 24); run \`npm run bench -- compression\` there for it.`,

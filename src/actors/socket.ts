@@ -8,7 +8,7 @@ import {
   type InboundFrame,
   type IdentifyTurnHandle,
 } from '../types.ts';
-import type { Decompressor } from '../compression/decompressor.ts';
+import type { Decompressor, Inflated } from '../compression/decompressor.ts';
 import type { TransportCompression } from '../compression/transportCompression.ts';
 import type { SocketCommand, SocketEvent } from '../machines/events.ts';
 import { connectionOf, type ConnectionRef } from '../connection/connection.ts';
@@ -108,17 +108,27 @@ export function createSocketActor(fixed?: SocketDependencies) {
     let established = false;
     let retired = false;
     let connectError: { message: string; code?: string } | undefined;
+    let socketClosed = false;
+    let stopped = false;
     const onOpen = () => {
       opened = true;
       emit({ type: 'socket.open', generation });
     };
-    const onClose = (code: number, reason: unknown) => {
-      heartbeat.stop();
+    const reportClose = (code: number, reason: unknown) => {
+      if (stopped) return;
       emit(
         opened
           ? { type: 'socket.closed', generation, code, reason: String(reason ?? '') }
           : { type: 'socket.closed', generation, code, reason: String(reason ?? ''), opened, error: connectError },
       );
+    };
+    const onClose = (code: number, reason: unknown) => {
+      socketClosed = true;
+      heartbeat.stop();
+      // A context that inflates off the thread may still hold messages that arrived before the
+      // close: they are read first, as they would be on the synchronous path.
+      if (decompressor) decompressor.whenSettled(() => reportClose(code, reason));
+      else reportClose(code, reason);
     };
     const onError = (error: Error) => {
       if (opened) return deps.onError(error);
@@ -145,7 +155,7 @@ export function createSocketActor(fixed?: SocketDependencies) {
         // Heartbeats start at the HELLO of the handshake and go on into the ready session; a HELLO
         // after that changes nothing.
         case 'hello':
-          if (!established && !heartbeat.running) heartbeat.start(frame.heartbeatInterval);
+          if (!established && !heartbeat.running && !socketClosed) heartbeat.start(frame.heartbeatInterval);
           return emit({ type: 'gateway.hello', generation, heartbeatInterval: frame.heartbeatInterval });
         // A READY or RESUMED belongs to a handshake; on a session that is already established it
         // is ignored whole, so a stray one cannot move the ledger and drop the events after it.
@@ -173,11 +183,16 @@ export function createSocketActor(fixed?: SocketDependencies) {
     // Decompression comes before decoding, here in the socket's owner, still off the statechart.
     // Only a whole message (or a broken stream) is proof of life: zlib-stream frames that never
     // reach their end marker must still look like the zombie they are.
-    const readCompressed = (stream: Decompressor) => (data: unknown, isBinary: boolean) => {
-      const inflated = stream.push(data, isBinary);
-      if (inflated.kind === 'partial' || inflated.kind === 'dropped') return;
-      if (inflated.kind === 'broken') return onFrame({ kind: 'malformed', reason: `compressed stream: ${inflated.reason}` });
-      onFrame(decodeSafely(protocol, inflated.text, false));
+    const readCompressed = (stream: Decompressor) => {
+      const take = (inflated: Inflated) => {
+        if (inflated.kind === 'message') return onFrame(decodeSafely(protocol, inflated.text, false));
+        if (inflated.kind === 'broken') return onFrame({ kind: 'malformed', reason: `compressed stream: ${inflated.reason}` });
+      };
+      // An outcome that comes later means nothing once the socket is retired or its actor stopped.
+      stream.listen((outcome) => {
+        if (!retired && !stopped) take(outcome);
+      });
+      return (data: unknown, isBinary: boolean) => take(stream.push(data, isBinary));
     };
     const onMessage = decompressor ? readCompressed(decompressor) : onPlainMessage;
 
@@ -230,6 +245,7 @@ export function createSocketActor(fixed?: SocketDependencies) {
     });
 
     return () => {
+      stopped = true;
       heartbeat.stop();
       socket.off('open', onOpen);
       socket.off('message', onMessage);

@@ -2,17 +2,22 @@ import zlib from 'node:zlib';
 import { bytesOf, type Decompressor, type Inflated } from './decompressor.ts';
 import { DecompressionError, NativeStream, unusedChunkSize } from './nativeStream.ts';
 
-const syncFlushSuffix = [0x00, 0x00, 0xff, 0xff] as const;
+export const syncFlushSuffix = [0x00, 0x00, 0xff, 0xff] as const;
 
-function endsWithSyncFlush(bytes: Uint8Array): boolean {
-  const n = bytes.byteLength;
-  return (
-    n >= 4 &&
-    bytes[n - 4] === syncFlushSuffix[0] &&
-    bytes[n - 3] === syncFlushSuffix[1] &&
-    bytes[n - 2] === syncFlushSuffix[2] &&
-    bytes[n - 1] === syncFlushSuffix[3]
-  );
+/**
+ * Whether the frames of a message so far end with the marker, read from the last frames back: the
+ * marker may straddle frames, and joining them to look would copy the whole message each time.
+ */
+export function endsWithSyncFlush(frames: readonly Uint8Array[]): boolean {
+  let matched = 0;
+  for (let f = frames.length - 1; f >= 0 && matched < syncFlushSuffix.length; f -= 1) {
+    const frame = frames[f]!;
+    for (let i = frame.byteLength - 1; i >= 0 && matched < syncFlushSuffix.length; i -= 1) {
+      if (frame[i] !== syncFlushSuffix[syncFlushSuffix.length - 1 - matched]) return false;
+      matched += 1;
+    }
+  }
+  return matched === syncFlushSuffix.length;
 }
 
 /**
@@ -41,24 +46,11 @@ export class ZlibStreamDecompressor implements Decompressor {
     if (this.#pendingBytes > this.#maxPayload) {
       return this.#fail(`a compressed message grew past maxPayload (${this.#maxPayload} bytes) without its end marker`);
     }
-    let message: Uint8Array;
-    if (this.#pending.length === 0) {
-      if (!endsWithSyncFlush(bytes)) {
-        this.#pending.push(bytes);
-        return { kind: 'partial' };
-      }
-      message = bytes;
-    } else {
-      this.#pending.push(bytes);
-      const joined = Buffer.concat(this.#pending, this.#pendingBytes);
-      // Checked on the joined bytes: the marker may straddle two frames.
-      if (!endsWithSyncFlush(joined)) {
-        this.#pending = [joined];
-        return { kind: 'partial' };
-      }
-      message = joined;
-      this.#pending = [];
-    }
+    this.#pending.push(bytes);
+    if (!endsWithSyncFlush(this.#pending)) return { kind: 'partial' };
+    // Joined once, when the message is whole: a message of n frames costs one copy, not n.
+    const message = this.#pending.length === 1 ? bytes : Buffer.concat(this.#pending, this.#pendingBytes);
+    this.#pending = [];
     this.#pendingBytes = 0;
     let text: string;
     try {
@@ -68,6 +60,13 @@ export class ZlibStreamDecompressor implements Decompressor {
     }
     // A sync flush with nothing before it carries no message: there is nothing to read.
     return text === '' ? { kind: 'partial' } : { kind: 'message', text };
+  }
+
+  /** Every outcome is returned by `push`: nothing is ever queued. */
+  listen(): void {}
+
+  whenSettled(then: () => void): void {
+    then();
   }
 
   close(): void {

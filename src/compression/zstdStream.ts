@@ -1,12 +1,16 @@
+import type { Transform } from 'node:stream';
 import zlib from 'node:zlib';
 import { bytesOf, type Decompressor, type Inflated } from './decompressor.ts';
 import { DecompressionError, NativeStream, unusedChunkSize } from './nativeStream.ts';
 
 type ZstdZlib = typeof zlib & {
-  createZstdDecompress?: (options?: { chunkSize?: number; params?: Record<number, number> }) => object;
+  createZstdDecompress?: (options?: {
+    chunkSize?: number;
+    params?: Record<number, number>;
+  }) => Transform & { readonly bytesWritten: number };
 };
 
-const zstd = zlib as ZstdZlib;
+export const zstd = zlib as ZstdZlib;
 
 /** node:zlib has zstd from Node 22.15 and 24. */
 export function zstdAvailable(): boolean {
@@ -20,6 +24,12 @@ export function zstdAvailable(): boolean {
  */
 function windowLogFor(maxPayload: number): number {
   return Math.min(27, Math.max(23, Math.ceil(Math.log2(maxPayload))));
+}
+
+/** The decoder's parameters for a connection whose messages are bounded by `maxPayload`. */
+export function zstdDecoderParams(maxPayload: number): Record<number, number> {
+  const windowLogMax = (zlib.constants as Record<string, number>).ZSTD_d_windowLogMax ?? 100;
+  return { [windowLogMax]: windowLogFor(maxPayload) };
 }
 
 /**
@@ -37,10 +47,8 @@ export class ZstdStreamDecompressor implements Decompressor {
     if (!zstd.createZstdDecompress) {
       throw new TypeError(`zstd-stream needs node:zlib zstd (Node ≥ 22.15 or 24); this is Node ${process.version}`);
     }
-    const constants = zlib.constants as Record<string, number>;
-    const windowLogMax = constants.ZSTD_d_windowLogMax ?? 100;
-    const stream = zstd.createZstdDecompress({ chunkSize: unusedChunkSize, params: { [windowLogMax]: windowLogFor(maxPayload) } });
-    this.#stream = new NativeStream(stream, constants.ZSTD_e_continue ?? 0, maxPayload);
+    const stream = zstd.createZstdDecompress({ chunkSize: unusedChunkSize, params: zstdDecoderParams(maxPayload) });
+    this.#stream = new NativeStream(stream, (zlib.constants as Record<string, number>).ZSTD_e_continue ?? 0, maxPayload);
   }
 
   push(data: unknown, isBinary: boolean): Inflated {
@@ -55,6 +63,13 @@ export class ZstdStreamDecompressor implements Decompressor {
       return this.#fail(error instanceof DecompressionError ? error.message : `zstd failed: ${String(error)}`);
     }
     return text === '' ? this.#fail('a frame that completes no message') : { kind: 'message', text };
+  }
+
+  /** Every outcome is returned by `push`: nothing is ever queued. */
+  listen(): void {}
+
+  whenSettled(then: () => void): void {
+    then();
   }
 
   close(): void {

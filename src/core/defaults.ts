@@ -56,3 +56,6 @@ export const defaultIdentifyWindowMs = 5_000;
 export const defaultRedisSessionTtlMs = 300_000;
 export const defaultRedisTimeoutMs = 2_000;
 export const defaultRedisMaxBackoffMs = 5_000;
+
+/** The longest a session store may take to answer one call (a read at start, a write) before it is reported and given up. */
+export const defaultSessionStoreTimeoutMs = 10_000;

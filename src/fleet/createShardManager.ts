@@ -14,6 +14,9 @@ import { shardManagerMachine, type FleetLayout, type ShardManagerOutput, type Sh
 import type { IdentifyQueue, SessionStore, StoredSession } from './types.ts';
 import { validateShardManagerOptions } from './validateShardManagerOptions.ts';
 import { paddedIdentifyWindowMs } from '../core/identifyWindow.ts';
+import { defaultSessionStoreTimeoutMs } from '../core/defaults.ts';
+import { optionChecker } from '../core/validation.ts';
+import { boundedStoreCall, parseStoredSession, sessionStoreTtlMs } from './storedSession.ts';
 
 export interface ShardManagerOptions extends Omit<GatewayOptions, 'url' | 'protocol' | 'session' | 'beforeIdentify'> {
   token: string;
@@ -37,6 +40,8 @@ export interface ShardManagerOptions extends Omit<GatewayOptions, 'url' | 'proto
   identifyWindowMs?: number;
   /** sessions are written at most once per this many ms while events flow (default 1000) */
   sessionWriteIntervalMs?: number;
+  /** the longest wait for one session store call (the read at start, each write); past it the call is reported and the shard goes on without it (default 10 s) */
+  sessionStoreTimeoutMs?: number;
 }
 
 export interface ShardManager {
@@ -69,8 +74,6 @@ export interface ShardManager {
 
 type FleetEvents = { dispatch: DispatchPayload; state: GatewayStateChange; error: Error; shard: Gateway | null };
 
-const storeReadTimeoutMs = 10_000;
-
 export { identifyWindowMargin, minIdentifyWindowMarginMs } from '../core/identifyWindow.ts';
 
 /** `wss://host` from GET /gateway/bot, with the version and encoding this package speaks. */
@@ -96,6 +99,12 @@ export function createShardManager(options: ShardManagerOptions): ShardManager {
   const fleetErrors = new Listeners<{ error: Error }, null>(['error']);
   const gateways = new Map<number, Gateway>();
   const store = options.sessionStore ?? memorySessionStore();
+  sessionStoreTtlMs(store, 'createShardManager');
+  const storeTimeoutMs = optionChecker('createShardManager').duration(
+    'sessionStoreTimeoutMs',
+    options.sessionStoreTimeoutMs ?? defaultSessionStoreTimeoutMs,
+    { min: 1 },
+  );
   let ownQueue: ReturnType<typeof memoryIdentifyQueue> | undefined;
   let queue: IdentifyQueue | undefined = options.identifyQueue;
 
@@ -111,6 +120,7 @@ export function createShardManager(options: ShardManagerOptions): ShardManager {
     identify,
     identifyWindowMs = 5000,
     sessionWriteIntervalMs = 1000,
+    sessionStoreTimeoutMs: _storeTimeout,
     signal,
     ...gatewayOptions
   } = options;
@@ -130,7 +140,7 @@ export function createShardManager(options: ShardManagerOptions): ShardManager {
     },
     store,
     sessionWriteIntervalMs,
-    storeTimeoutMs: storeReadTimeoutMs,
+    storeTimeoutMs,
     onDispatch: (payload, shardId) => listeners.emit('dispatch', payload, shardId),
     onState: (change, shardId) => listeners.emit('state', change, shardId),
     onError: (error, shardId) => listeners.emit('error', error, shardId),
@@ -170,18 +180,37 @@ export function createShardManager(options: ShardManagerOptions): ShardManager {
     return { shardCount, shardIds: ids, url: options.url ?? gatewayUrl(info!.url), maxConcurrency };
   };
 
+  /**
+   * Every shard's stored session, each read bounded in time and checked as untrusted data: a read
+   * that fails, hangs or returns something that is not a whole session is reported for that shard
+   * alone, which then IDENTIFYs; no other shard's session is touched.
+   */
   const loadSessions = async (layout: FleetLayout): Promise<Record<string, StoredSession>> => {
     const found: Record<string, StoredSession> = {};
+    const report = (shardId: number, problem: string) =>
+      listeners.emit('error', new FleetError('SESSION_STORE_FAILED', `${problem}; this shard identifies`, shardId), shardId);
     await Promise.all(
       layout.shardIds.map(async (shardId) => {
+        let stored: unknown;
         try {
-          const stored = await store.get(shardId);
-          // A session made under another shard count cannot be resumed: that shard IDENTIFYs.
-          if (stored && stored.shardCount === layout.shardCount) found[shardId] = stored;
+          stored = await boundedStoreCall(() => store.get(shardId), storeTimeoutMs, `reading the session of shard ${shardId}`);
         } catch (error) {
-          const message = `reading the stored session failed: ${error instanceof Error ? error.message : String(error)}`;
-          listeners.emit('error', new FleetError('SESSION_STORE_FAILED', message, shardId), shardId);
+          report(shardId, `reading the stored session failed: ${error instanceof Error ? error.message : String(error)}`);
+          return;
         }
+        if (stored === null || stored === undefined) return;
+        let session: StoredSession | null;
+        try {
+          session = parseStoredSession(stored);
+        } catch {
+          session = null; // a getter that throws: as unusable as a missing field
+        }
+        if (!session) {
+          report(shardId, 'the stored session is malformed (it needs a sessionId, a sequence ≥ 0, a resumeUrl and a shardCount)');
+          return;
+        }
+        // A session made under another shard count cannot be resumed: that shard IDENTIFYs.
+        if (session.shardCount === layout.shardCount) found[shardId] = session;
       }),
     );
     return found;

@@ -17,7 +17,7 @@ export interface ShardDependencies {
   queue: IdentifyQueue;
   store: SessionStore;
   sessionWriteIntervalMs: number;
-  /** bounds each store write at stop, so a store that hangs cannot hold a stop forever */
+  /** bounds each store call, so a store that hangs can hold neither a shard nor a stop */
   storeTimeoutMs: number;
   onDispatch(payload: DispatchPayload, shardId: number): void;
   onState(change: GatewayStateChange, shardId: number): void;
@@ -47,14 +47,6 @@ export type ShardEvent =
 /** Past the connect and HELLO timeouts, for the event loop to deliver the attempt's end. */
 const turnHoldSlackMs = 1_000;
 
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} took longer than ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
 /**
  * One shard: it owns its gateway and its session recorder for its whole life. The gateway is made
  * when the actor starts (so payloads can be queued before it connects) and connects on `start`,
@@ -70,6 +62,7 @@ export function createShardActor(deps: ShardDependencies) {
       shardId,
       shardCount,
       intervalMs: deps.sessionWriteIntervalMs,
+      timeoutMs: deps.storeTimeoutMs,
       onError: (error) => report(new FleetError('SESSION_STORE_FAILED', `storing the session failed: ${error.message}`, shardId)),
     });
     const tell = (event: ShardEvent) => sendBack(event);
@@ -145,13 +138,10 @@ export function createShardActor(deps: ShardDependencies) {
         await gateway.stop({ keepSession });
         const session = keepSession ? gateway.session() : null;
         try {
-          if (session) {
-            recorder.update({ sessionId: session.sessionId, resumeUrl: session.resumeUrl, sequence: session.sequence ?? 0 });
-            await withTimeout(recorder.close(), deps.storeTimeoutMs, 'storing the session');
-          } else {
-            await withTimeout(recorder.clear(), deps.storeTimeoutMs, 'forgetting the session');
-            await recorder.close();
-          }
+          if (session) recorder.update({ sessionId: session.sessionId, resumeUrl: session.resumeUrl, sequence: session.sequence ?? 0 });
+          // The close below waits for this same write (the recorder joins them), within one bound.
+          else recorder.clear().catch(() => {});
+          await recorder.close();
         } catch (error) {
           report(new FleetError('SESSION_STORE_FAILED', `at stop: ${error instanceof Error ? error.message : String(error)}`, shardId));
         }
@@ -164,10 +154,11 @@ export function createShardActor(deps: ShardDependencies) {
       else void stop(command.keepSession);
     });
 
-    // Stopped by its manager without a stop command (the manager itself was stopped): end quietly.
+    // Stopped by its manager without a stop command (the manager's actor was stopped, or failed):
+    // end quietly and keep the session, so that no failure can cost the stored sessions.
     return () => {
       deps.register(shardId, undefined);
-      if (!stopping) void stop(false);
+      if (!stopping) void stop(true);
     };
   });
 }

@@ -1,4 +1,4 @@
-import type { StoredSession } from './types.ts';
+import type { SessionStore, StoredSession } from './types.ts';
 
 /**
  * Reads a stored session back from untrusted data (a file, Redis): anything that is not a whole,
@@ -27,4 +27,35 @@ export function checkShardId(shardId: unknown, where: string): asserts shardId i
   if (typeof shardId !== 'number' || !Number.isSafeInteger(shardId) || shardId < 0) {
     throw new TypeError(`${where}: shardId must be an integer ≥ 0, got ${String(shardId)}`);
   }
+}
+
+/**
+ * Waits for a session store's answer at most `timeoutMs`: a call that throws, rejects or never
+ * answers becomes a rejection within the bound, and an answer that comes later is dropped. A store
+ * is user code, so nothing that waits on it may wait forever.
+ */
+export function boundedStoreCall<T>(call: () => Promise<T>, timeoutMs: number, what: string): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`the session store did not answer within ${timeoutMs} ms (${what})`)), timeoutMs);
+    new Promise<T>((answer) => answer(call())).then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error instanceof Error ? error : new Error(String(error)));
+      },
+    );
+  });
+}
+
+/** The TTL a store declares (`SessionStore.ttlMs`), checked: undefined when its entries do not expire. */
+export function sessionStoreTtlMs(store: SessionStore, where: string): number | undefined {
+  const { ttlMs } = store;
+  if (ttlMs === undefined) return undefined;
+  if (typeof ttlMs !== 'number' || !Number.isFinite(ttlMs) || ttlMs < 1) {
+    throw new TypeError(`${where}: the session store's ttlMs must be a number of ms ≥ 1 or undefined, got ${String(ttlMs)}`);
+  }
+  return ttlMs;
 }

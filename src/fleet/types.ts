@@ -50,6 +50,12 @@ export interface StoredSession {
 }
 
 export interface SessionStore {
+  /**
+   * How long a stored session lives after its last write, for a store whose entries expire (e.g.
+   * Redis). Whoever keeps a live session in the store rewrites it well within this, even while
+   * nothing about it changes, so a quiet shard's session never expires while the shard runs.
+   */
+  readonly ttlMs?: number;
   /** The stored session of a shard, or null (none, expired, or unreadable). */
   get(shardId: number): Promise<StoredSession | null>;
   /** Stores a shard's session; null forgets it. */

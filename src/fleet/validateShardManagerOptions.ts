@@ -17,6 +17,7 @@ const fleetOnlyKeys = Object.keys({
   identify: true,
   identifyWindowMs: true,
   sessionWriteIntervalMs: true,
+  sessionStoreTimeoutMs: true,
 } satisfies Record<Exclude<keyof ShardManagerOptions, keyof GatewayOptions>, true>);
 
 /** The gateway options the manager sets per shard itself, so a user may not. */

@@ -6,35 +6,29 @@ export type RedisClient = Redis | Cluster;
 
 export class CoordinatorTimeoutError extends Error {
   override readonly name = 'CoordinatorTimeoutError';
-  constructor(readonly timeoutMs: number) {
-    super(`Redis did not answer within ${timeoutMs} ms`);
+  constructor(
+    readonly timeoutMs: number,
+    what = 'Redis',
+  ) {
+    super(`${what} did not answer within ${timeoutMs} ms`);
   }
 }
 
 /**
  * A command bounded in time: ioredis queues commands while it reconnects (and may retry them),
- * so without a bound a wait could hang for as long as Redis is away. A late answer still reaches
- * `late`, so a grant that arrives after its timeout can be given back.
+ * so without a bound a wait could hang for as long as Redis is away. A command that timed out may
+ * still run on Redis later: the identify queue's scripts are written so that running one again, or
+ * late, never spends twice (see attemptScript).
  */
-export function bounded<T>(command: Promise<T>, timeoutMs: number, late?: (value: T) => void): Promise<T> {
+export function bounded<T>(command: Promise<T>, timeoutMs: number, what?: string): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    let settled = false;
-    const timer = setTimeout(() => {
-      settled = true;
-      reject(new CoordinatorTimeoutError(timeoutMs));
-    }, timeoutMs);
+    const timer = setTimeout(() => reject(new CoordinatorTimeoutError(timeoutMs, what)), timeoutMs);
     command.then(
       (value) => {
-        if (settled) late?.(value);
-        else {
-          settled = true;
-          clearTimeout(timer);
-          resolve(value);
-        }
+        clearTimeout(timer);
+        resolve(value);
       },
       (error: unknown) => {
-        if (settled) return;
-        settled = true;
         clearTimeout(timer);
         reject(error instanceof Error ? error : new Error(String(error)));
       },
@@ -62,13 +56,6 @@ export function checkRedisOptions(where: string, redis: unknown, prefix: unknown
     throw new TypeError(`${where}: redis must be an ioredis client (Redis or Cluster)`);
   }
   if (typeof prefix !== 'string' || prefix.length === 0) throw new TypeError(`${where}: prefix must be a non-empty string`);
-}
-
-export function checkMs(where: string, name: string, value: unknown, min = 0): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < min) {
-    throw new TypeError(`${where}: ${name} must be a number of ms ≥ ${min}, got ${String(value)}`);
-  }
-  return value;
 }
 
 /** Sleeps, waking early when the signal aborts. */

@@ -4,6 +4,8 @@
  */
 export { redisIdentifyQueue } from './redisIdentifyQueue.ts';
 export type { RedisIdentifyQueueOptions } from './redisIdentifyQueue.ts';
+export { gatewayBotBudget } from './budgetSource.ts';
+export type { BudgetSnapshot, BudgetSource } from './budgetSource.ts';
 export { redisSessionStore } from './redisSessionStore.ts';
 export type { RedisSessionStoreOptions } from './redisSessionStore.ts';
 export { CoordinatorTimeoutError } from './commands.ts';

@@ -2,9 +2,12 @@ import { randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { checkShardId } from '../fleet/storedSession.ts';
 import { abortError, IdentifyQueueClosedError, type IdentifyNotice, type IdentifyQueue } from '../fleet/types.ts';
-import { bounded, checkMs, checkRedisOptions, runScript, sleep, type RedisClient } from './commands.ts';
-import { attemptScript, leaveScript, refundScript, script } from './scripts.ts';
+import { checkBudgetSnapshot, type BudgetSnapshot, type BudgetSource } from './budgetSource.ts';
+import { bounded, checkRedisOptions, runScript, sleep, type RedisClient } from './commands.ts';
+import { attemptScript, releaseScript, script } from './scripts.ts';
 import { defaultIdentifyWindowMs, defaultRedisMaxBackoffMs, defaultRedisTimeoutMs } from '../core/defaults.ts';
+import { maxIdentifyWindowMs, paddedIdentifyWindowMs } from '../core/identifyWindow.ts';
+import { optionChecker } from '../core/validation.ts';
 
 export interface RedisIdentifyQueueOptions {
   redis: RedisClient;
@@ -12,35 +15,46 @@ export interface RedisIdentifyQueueOptions {
   prefix: string;
   /** `session_start_limit.max_concurrency` */
   maxConcurrency: number;
-  /** one IDENTIFY per bucket per this many ms (default 5000) */
+  /** one IDENTIFY per bucket per this many ms (default 5000); grants are kept 5% (at least 50 ms) further apart */
   windowMs?: number;
   /**
-   * From `session_start_limit`. Only the first process to reach an unseeded budget seeds it; after
-   * it expires (the reset), it refills to `total` (default max(remaining, 1000)) for `resetIntervalMs`
-   * (default 24 h).
+   * Reads `session_start_limit` afresh, e.g. `gatewayBotBudget({ token })` (GET /gateway/bot). The
+   * queue asks only when the shared count is missing (first use, after Discord's reset, or once
+   * Redis lost it) and seeds the count from the answer, with Discord's reset as its end.
    */
-  budget: { remaining: number; resetAfterMs: number; total?: number; resetIntervalMs?: number };
+  budget: BudgetSource;
   /** how often a shard further back in its bucket's line asks again (default windowMs / 10, 20–250 ms; jittered ±25 %) */
   pollMs?: number;
   /** bound on each Redis call (default 2000 ms); a call that takes longer counts as a failure */
   timeoutMs?: number;
   /** retries after a failure back off from 100 ms up to this (default 5000 ms), with full jitter */
   maxBackoffMs?: number;
-  /** hears every grant (for metrics and tests): Redis time of the grant and the budget left */
+  /**
+   * Hears every grant (for metrics and tests): Redis time of the grant and the budget left. It is
+   * an onlooker: if it throws, the grant stands and the error becomes a process warning.
+   */
   onGrant?: (grant: { shardId: number; bucket: number; grantedAt: number; budgetLeft: number }) => void;
 }
+
+const knownOptions = ['redis', 'prefix', 'maxConcurrency', 'windowMs', 'budget', 'pollMs', 'timeoutMs', 'maxBackoffMs', 'onGrant'];
 
 const enum Reply {
   InLine = 0,
   Cooling = 1,
   BudgetSpent = 2,
   Granted = 3,
+  BudgetUnknown = 4,
+}
+
+/** A budget snapshot and the monotonic time it was read: its period ends `resetAfterMs` after that. */
+interface ReadBudget extends BudgetSnapshot {
+  readAt: number;
 }
 
 const attempt = script(attemptScript);
-const leave = script(leaveScript);
-const refund = script(refundScript);
-const dayMs = 86_400_000;
+const release = script(releaseScript);
+/** The bound fetchGatewayBot puts on GET /gateway/bot by default. */
+const budgetReadTimeoutMs = 10_000;
 
 /**
  * The identify queue shared by every process of a bot through Redis. Each shard takes a ticket in
@@ -49,35 +63,43 @@ const dayMs = 86_400_000;
  * stops refreshing its ticket, which is dropped once it reaches the head; one that dies holding a
  * lease frees the bucket when the lease expires, one window later.
  *
+ * The budget's period is Discord's: the count is seeded from a `session_start_limit` read just
+ * before, and expires when that read says Discord resets. A missing count is never refilled by
+ * assumption; one process reads the budget again and seeds it for all.
+ *
  * Redis is only ever on the IDENTIFY path. While it is away each failed call is reported
  * (`COORDINATOR_UNAVAILABLE`) and retried with a bounded backoff; the wait completes once it is back.
  */
 export function redisIdentifyQueue(options: RedisIdentifyQueueOptions): IdentifyQueue & { close(): void } {
   const where = 'redisIdentifyQueue';
-  if (typeof options !== 'object' || options === null) throw new TypeError(`${where}: options are required`);
-  const { redis, prefix, budget, onGrant } = options;
+  const check = optionChecker(where);
+  if (typeof options !== 'object' || options === null) check.fail('options are required');
+  check.knownKeys(null, options, knownOptions);
+  const { redis, prefix, budget: budgetSource, onGrant } = options;
   checkRedisOptions(where, redis, prefix);
-  if (!Number.isSafeInteger(options.maxConcurrency) || options.maxConcurrency < 1) {
-    throw new TypeError(`${where}: maxConcurrency must be an integer ≥ 1, got ${String(options.maxConcurrency)}`);
+  const maxConcurrency = check.count('maxConcurrency', options.maxConcurrency, 1);
+  const windowMs = check.duration('windowMs', options.windowMs ?? defaultIdentifyWindowMs, { min: 1, max: maxIdentifyWindowMs });
+  if (typeof budgetSource !== 'function') {
+    check.fail(
+      'budget must be a function that reads session_start_limit afresh, e.g. gatewayBotBudget({ token }): ' +
+        'a fixed { remaining, resetAfterMs } would seed the shared count again, stale, whenever Redis loses it',
+    );
   }
-  const maxConcurrency = options.maxConcurrency;
-  const windowMs = Math.ceil(checkMs(where, 'windowMs', options.windowMs ?? defaultIdentifyWindowMs, 1));
-  if (typeof budget !== 'object' || budget === null) throw new TypeError(`${where}: budget ({ remaining, resetAfterMs }) is required`);
-  if (!Number.isSafeInteger(budget.remaining) || budget.remaining < 0)
-    throw new TypeError(`${where}: budget.remaining must be an integer ≥ 0`);
-  const total = budget.total ?? Math.max(budget.remaining, 1000);
-  if (!Number.isSafeInteger(total) || total < 1) throw new TypeError(`${where}: budget.total must be an integer ≥ 1`);
-  const resetAfterMs = Math.ceil(checkMs(where, 'budget.resetAfterMs', budget.resetAfterMs));
-  const resetIntervalMs = Math.ceil(checkMs(where, 'budget.resetIntervalMs', budget.resetIntervalMs ?? dayMs, 1));
-  const pollMs = checkMs(where, 'pollMs', options.pollMs ?? Math.min(250, Math.max(20, windowMs / 10)), 1);
-  const timeoutMs = checkMs(where, 'timeoutMs', options.timeoutMs ?? defaultRedisTimeoutMs, 1);
-  const maxBackoffMs = checkMs(where, 'maxBackoffMs', options.maxBackoffMs ?? defaultRedisMaxBackoffMs, 1);
+  if (onGrant !== undefined && typeof onGrant !== 'function') check.fail('onGrant must be a function');
+  const pollMs = check.duration('pollMs', options.pollMs ?? Math.min(250, Math.max(20, windowMs / 10)), { min: 1 });
+  const timeoutMs = check.duration('timeoutMs', options.timeoutMs ?? defaultRedisTimeoutMs, { min: 1 });
+  const maxBackoffMs = check.duration('maxBackoffMs', options.maxBackoffMs ?? defaultRedisMaxBackoffMs, { min: 1 });
+  const leaseMs = paddedIdentifyWindowMs(windowMs);
   // A live waiter asks at least once per window (at the head) or per poll: twice that, plus a
   // slow call, and it is presumed dead.
-  const ticketTtlMs = Math.ceil(2 * Math.max(windowMs, pollMs) + timeoutMs);
+  const ticketTtlMs = Math.ceil(2 * Math.max(leaseMs, pollMs) + timeoutMs);
+  // An IDENTIFY granted just before the count went missing (a reset, a Redis that lost it) may
+  // still be on its way to Discord; one window later it has arrived, and the budget read counts it.
+  const settleMs = leaseMs;
+  const readerTtlMs = Math.ceil(settleMs + budgetReadTimeoutMs + 2 * timeoutMs);
 
   const base = `{${prefix}}:identify`;
-  const budgetKeys = [`${base}:budget`, `${base}:budget:epoch`];
+  const budgetKeys = [`${base}:budget`, `${base}:budget:reader`];
   const bucketKeys = (bucket: number) => [
     `${base}:${bucket}:line`,
     `${base}:${bucket}:seen`,
@@ -89,53 +111,107 @@ export function redisIdentifyQueue(options: RedisIdentifyQueueOptions): Identify
   const closing = new AbortController();
   // Every pending wait listens for the close: as many listeners as shards waiting, not a leak.
   setMaxListeners(0, closing.signal);
+  // The budget read in flight in this process: the waiter that started it offers the answer to
+  // Redis, the others ask again once it has settled.
+  let reading: Promise<ReadBudget> | null = null;
 
   const jittered = (ms: number) => ms * (0.75 + Math.random() * 0.5);
+  const backoff = (failures: number) => Math.round(Math.random() * Math.min(maxBackoffMs, 100 * 2 ** Math.min(failures - 1, 16)));
 
-  const giveBack = (attemptId: string, bucket: number) => {
-    const [, , , lease] = bucketKeys(bucket);
-    bounded(runScript(redis, refund, [lease!, budgetKeys[0]!], [attemptId]), timeoutMs).catch(() => {
-      // Redis is away: the lease expires by itself and the budget stays spent (never overspent).
+  async function readBudget(signal: AbortSignal): Promise<ReadBudget> {
+    await sleep(settleMs, signal);
+    if (signal.aborted) throw abortError(signal);
+    const readSignal = AbortSignal.any([signal, AbortSignal.timeout(budgetReadTimeoutMs)]);
+    const answer = await bounded(
+      Promise.resolve().then(() => budgetSource(readSignal)),
+      budgetReadTimeoutMs,
+      'the budget source',
+    );
+    // The period is anchored when the answer arrived: never earlier than Discord read it, so the
+    // seed never ends before Discord's reset.
+    const readAt = performance.now();
+    return { ...checkBudgetSnapshot(answer), readAt };
+  }
+
+  const releaseTicket = (ticket: string, keys: string[]) => {
+    bounded(runScript(redis, release, [keys[0]!, keys[1]!, keys[3]!, budgetKeys[0]!], [ticket]), timeoutMs).catch(() => {
+      // Redis is away: the ticket goes stale, a lease it holds expires, the budget stays spent (never overspent).
     });
+  };
+
+  const reportOnGrantFailure = (error: unknown, shardId: number) => {
+    const message = error instanceof Error ? error.message : String(error);
+    const warning = new Error(`${where}: onGrant threw (${message}); the grant stands and shard ${shardId} identifies`, {
+      cause: error,
+    });
+    warning.name = 'LifelineWarning';
+    process.emitWarning(warning);
   };
 
   async function waitForGrant(shardId: number, signal: AbortSignal, report: (notice: IdentifyNotice) => void): Promise<void> {
     const bucket = shardId % maxConcurrency;
     const keys = bucketKeys(bucket);
+    // One ticket for the whole wait: every call of this wait names it, so a grant won by a call
+    // whose answer was lost is found by the next call and used, never paid for again.
     const ticket = `${processTag}:${++nextTicket}`;
-    let attempts = 0;
     let failures = 0;
+    let readFailures = 0;
     let spentReported = false;
+    let seed: ReadBudget | null = null;
+    const failed = async (error: unknown, count: number) => {
+      const retryInMs = backoff(count);
+      report({ code: 'COORDINATOR_UNAVAILABLE', cause: error instanceof Error ? error : new Error(String(error)), retryInMs });
+      await sleep(retryInMs, signal);
+    };
     while (!signal.aborted) {
+      // A snapshot is offered to Redis in one call only: after that, a count still missing is read again.
+      const offered = seed;
+      seed = null;
+      const seedLeftMs = offered ? Math.ceil(offered.resetAfterMs - (performance.now() - offered.readAt)) : 0;
+      const seedRemaining = offered && seedLeftMs >= 1 ? offered.remaining : -1;
+      const args = [ticket, leaseMs, ticketTtlMs, processTag, readerTtlMs, seedRemaining, Math.max(1, seedLeftMs)];
       let reply: [number, number, number, number];
-      const attemptId = `${ticket}#${++attempts}`;
-      const args = [ticket, windowMs, budget.remaining, resetAfterMs, total, resetIntervalMs, ticketTtlMs, attemptId];
       try {
-        reply = (await bounded(runScript(redis, attempt, [...keys.slice(0, 4), ...budgetKeys], args), timeoutMs, (late) => {
-          // A grant that came back after its timeout is nobody's: give it back.
-          if ((late as number[])[0] === Reply.Granted) giveBack(attemptId, bucket);
-        })) as [number, number, number, number];
+        reply = (await bounded(runScript(redis, attempt, [...keys, ...budgetKeys], args), timeoutMs)) as typeof reply;
       } catch (error) {
-        failures += 1;
-        const retryInMs = Math.round(Math.random() * Math.min(maxBackoffMs, 100 * 2 ** Math.min(failures - 1, 16)));
-        report({ code: 'COORDINATOR_UNAVAILABLE', cause: error instanceof Error ? error : new Error(String(error)), retryInMs });
-        await sleep(retryInMs, signal);
+        await failed(error, ++failures);
         continue;
       }
       failures = 0;
       const [code, value, now, spentFor] = reply;
       if (code === Reply.Granted) {
-        if (signal.aborted) {
-          giveBack(attemptId, bucket);
-          break;
+        if (signal.aborted) break;
+        try {
+          onGrant?.({ shardId, bucket, grantedAt: now, budgetLeft: value });
+        } catch (error) {
+          reportOnGrantFailure(error, shardId);
         }
-        onGrant?.({ shardId, bucket, grantedAt: now, budgetLeft: value });
         return;
       }
       // Reported once per spell of a spent budget, whatever the place in line.
       if (spentFor >= 0 && !spentReported) report({ code: 'IDENTIFY_BUDGET_EXHAUSTED', retryAfterMs: spentFor });
       spentReported = spentFor >= 0;
-      if (code === Reply.BudgetSpent) {
+      if (code === Reply.BudgetUnknown) {
+        if (value !== 1) {
+          // Another process reads the budget.
+          await sleep(jittered(pollMs), signal);
+        } else if (reading) {
+          await settled(reading, signal);
+        } else {
+          const read = readBudget(signal);
+          reading = read;
+          const done = () => {
+            if (reading === read) reading = null;
+          };
+          read.then(done, done);
+          try {
+            seed = await read;
+            readFailures = 0;
+          } catch (error) {
+            if (!signal.aborted) await failed(error, ++readFailures);
+          }
+        }
+      } else if (code === Reply.BudgetSpent) {
         // Keep the ticket fresh while waiting for the reset.
         await sleep(Math.min(value + 1, jittered(Math.max(pollMs, windowMs / 2))), signal);
       } else if (code === Reply.Cooling) {
@@ -144,8 +220,9 @@ export function redisIdentifyQueue(options: RedisIdentifyQueueOptions): Identify
         await sleep(jittered(pollMs), signal);
       }
     }
-    // Aborted: leave the line now rather than blocking it until the ticket is presumed dead.
-    bounded(runScript(redis, leave, keys.slice(0, 2), [ticket]), timeoutMs).catch(() => {});
+    // Aborted: leave the line now rather than blocking it until the ticket is presumed dead, and
+    // give back a grant this ticket may hold (one that arrived too late, or was never heard of).
+    releaseTicket(ticket, keys);
     throw abortError(signal);
   }
 
@@ -182,4 +259,16 @@ export function redisIdentifyQueue(options: RedisIdentifyQueueOptions): Identify
       closing.abort();
     },
   };
+}
+
+/** Resolves once the promise has settled, either way, or the signal aborts. */
+function settled(promise: Promise<unknown>, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    signal.addEventListener('abort', done, { once: true });
+    promise.then(done, done);
+  });
 }

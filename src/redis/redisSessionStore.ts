@@ -1,7 +1,8 @@
 import { checkShardId, checkStoredSession, parseStoredSession } from '../fleet/storedSession.ts';
 import type { SessionStore } from '../fleet/types.ts';
-import { bounded, checkMs, checkRedisOptions, type RedisClient } from './commands.ts';
+import { bounded, checkRedisOptions, type RedisClient } from './commands.ts';
 import { defaultRedisSessionTtlMs, defaultRedisTimeoutMs } from '../core/defaults.ts';
+import { optionChecker } from '../core/validation.ts';
 
 export interface RedisSessionStoreOptions {
   redis: RedisClient;
@@ -15,20 +16,24 @@ export interface RedisSessionStoreOptions {
 
 /**
  * Sessions in Redis, shared by every process of a bot, so a replacement process (a deploy, a crash)
- * resumes its shards. Each write refreshes the TTL; a fleet that stopped writing lets its sessions
- * expire as Discord does. Calls are bounded in time and reject when Redis is away: the caller (a
+ * resumes its shards. Each write refreshes the TTL, and the store declares it (`ttlMs`) so that a
+ * running shard rewrites its session well within it even when no event moves it; a fleet that
+ * stopped lets its sessions expire as Discord does. Calls are bounded in time and reject when Redis is away: the caller (a
  * session recorder) reports and retries, and a shard that cannot read its session identifies.
  */
 export function redisSessionStore(options: RedisSessionStoreOptions): SessionStore {
   const where = 'redisSessionStore';
-  if (typeof options !== 'object' || options === null) throw new TypeError(`${where}: options are required`);
+  const check = optionChecker(where);
+  if (typeof options !== 'object' || options === null) check.fail('options are required');
+  check.knownKeys(null, options, ['redis', 'prefix', 'ttlMs', 'timeoutMs']);
   const { redis, prefix } = options;
   checkRedisOptions(where, redis, prefix);
-  const ttlMs = Math.ceil(checkMs(where, 'ttlMs', options.ttlMs ?? defaultRedisSessionTtlMs, 1));
-  const timeoutMs = checkMs(where, 'timeoutMs', options.timeoutMs ?? defaultRedisTimeoutMs, 1);
+  const ttlMs = Math.ceil(check.duration('ttlMs', options.ttlMs ?? defaultRedisSessionTtlMs, { min: 1 }));
+  const timeoutMs = check.duration('timeoutMs', options.timeoutMs ?? defaultRedisTimeoutMs, { min: 1 });
   const key = (shardId: number) => `{${prefix}}:session:${shardId}`;
 
   return {
+    ttlMs,
     async get(shardId) {
       checkShardId(shardId, `${where}.get`);
       const text = await bounded(redis.get(key(shardId)), timeoutMs);

@@ -10,23 +10,40 @@ import { createHash } from 'node:crypto';
  *   KEYS[2] seen    hash: ticket → Redis time (ms) of its last attempt; a ticket not seen for
  *                   ticketTtl is a waiter that died, and is dropped when it reaches the head
  *   KEYS[3] counter string: the last ticket number handed out in this bucket
- *   KEYS[4] lease   string with PX window: present while the bucket may not identify
- *   KEYS[5] budget  string counter with PX until the budget resets
- *   KEYS[6] epoch   string: present while the budget has been seeded recently, so that a counter
- *                   that expired (a reset) is refilled to `total`, not to the stale `remaining`
+ *   KEYS[4] lease   string `ticket|periodEnd` with PX window: present while the bucket may not
+ *                   identify; it names the ticket that won it and the budget period that paid
+ *   KEYS[5] budget  string counter, seeded from a fresh `session_start_limit` with PX until
+ *                   Discord's reset; absent before the first read, after a reset, or once Redis
+ *                   lost it, and then never refilled by assumption: it is read again
+ *   KEYS[6] reader  string with PX: the process that reads the budget while the counter is absent
  */
 
-/** ARGV: ticket, windowMs, remaining, resetAfterMs, total, resetIntervalMs, ticketTtlMs, attempt (unique per call) */
+/**
+ * ARGV: ticket, window (ms, padded), ticketTtl, processTag, readerTtl, seedRemaining (-1: none),
+ * seedPx (ms until the seed's snapshot resets). A seed fills a missing count whatever the caller's
+ * place in line, and never replaces a count that exists.
+ *
+ * Replies {code, value, now, spentFor}: 0 in line (value: rank), 1 cooling (value: lease ms left),
+ * 2 budget spent (value: ms to reset), 3 granted (value: budget left), 4 budget unknown (value: 1
+ * if this process is to read it, else 0). spentFor ≥ 0 whenever the budget is known to be spent.
+ */
 export const attemptScript = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local ticket = ARGV[1]
 local window = tonumber(ARGV[2])
-local remaining = tonumber(ARGV[3])
-local resetAfter = tonumber(ARGV[4])
-local total = tonumber(ARGV[5])
-local interval = tonumber(ARGV[6])
-local ticketTtl = tonumber(ARGV[7])
+local ticketTtl = tonumber(ARGV[3])
+
+-- An earlier call of this ticket may have won the lease although its answer never came back (a
+-- client-side timeout, a dropped connection, a resent command). That grant is this ticket's: it is
+-- used, not paid again, and its window starts over now, when it is used.
+local lease = redis.call('GET', KEYS[4])
+if lease and string.sub(lease, 1, #ticket + 1) == ticket .. '|' then
+  redis.call('SET', KEYS[4], lease, 'PX', window)
+  redis.call('ZREM', KEYS[1], ticket)
+  redis.call('HDEL', KEYS[2], ticket)
+  return {3, tonumber(redis.call('GET', KEYS[5]) or '0'), now, -1}
+end
 
 if not redis.call('ZSCORE', KEYS[1], ticket) then
   redis.call('ZADD', KEYS[1], redis.call('INCR', KEYS[3]), ticket)
@@ -43,10 +60,16 @@ while true do
   redis.call('ZREM', KEYS[1], head)
   redis.call('HDEL', KEYS[2], head)
 end
+local budget = redis.call('GET', KEYS[5])
+local seedRemaining = tonumber(ARGV[6])
+if not budget and seedRemaining >= 0 then
+  budget = ARGV[6]
+  redis.call('SET', KEYS[5], seedRemaining, 'PX', tonumber(ARGV[7]))
+  redis.call('DEL', KEYS[6])
+end
 -- Waiters behind the head, or held by the lease, still learn that the budget is spent.
 local spentFor = -1
-local known = redis.call('GET', KEYS[5])
-if known and tonumber(known) <= 0 then spentFor = math.max(0, redis.call('PTTL', KEYS[5])) end
+if budget and tonumber(budget) <= 0 then spentFor = math.max(0, redis.call('PTTL', KEYS[5])) end
 if head ~= ticket then
   return {0, redis.call('ZRANK', KEYS[1], ticket), now, spentFor}
 end
@@ -54,16 +77,12 @@ end
 local leaseLeft = redis.call('PTTL', KEYS[4])
 if leaseLeft > 0 then return {1, leaseLeft, now, spentFor} end
 
-local budget = redis.call('GET', KEYS[5])
 if not budget then
-  if redis.call('EXISTS', KEYS[6]) == 1 then
-    budget = total
-    redis.call('SET', KEYS[5], total, 'PX', math.max(1, interval))
-  else
-    budget = remaining
-    redis.call('SET', KEYS[5], remaining, 'PX', math.max(1, resetAfter))
-  end
-  redis.call('SET', KEYS[6], '1', 'PX', math.max(1, resetAfter) + interval * 2)
+  -- One process reads the budget at a time; the others wait for its seed.
+  local reader = redis.call('GET', KEYS[6])
+  if reader and reader ~= ARGV[4] then return {4, 0, now, -1} end
+  redis.call('SET', KEYS[6], ARGV[4], 'PX', tonumber(ARGV[5]))
+  return {4, 1, now, -1}
 end
 if tonumber(budget) <= 0 then
   local left = math.max(0, redis.call('PTTL', KEYS[5]))
@@ -71,37 +90,32 @@ if tonumber(budget) <= 0 then
 end
 
 local left = redis.call('DECR', KEYS[5])
--- The lease names the call that won it and the budget period it was paid from (for a refund).
-redis.call('SET', KEYS[4], ARGV[8] .. '|' .. (now + redis.call('PTTL', KEYS[5])), 'PX', window)
+redis.call('SET', KEYS[4], ticket .. '|' .. (now + redis.call('PTTL', KEYS[5])), 'PX', window)
 redis.call('ZREM', KEYS[1], ticket)
 redis.call('HDEL', KEYS[2], ticket)
 return {3, left, now, -1}
 `;
 
-/** A waiter leaves the line (its wait was aborted). KEYS[1] line, KEYS[2] seen; ARGV: ticket */
-export const leaveScript = `
+/**
+ * A waiter that will not identify (its wait was aborted, perhaps while a grant was on its way)
+ * leaves the line; if its ticket holds the lease, the bucket is freed and the budget given back,
+ * but only if it is still the same budget period (a counter that was reset meanwhile owes
+ * nothing). Only that ticket's own lease is touched, never a later grant's.
+ * KEYS[1] line, KEYS[2] seen, KEYS[3] lease, KEYS[4] budget; ARGV: ticket
+ */
+export const releaseScript = `
 redis.call('ZREM', KEYS[1], ARGV[1])
 redis.call('HDEL', KEYS[2], ARGV[1])
-return 1
-`;
-
-/**
- * A grant nobody will use (its wait was aborted while the grant was on its way): the bucket is
- * freed, and the budget given back only if it is still the same budget period (a counter that
- * was reset meanwhile owes nothing). Only that call's own lease is touched, never a later grant's.
- * KEYS[1] lease, KEYS[2] budget; ARGV: the attempt that was granted
- */
-export const refundScript = `
-local lease = redis.call('GET', KEYS[1])
+local lease = redis.call('GET', KEYS[3])
 if not lease then return 0 end
 local sep = string.find(lease, '|', 1, true)
 if not sep or string.sub(lease, 1, sep - 1) ~= ARGV[1] then return 0 end
-redis.call('DEL', KEYS[1])
+redis.call('DEL', KEYS[3])
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local left = redis.call('PTTL', KEYS[2])
+local left = redis.call('PTTL', KEYS[4])
 if left > 0 and math.abs(now + left - tonumber(string.sub(lease, sep + 1))) <= 2 then
-  redis.call('INCR', KEYS[2])
+  redis.call('INCR', KEYS[4])
   return 2
 end
 return 1

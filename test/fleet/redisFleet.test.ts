@@ -23,13 +23,13 @@ interface ProcessArgs {
   shardIds: number[];
   windowMs: number;
   maxConcurrency: number;
-  budget?: number;
 }
 
 function startProcess(args: ProcessArgs): ScriptProcess {
   const child = ScriptProcess.start('./redisFleetProcess.ts', [
     JSON.stringify({
       url: args.server.url,
+      api: args.server.apiUrl,
       redis: redis.url,
       prefix: args.prefix,
       shardCount: args.shardCount,
@@ -38,7 +38,6 @@ function startProcess(args: ProcessArgs): ScriptProcess {
       // grant and its IDENTIFY's arrival drift apart by a few ms, more on a loaded machine.
       windowMs: Math.round(args.windowMs * 1.5) + 100,
       maxConcurrency: args.maxConcurrency,
-      budget: args.budget ?? 1000,
     }),
   ]);
   running.add(child);
@@ -94,7 +93,7 @@ describeWithRedis(
     }, 40_000);
 
     it('a budget of 30 shared by three processes: never more than 30 IDENTIFYs, the rest report the wait', async () => {
-      const server = await startFleetServer({ maxConcurrency: 16, identifyWindowMs: 10, startInOrder: false });
+      const server = await startFleetServer({ maxConcurrency: 16, identifyWindowMs: 10, startInOrder: false, budget: { total: 30 } });
       const prefix = `bot${prefixCount++}`;
       const children = [0, 1, 2].map((n) =>
         startProcess({
@@ -104,7 +103,6 @@ describeWithRedis(
           shardIds: range(n * 16, n * 16 + 16),
           windowMs: 40,
           maxConcurrency: 16,
-          budget: 30,
         }),
       );
       await until(

@@ -167,11 +167,113 @@ describe('createSessionRecorder', () => {
     expect(errors).toHaveLength(1);
   });
 
+  it("rewrites a live session every third of the store's TTL while nothing moves it, and stops once it is closed", async () => {
+    const store = Object.assign(new RecordingStore(), { ttlMs: 900 });
+    const recorder = createSessionRecorder({ store, shardId: 0, shardCount: 1, intervalMs: 1000 });
+    recorder.update(at(7));
+    await recorder.flush();
+    // Ten seconds without a single event: the entry would have expired eleven times over.
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(store.sets.length).toBeGreaterThanOrEqual(30);
+    for (let i = 1; i < store.sets.length; i++) expect(store.sets[i]!.at - store.sets[i - 1]!.at).toBeLessThanOrEqual(300);
+    expect(store.stored).toEqual({ sessionId: 's1', sequence: 7, resumeUrl: null, shardCount: 1 });
+    await recorder.close();
+    const count = store.sets.length;
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(store.sets).toHaveLength(count);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('refreshes nothing after clear (a forgotten session stays forgotten), nor for a store without a TTL', async () => {
+    const expiring = Object.assign(new RecordingStore(), { ttlMs: 600 });
+    const cleared = createSessionRecorder({ store: expiring, shardId: 0, shardCount: 1 });
+    cleared.update(at(1));
+    await cleared.flush();
+    await cleared.clear();
+    const lasting = new RecordingStore();
+    const plain = createSessionRecorder({ store: lasting, shardId: 0, shardCount: 1 });
+    plain.update(at(1));
+    await plain.flush();
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(expiring.sets.map((set) => set.session?.sequence ?? null)).toEqual([1, null]);
+    expect(lasting.sets).toHaveLength(1);
+  });
+
+  it('a store that never answers: each wait ends within timeoutMs and is reported, and no second call joins the hung one', async () => {
+    let calls = 0;
+    let answer: (() => void) | undefined;
+    const hung: SessionStore = {
+      get: async () => null,
+      set: (_shardId, session) => {
+        calls += 1;
+        return new Promise<void>((resolve) => {
+          answer = () => {
+            hungStored = session;
+            resolve();
+          };
+        });
+      },
+    };
+    let hungStored: StoredSession | null = null;
+    const errors: Error[] = [];
+    const recorder = createSessionRecorder({
+      store: hung,
+      shardId: 2,
+      shardCount: 4,
+      intervalMs: 100,
+      timeoutMs: 500,
+      onError: (error) => errors.push(error),
+    });
+    recorder.update(at(1));
+    const flushed = recorder.flush();
+    const outcome = flushed.then(
+      () => 'resolved',
+      (error: Error) => error.message,
+    );
+    await vi.advanceTimersByTimeAsync(500);
+    expect(await outcome).toMatch(/did not answer within 500 ms/);
+    // Ten seconds of events while the store hangs: still one call, and the hang reported once (by
+    // the background write that followed the flush), not once per interval.
+    for (let sequence = 2; sequence <= 200; sequence++) {
+      recorder.advance(sequence);
+      await vi.advanceTimersByTimeAsync(50);
+    }
+    expect(calls).toBe(1);
+    expect(errors.map((error) => error.message)).toEqual([expect.stringMatching(/did not answer within 500 ms/)]);
+    // Waiting on it costs nothing more as time goes on: one pending bound at most, no busy retries.
+    expect(vi.getTimerCount()).toBeLessThanOrEqual(2);
+    // The late answer lets the newest value through, once.
+    answer!();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(calls).toBe(2);
+    answer!();
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(hungStored).toEqual({ sessionId: 's1', sequence: 200, resumeUrl: null, shardCount: 4 });
+    expect(calls).toBe(2);
+  });
+
+  it('close on a store that never answers settles within timeoutMs and leaves no timer behind', async () => {
+    const hung: SessionStore = { get: async () => null, set: () => new Promise<void>(() => {}) };
+    const recorder = createSessionRecorder({ store: hung, shardId: 0, shardCount: 1, timeoutMs: 300 });
+    recorder.update(at(1));
+    const closed = recorder.close().then(
+      () => 'resolved',
+      (error: Error) => error.message,
+    );
+    await vi.advanceTimersByTimeAsync(300);
+    expect(await closed).toMatch(/did not answer within 300 ms/);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
   it('refuses bad options with a TypeError naming the option', () => {
     const store = new RecordingStore();
     expect(() => createSessionRecorder({ store, shardId: -1, shardCount: 1 })).toThrow(/shardId/);
     expect(() => createSessionRecorder({ store, shardId: 0, shardCount: 0 })).toThrow(/shardCount/);
     expect(() => createSessionRecorder({ store, shardId: 0, shardCount: 1, intervalMs: -5 })).toThrow(/intervalMs/);
     expect(() => createSessionRecorder({ store: {} as SessionStore, shardId: 0, shardCount: 1 })).toThrow(/store/);
+    expect(() => createSessionRecorder({ store, shardId: 0, shardCount: 1, timeoutMs: 0 })).toThrow(/timeoutMs/);
+    expect(() => createSessionRecorder({ store: Object.assign(new RecordingStore(), { ttlMs: -1 }), shardId: 0, shardCount: 1 })).toThrow(
+      /ttlMs/,
+    );
   });
 });

@@ -1,5 +1,6 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fileSessionStore } from '../../src/fleet/fileSessionStore.ts';
@@ -116,6 +117,74 @@ describe('fileSessionStore on disk', () => {
     const mixedStore = fileSessionStore(mixed);
     expect(await mixedStore.get(0)).toEqual(session(4));
     for (const shardId of [1, 2, 3, 4]) expect(await mixedStore.get(shardId)).toBeNull();
+  });
+
+  it("two stores on one path in one process keep each other's sessions, however their writes interleave", async () => {
+    const path = freshPath();
+    const left = fileSessionStore(path);
+    const right = fileSessionStore(path);
+    for (let round = 1; round <= 10; round++) {
+      await Promise.all([
+        ...[0, 1, 2, 3].map((shardId) => left.set(shardId, session(round * 100 + shardId, 8))),
+        ...[4, 5, 6, 7].map((shardId) => right.set(shardId, session(round * 100 + shardId, 8))),
+      ]);
+    }
+    await left.set(2, null);
+    const reader = fileSessionStore(path);
+    for (let shardId = 0; shardId < 8; shardId++) {
+      expect((await reader.get(shardId))?.sequence, `shard ${shardId}`).toBe(shardId === 2 ? undefined : 1000 + shardId);
+    }
+    // Each store reads what the other wrote, too.
+    expect((await left.get(5))?.sequence).toBe(1005);
+    expect((await right.get(1))?.sequence).toBe(1001);
+  });
+
+  it(
+    'several processes writing their own shards to one file, killed with SIGKILL: every shard holds its durable writes',
+    { timeout: 60_000 },
+    async () => {
+      const path = freshPath();
+      const writers = [0, 4].map((first) => ScriptProcess.start('./fileStoreWriter.ts', [path, '4', String(first)]));
+      const here = fileSessionStore(path);
+      let hereDurable = 0;
+      try {
+        for (let round = 1; round <= 30; round++) {
+          await Promise.all([8, 9].map((shardId) => here.set(shardId, session(round, 10))));
+          hereDurable = round;
+        }
+        for (const writer of writers) {
+          await writer.until((line): line is { durable: number } => (line as { durable?: number }).durable === 30);
+        }
+      } finally {
+        await Promise.all(writers.map((writer) => writer.kill('SIGKILL')));
+      }
+      JSON.parse(await readFile(path, 'utf8'));
+      const reader = fileSessionStore(path);
+      for (const [index, writer] of writers.entries()) {
+        const durable = Math.max(...writer.lines.map((line) => (line as { durable: number }).durable));
+        for (let shardId = index * 4; shardId < index * 4 + 4; shardId++) {
+          expect((await reader.get(shardId))?.sequence ?? 0, `shard ${shardId}`).toBeGreaterThanOrEqual(durable);
+        }
+      }
+      for (const shardId of [8, 9]) expect((await reader.get(shardId))?.sequence).toBe(hereDurable);
+      // A writer killed while it held the lock does not hold the next one.
+      await here.set(8, session(31, 10));
+      expect((await reader.get(8))?.sequence).toBe(31);
+    },
+  );
+
+  it('takes over at once a lock left by a process of this host that is gone', async () => {
+    const path = freshPath();
+    const gone = spawnSync(process.execPath, ['-e', '0']).pid;
+    await writeFile(`${path}.lock`, JSON.stringify({ pid: gone, host: hostname(), token: 'left-behind' }));
+    const store = fileSessionStore(path);
+    // Well before the age at which any lock counts as stale: the owner is seen to be gone.
+    const outcome = await Promise.race([
+      store.set(0, session(1)).then(() => 'stored'),
+      new Promise((resolve) => setTimeout(() => resolve('still waiting for the lock'), 3_000)),
+    ]);
+    expect(outcome).toBe('stored');
+    expect(await fileSessionStore(path).get(0)).toEqual(session(1));
   });
 
   it('refuses an empty path with a TypeError', () => {

@@ -44,7 +44,7 @@ describeWithRedis(
             prefix: 'outage',
             maxConcurrency: 2,
             windowMs: 200,
-            budget: { remaining: 100, resetAfterMs: 600_000 },
+            budget: () => Promise.resolve({ remaining: 100, resetAfterMs: 600_000 }),
             pollMs: 20,
             timeoutMs: 300,
             maxBackoffMs: 400,

@@ -2,6 +2,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ScriptProcess } from '../fleet/support/child.ts';
 import { describeWithRedis, RedisServer } from '../support/redisServer.ts';
+import { paddedIdentifyWindowMs } from '../../src/core/identifyWindow.ts';
 
 /**
  * Real OS processes contending for IDENTIFY grants through one real Redis: Discord's rules must hold
@@ -115,7 +116,8 @@ describeWithRedis(
       // The dead holder's lease ran out one window after its grant; the dead waiter ahead of the
       // live one was dropped once it stopped asking (2 windows + a call timeout at most).
       expect(grant.grantedAt - held.grantedAt).toBeGreaterThanOrEqual(windowMs);
-      expect(grant.grantedAt - held.grantedAt).toBeLessThan(windowMs + 2 * windowMs + 2000 + 500);
+      const leaseMs = paddedIdentifyWindowMs(windowMs);
+      expect(grant.grantedAt - held.grantedAt).toBeLessThan(leaseMs + 2 * leaseMs + 2000 + 500);
       await next.kill('SIGKILL');
     });
 
@@ -135,7 +137,7 @@ describeWithRedis(
         expect(grant.grantedAt - held.grantedAt).toBeGreaterThanOrEqual(windowMs);
         // Granted as soon as the dead holder's lease ran out (or at once, if it had already when the
         // new process, slow to start, first asked).
-        expect(grant.grantedAt).toBeLessThan(Math.max(held.grantedAt + windowMs, asking) + 200);
+        expect(grant.grantedAt).toBeLessThan(Math.max(held.grantedAt + paddedIdentifyWindowMs(windowMs), asking) + 200);
         await next.kill('SIGKILL');
       },
     );

@@ -1,6 +1,7 @@
 import { defaultMaxPayload } from '../../src/core/defaults.ts';
 import {
   compressionOptions,
+  decompressionPaths,
   resolveCompression,
   transportCompression,
   withCompressParameter,
@@ -20,6 +21,16 @@ export function testCompression(): CompressionOption {
   }
   return value as CompressionOption;
 }
+
+/**
+ * LIFELINE_TEST_DECOMPRESSION=streamed reads those streams on the fallback path (node:zlib's public
+ * streams) even where the native one exists.
+ */
+const decompression = process.env.LIFELINE_TEST_DECOMPRESSION ?? 'native';
+if (decompression !== 'native' && decompression !== 'streamed') {
+  throw new TypeError(`LIFELINE_TEST_DECOMPRESSION must be native or streamed, got ${JSON.stringify(decompression)}`);
+}
+decompressionPaths.native = decompression === 'native';
 
 /** The same, for suites that build the socket actor themselves rather than through createGateway. */
 export function testTransportCompression(maxPayload = defaultMaxPayload): TransportCompression | undefined {
