@@ -43,9 +43,9 @@ export interface IdentifyQueueInput {
     resetIntervalMs: number;
     /**
      * How much earlier than `startedAt + resetAfterMs` Discord's reset may come: the budget was
-     * read at most this long before `startedAt` (less than `resetIntervalMs`).
+     * read at most this long before `startedAt` (less than `resetIntervalMs`; default 0).
      */
-    readLatencyMs: number;
+    readLatencyMs?: number;
   };
   /** the clock's time when the queue starts */
   startedAt: number;
@@ -313,7 +313,7 @@ export const identifyQueueMachine = setup({
     resetIntervalMs: input.budget.resetIntervalMs,
     remaining: input.budget.remaining,
     resetAt: input.startedAt + input.budget.resetAfterMs,
-    readLatencyMs: input.budget.readLatencyMs,
+    readLatencyMs: input.budget.readLatencyMs ?? 0,
     chargedToNext: 0,
     now: input.startedAt,
     waiters: [],

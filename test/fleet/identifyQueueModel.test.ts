@@ -143,7 +143,7 @@ type Grant = Extract<IdentifyQueueEmitted, { type: 'granted' }>;
  */
 function brokenRules(steps: { event: ModelEvent; grants: Grant[]; at: number }[]): string[] {
   const problems: string[] = [];
-  const { resetAfterMs, resetIntervalMs, remaining, total, readLatencyMs } = input.budget;
+  const { resetAfterMs, resetIntervalMs, remaining, total, readLatencyMs = 0 } = input.budget;
   /** per bucket: the earliest time its next IDENTIFY may go out, as far as the grants so far tell */
   const freeAt = new Map<number, number>();
   /** when each IDENTIFY reached the server: at one moment, or at some moment from `from` to `to` */
