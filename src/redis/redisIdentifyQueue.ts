@@ -139,8 +139,21 @@ export function redisIdentifyQueue(
   const jittered = (ms: number) => ms * (0.75 + Math.random() * 0.5);
   const backoff = (failures: number) => Math.round(Math.random() * Math.min(maxBackoffMs, 100 * 2 ** Math.min(failures - 1, 16)));
 
+  // Every bucket's lease. One still there belongs to a grant from the old count: its IDENTIFY may
+  // not have reached Discord yet (a reservation can be sent up to its hold after the grant), and
+  // a budget read before it arrives would not count it.
+  const leaseKeys = Array.from({ length: maxConcurrency }, (_, bucket) => bucketKeys(bucket)[3]!);
+  async function untilNoLease(signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      const left = await bounded(Promise.resolve(redis.exists(...leaseKeys)), timeoutMs, 'EXISTS of the bucket leases');
+      if (left === 0) return;
+      await sleep(pollMs, signal);
+    }
+  }
+
   async function readBudget(signal: AbortSignal): Promise<ReadBudget> {
     await sleep(settleMs, signal);
+    await untilNoLease(signal);
     if (signal.aborted) throw abortError(signal);
     const readSignal = AbortSignal.any([signal, AbortSignal.timeout(budgetReadTimeoutMs)]);
     const answer = await bounded(

@@ -192,6 +192,36 @@ describeWithRedis(
       },
     );
 
+    it(
+      'a lost count is read again only once no lease from the old count is left, so Discord has counted the held IDENTIFY',
+      { timeout: 20_000 },
+      async () => {
+        const prefix = `reread${++prefixCount}`;
+        const windowMs = 100;
+        const reads: number[] = [];
+        const budget = () => {
+          reads.push(Date.now());
+          return Promise.resolve({ remaining: 5, resetAfterMs: 600_000 });
+        };
+        const redis = client();
+        const options = { prefix, redis, maxConcurrency: 2, windowMs, budget, pollMs: 10 };
+        const made = queue(options);
+        const held = await made.reserve(0, { holdMs: 5_000 });
+        expect(reads).toHaveLength(1);
+        // The count goes missing (Discord's reset, or a Redis that lost it) while shard 0 still opens its socket.
+        await redis.del(budgetKey(prefix));
+        const next = made.wait(1);
+        await sleep(600);
+        expect(reads).toHaveLength(1);
+        const sentAt = Date.now();
+        held.sent();
+        await next;
+        expect(reads).toHaveLength(2);
+        // Read after the held IDENTIFY went out and its window passed: its arrival is in Discord's answer.
+        expect(reads[1]!).toBeGreaterThanOrEqual(sentAt + paddedIdentifyWindowMs(windowMs) - 1);
+      },
+    );
+
     it('says sent or release once: a second word, or a word after the other, changes nothing', { timeout: 20_000 }, async () => {
       const prefix = `once${++prefixCount}`;
       const windowMs = 100;
