@@ -88,11 +88,12 @@ export type ShardManagerEvent = { type: 'start' } | { type: 'stop'; keepSessions
 export type ShardManagerOutput = { status: 'stopped' } | { status: 'failed'; reason: string; closeCode?: number };
 
 /**
- * Shards spawned, or told to stop, in one step. Making a shard makes its gateway, and stopping
- * one closes its socket: a few thousand at once would hold the event loop for long enough to starve
- * the heartbeats of the shards already running.
+ * Shards spawned, or told to stop, in one step. Making a shard makes its gateway (and may connect
+ * it), stopping one closes its socket: about half a millisecond each, so a step of 25 holds the
+ * event loop for about ten, and the shards already running read their sockets and beat their
+ * hearts in between (bench/fleetLifecycle.ts).
  */
-export const defaultShardBatchSize = 100;
+export const defaultShardBatchSize = 25;
 
 const notProvided = (name: string) => () => {
   throw new Error(`the shard manager's ${name} actor was not provided: use createShardManager()`);

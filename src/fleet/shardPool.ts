@@ -51,7 +51,13 @@ export function createShardPool(runShard: (setup: ShardSetup) => ShardCleanup) {
     });
 
     return () => {
-      for (const cleanup of cleanups) cleanup();
+      for (const cleanup of cleanups) {
+        try {
+          cleanup();
+        } catch {
+          // One shard's failing end must not keep the others running.
+        }
+      }
     };
   });
 }

@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { createActor, fromCallback, fromPromise, type AnyEventObject, type AnyMachineSnapshot, type EventObject } from 'xstate';
-import type { ShardPoolCommand } from '../../src/fleet/shardPool.ts';
+import { createActor, fromCallback, fromPromise, setup, type AnyEventObject, type AnyMachineSnapshot, type EventObject } from 'xstate';
+import { createShardPool, type ShardPoolCommand } from '../../src/fleet/shardPool.ts';
 import { shardManagerMachine, shardViews, type FleetLayout, type ShardManagerContext } from '../../src/fleet/shardManagerMachine.ts';
 import type { StoredSession } from '../../src/fleet/types.ts';
 import { CoverageRecorder, requireFullCoverage } from '../model/coverage.ts';
@@ -297,6 +297,45 @@ describe('batches', () => {
     expect(stops()).toHaveLength(5);
     for (const shardId of [0, 1, 2, 3, 4]) world.actor.send({ type: 'shard.stopped', shardId, sessionKept: false });
     expect(world.actor.getSnapshot().output).toEqual({ status: 'stopped' });
+  });
+});
+
+describe('the shard pool', () => {
+  it('a shard that cannot be made is reported failed and still answers its stop; the others run', () => {
+    const events: unknown[] = [];
+    const ended: number[] = [];
+    const pool = createShardPool(({ input, receive, sendBack }) => {
+      if (input.shardId === 1) throw new Error('bad session');
+      receive((command) => {
+        if (command.type === 'stop') sendBack({ type: 'shard.stopped', shardId: input.shardId, sessionKept: false });
+      });
+      return () => ended.push(input.shardId);
+    });
+    const parent = createActor(
+      setup({ actors: { pool } }).createMachine({
+        invoke: { id: 'pool', src: 'pool', input: {} },
+        on: { '*': { actions: ({ event }) => events.push(event) } },
+      }),
+    );
+    parent.start();
+    const child = parent.getSnapshot().children.pool!;
+    const shard = (shardId: number) => ({ shardId, shardCount: 3, url: 'ws://127.0.0.1:1/', session: null });
+    child.send({ type: 'spawn', shards: [shard(0), shard(1), shard(2)] });
+    expect(events).toEqual([
+      {
+        type: 'shard.status',
+        shardId: 1,
+        status: 'failed',
+        handshake: null,
+        reason: 'the shard could not be made: bad session',
+        closeCode: null,
+      },
+    ]);
+    const stop = { type: 'stop', keepSession: false } as const;
+    child.send({ type: 'tell', orders: [0, 1, 2].map((shardId) => ({ shardId, command: stop })) });
+    expect(events.slice(1)).toEqual([0, 1, 2].map((shardId) => ({ type: 'shard.stopped', shardId, sessionKept: false })));
+    parent.stop();
+    expect(ended).toEqual([0, 2]);
   });
 });
 
