@@ -41,7 +41,7 @@ const described: Record<LifecycleMode, string> = {
 };
 
 async function measure(mode: LifecycleMode, shards: number, url?: string): Promise<Row> {
-  const fleet = await Child.start<LifecycleApi>(builtPath(fleetEntry), `fleet of ${shards}`);
+  const fleet = await Child.start<LifecycleApi>(builtPath(fleetEntry), `fleet of ${shards}`, { nodeFlags: ['--expose-gc'] });
   try {
     const start = await fleet.call('start', { mode, shards, ...(url ? { url } : {}) });
     const stop = await fleet.call('stop');
@@ -69,23 +69,39 @@ if (modes.includes('real') && sizes.includes(realSocketShards)) {
   }
 }
 
-const block = (timing: Timing) => `${ms(timing.longestBlockMs)} (${ms(timing.longestGcMs)})`;
+const block = (timing: Timing) => ms(timing.longestBlockMs);
+const gcShare = (timing: Timing) => `${num((100 * timing.gcMs) / timing.ms)}%`;
 const perShard = (cpuMs: number, shards: number) => `${num((cpuMs * 1000) / shards)} µs`;
 console.log(
   `Measured at ${sourceRevision() ?? 'an unknown revision'} on ${describeMachine()}; 1-minute load average ${loadBefore} before, ${loadAverage()} after.\n`,
 );
 console.log(
   markdownTable(
-    ['what runs', 'shards', 'start() → all READY', 'CPU / shard', 'longest block (GC)', 'stop()', 'CPU / shard', 'longest block (GC)'],
+    [
+      'what runs',
+      'shards',
+      'start() → all READY',
+      'CPU / shard',
+      'longest block',
+      'GC',
+      'heap',
+      'stop()',
+      'CPU / shard',
+      'longest block',
+      'GC',
+    ],
     rows.map(({ mode, shards, start, stop }) => [
       described[mode],
       num(shards),
       ms(start.ms),
       perShard(start.cpuMs, shards),
       block(start),
+      gcShare(start),
+      `${num(start.heapMiB)} MiB`,
       ms(stop.ms),
       perShard(stop.cpuMs, shards),
       block(stop),
+      gcShare(stop),
     ]),
   ),
 );

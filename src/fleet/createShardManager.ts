@@ -129,7 +129,7 @@ export function createShardManager(options: ShardManagerOptions): ShardManager {
   // The options every shard's gateway gets, checked here so that no shard can fail on them later.
   validateOptions({ ...gatewayOptions, url: options.url ?? 'wss://gateway.discord.gg', protocol: discordProtocol({ token, intents }) });
 
-  // Aborted by the statechart (`haltIdentifies`) when a close refuses the whole fleet.
+  // Aborted by the statechart (`haltIdentifies`) as the fleet begins to stop, or a close refuses it.
   const identifyHalt = new AbortController();
   const deps: ShardDependencies = {
     token,
@@ -221,7 +221,7 @@ export function createShardManager(options: ShardManagerOptions): ShardManager {
         loadSessions: fromPromise(({ input }) => loadSessions(input)),
         shardPool: createShardPool(createShardActor(deps)),
       },
-      actions: { haltIdentifies: () => identifyHalt.abort(new Error('a close refused the whole fleet')) },
+      actions: { haltIdentifies: () => identifyHalt.abort(new Error('the fleet is stopping')) },
     }),
     {
       input: options.shardIds ? { shardIds: options.shardIds } : {},

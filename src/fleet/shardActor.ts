@@ -13,7 +13,7 @@ export interface ShardDependencies {
   identify?: Record<string, unknown>;
   gatewayOptions: Omit<GatewayOptions, 'url' | 'protocol' | 'session' | 'beforeIdentify' | 'signal'>;
   queue: IdentifyQueue;
-  /** aborts when a close refuses the whole fleet: every identify wait ends, and none begins */
+  /** aborts when the fleet begins to stop (or a close refuses it): every identify wait ends, and none begins */
   identifyHalt: AbortSignal;
   store: SessionStore;
   sessionWriteIntervalMs: number;
@@ -138,7 +138,7 @@ export function createShardActor(deps: ShardDependencies) {
       },
       beforeIdentify: async (signal) => {
         await unlessAborted(inOrder, signal);
-        // Once the fleet is refused, an IDENTIFY never goes out: the attempt waits for its stop.
+        // Once the fleet is stopping, an IDENTIFY never goes out: the attempt waits for its stop.
         const halted = () => untilAborted(signal);
         if (deps.identifyHalt.aborted) return halted();
         tell({ type: 'shard.waiting', shardId });

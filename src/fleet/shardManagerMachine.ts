@@ -383,7 +383,7 @@ export const shardManagerMachine = setup({
           {
             guard: 'closesTheFleet',
             target: 'stopping',
-            actions: ['noteStatusWhileStopping', 'noteFleetFailure', 'haltIdentifies'],
+            actions: ['noteStatusWhileStopping', 'noteFleetFailure'],
           },
           { actions: 'noteStatus' },
         ],
@@ -394,6 +394,10 @@ export const shardManagerMachine = setup({
       },
     },
     stopping: {
+      // No IDENTIFY once the fleet is stopping: the shards told to stop in a later batch would
+      // otherwise spend turns (and the daily budget) meanwhile, and after a refusal of the whole
+      // fleet every one of them would be refused too.
+      entry: 'haltIdentifies',
       initial: 'telling',
       states: {
         telling: {

@@ -288,6 +288,8 @@ describe('batches', () => {
     expect(valueKey(world.actor.getSnapshot().value)).toBe('running.spawned');
 
     world.actor.send({ type: 'stop', keepSessions: false });
+    // No shard may IDENTIFY from now on, the ones told to stop in a later batch included.
+    expect(world.halted).toBe(1);
     const stops = () => world.commands.filter((c) => c.includes(':stop'));
     expect(stops()).toEqual(['0:stop:false', '1:stop:false']);
     world.turns.at(-1)!();
