@@ -67,8 +67,8 @@ export type { SessionRecorder, SessionRecorderOptions, RecordedSession } from '.
 export { parseStoredSession } from './fleet/storedSession.ts';
 export { createShardManager, identifyWindowMargin, minIdentifyWindowMarginMs } from './fleet/createShardManager.ts';
 export type { ShardManager, ShardManagerOptions } from './fleet/createShardManager.ts';
-export { shardManagerMachine, shardsToLaunch } from './fleet/shardManagerMachine.ts';
-export type { FleetLayout, ShardManagerContext, ShardManagerOutput, ShardView } from './fleet/shardManagerMachine.ts';
+export { shardManagerMachine, shardViews } from './fleet/shardManagerMachine.ts';
+export type { FleetFailure, FleetLayout, ShardManagerContext, ShardManagerOutput, ShardView } from './fleet/shardManagerMachine.ts';
 export { fetchGatewayBot, checkGatewayBotInfo, discordApiBase } from './fleet/gatewayBot.ts';
 export type { FetchGatewayBotOptions, GatewayBotInfo } from './fleet/gatewayBot.ts';
 export { FleetError } from './fleet/fleetError.ts';

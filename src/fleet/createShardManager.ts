@@ -1,8 +1,10 @@
-import { createActor, fromPromise } from 'xstate';
+import { createActor, fromPromise, type InspectionEvent } from 'xstate';
 import { discordProtocol } from '../protocol/discord/discordProtocol.ts';
 import type { Gateway, GatewayOptions, GatewayStateChange, SessionSnapshot } from '../api/createGateway.ts';
 import { validateOptions } from '../api/options.ts';
-import { GatewayError, observed } from '../api/errors.ts';
+import { GatewayError, messageOf, observed } from '../api/errors.ts';
+import { Inspectors } from '../api/inspectors.ts';
+import { triggerCode } from '../core/recovery.ts';
 import { Listeners } from '../api/listeners.ts';
 import type { DispatchPayload } from '../types.ts';
 import { FleetError } from './fleetError.ts';
@@ -10,7 +12,8 @@ import { checkGatewayBotInfo, fetchGatewayBot, type GatewayBotInfo } from './gat
 import { memoryIdentifyQueue } from './memoryIdentifyQueue.ts';
 import { memorySessionStore } from './memorySessionStore.ts';
 import { createShardActor, type ShardDependencies } from './shardActor.ts';
-import { shardManagerMachine, type FleetLayout, type ShardManagerOutput, type ShardView } from './shardManagerMachine.ts';
+import { createShardPool } from './shardPool.ts';
+import { shardManagerMachine, shardViews, type FleetLayout, type ShardManagerOutput, type ShardView } from './shardManagerMachine.ts';
 import type { IdentifyQueue, SessionStore, StoredSession } from './types.ts';
 import { validateShardManagerOptions } from './validateShardManagerOptions.ts';
 import { paddedIdentifyWindowMs } from '../core/identifyWindow.ts';
@@ -28,8 +31,11 @@ export interface ShardManagerOptions extends Omit<GatewayOptions, 'url' | 'proto
   shardIds?: readonly number[];
   /** the gateway URL; default: the one GET /gateway/bot names */
   url?: string;
-  /** default: `fetchGatewayBot({ token })`, asked when the count, the URL or the budget is needed */
-  gatewayInfo?: () => Promise<GatewayBotInfo>;
+  /**
+   * default: `fetchGatewayBot({ token, signal })`, asked when the count, the URL or the budget is
+   * needed; `signal` aborts when the fleet is stopped first
+   */
+  gatewayInfo?: (signal: AbortSignal) => Promise<GatewayBotInfo>;
   /** default: `memoryIdentifyQueue` from GET /gateway/bot's `session_start_limit` */
   identifyQueue?: IdentifyQueue;
   /** default: `memorySessionStore()` */
@@ -84,9 +90,14 @@ function gatewayUrl(base: string): string {
   return url.toString();
 }
 
-function everyShardReady(shards: Record<string, ShardView>): boolean {
-  const all = Object.values(shards);
-  return all.length > 0 && all.every((shard) => shard.status === 'ready');
+/** The request's own bound when the caller's signal has none. */
+const gatewayInfoTimeoutMs = 10_000;
+
+/** How start() rejects when the whole fleet failed: with the close's code when a close refused the fleet. */
+function fleetFailureError(reason: string, closeCode: number | null | undefined): GatewayError {
+  if (closeCode === undefined || closeCode === null) return new GatewayError('FAILED', reason);
+  const code = triggerCode({ type: 'close', code: closeCode });
+  return new GatewayError(code === 'AUTH_FAILED' || code === 'FATAL_CLOSE' ? code : 'FAILED', reason, { closeCode });
 }
 
 /**
@@ -128,6 +139,8 @@ export function createShardManager(options: ShardManagerOptions): ShardManager {
   // The options every shard's gateway gets, checked here so that no shard can fail on them later.
   validateOptions({ ...gatewayOptions, url: options.url ?? 'wss://gateway.discord.gg', protocol: discordProtocol({ token, intents }) });
 
+  // Aborted by the statechart (`haltIdentifies`) as the fleet begins to stop, or a close refuses it.
+  const identifyHalt = new AbortController();
   const deps: ShardDependencies = {
     token,
     intents,
@@ -138,6 +151,7 @@ export function createShardManager(options: ShardManagerOptions): ShardManager {
       if (!queue) throw new Error('the identify queue is not ready');
       return queue;
     },
+    identifyHalt: identifyHalt.signal,
     store,
     sessionWriteIntervalMs,
     storeTimeoutMs,
@@ -151,20 +165,27 @@ export function createShardManager(options: ShardManagerOptions): ShardManager {
     },
   };
 
-  const resolveLayout = async ({ shardIds }: { shardIds: number[] | null }): Promise<FleetLayout> => {
+  const askGatewayInfo = (signal: AbortSignal) =>
+    options.gatewayInfo
+      ? options.gatewayInfo(signal)
+      : fetchGatewayBot({ token, signal: AbortSignal.any([signal, AbortSignal.timeout(gatewayInfoTimeoutMs)]) });
+
+  // `signal` aborts when the fleet stops while the layout is being learnt: nothing is reported then.
+  const resolveLayout = async ({ shardIds }: { shardIds: number[] | null }, signal: AbortSignal): Promise<FleetLayout> => {
     const needsInfo = options.shardCount === 'auto' || options.url === undefined || options.identifyQueue === undefined;
     let info: GatewayBotInfo | undefined;
     // Discord read the budget somewhere between the request and its answer: the queue's reset is that uncertain.
     const requestedAt = performance.now();
     if (needsInfo) {
       try {
-        info = checkGatewayBotInfo(await (options.gatewayInfo ?? (() => fetchGatewayBot({ token })))());
+        info = checkGatewayBotInfo(await askGatewayInfo(signal));
       } catch (error) {
-        const failure = new FleetError('GATEWAY_INFO_FAILED', error instanceof Error ? error.message : String(error), null);
-        fleetErrors.emit('error', failure, null);
+        const failure = new FleetError('GATEWAY_INFO_FAILED', messageOf(error), null);
+        if (!signal.aborted) fleetErrors.emit('error', failure, null);
         throw failure;
       }
     }
+    if (signal.aborted) throw new Error('the fleet was stopped');
     const shardCount = options.shardCount === 'auto' ? info!.shards : options.shardCount;
     const ids = shardIds ?? Array.from({ length: shardCount }, (_, id) => id);
     const outside = ids.filter((id) => id >= shardCount);
@@ -224,15 +245,25 @@ export function createShardManager(options: ShardManagerOptions): ShardManager {
     return found;
   };
 
+  // The observer is an onlooker: what it throws is reported, and never reaches the statechart.
+  let inspectors: Inspectors | undefined;
+  if (options.inspect) {
+    inspectors = new Inspectors((error) => fleetErrors.emit('error', error, null));
+    inspectors.add(options.inspect);
+  }
   const actor = createActor(
     shardManagerMachine.provide({
       actors: {
-        resolveLayout: fromPromise(({ input }) => resolveLayout(input)),
+        resolveLayout: fromPromise(({ input, signal }) => resolveLayout(input, signal)),
         loadSessions: fromPromise(({ input }) => loadSessions(input)),
-        shard: createShardActor(deps),
+        shardPool: createShardPool(createShardActor(deps)),
       },
+      actions: { haltIdentifies: () => identifyHalt.abort(new Error('the fleet is stopping')) },
     }),
-    { input: options.shardIds ? { shardIds: options.shardIds } : {}, ...(options.inspect ? { inspect: options.inspect as never } : {}) },
+    {
+      input: options.shardIds ? { shardIds: options.shardIds } : {},
+      ...(inspectors ? { inspect: (event: InspectionEvent) => inspectors.notify(event) } : {}),
+    },
   );
 
   let ended: ShardManagerOutput | undefined;
@@ -244,19 +275,22 @@ export function createShardManager(options: ShardManagerOptions): ShardManager {
     // Every shard event makes a snapshot; with nobody waiting for start() there is nothing to look at.
     if (readyWaiters.size === 0) return;
     const snapshot = actor.getSnapshot();
-    const shards = snapshot.context.shards;
-    const failedShard = Object.entries(shards).find(([, shard]) => shard.status === 'failed');
+    const { context } = snapshot;
+    const { firstFailure } = context;
+    const shardCount = context.layout?.shardIds.length ?? 0;
     for (const waiter of readyWaiters) {
       if (snapshot.status === 'done') {
         const output = snapshot.output;
         waiter.reject(
           output?.status === 'failed'
-            ? new GatewayError('FAILED', output.reason)
+            ? fleetFailureError(output.reason, output.closeCode)
             : new GatewayError('STOPPED', 'the fleet was stopped before every shard was ready'),
         );
-      } else if (failedShard) {
-        waiter.reject(new GatewayError('FAILED', `shard ${failedShard[0]} failed: ${failedShard[1].reason ?? 'unknown reason'}`));
-      } else if (snapshot.value === 'running' && everyShardReady(shards)) {
+      } else if (context.failure) {
+        waiter.reject(fleetFailureError(context.failure.reason, context.failure.closeCode));
+      } else if (firstFailure) {
+        waiter.reject(new GatewayError('FAILED', `shard ${firstFailure.shardId} failed: ${firstFailure.reason ?? 'unknown reason'}`));
+      } else if (snapshot.matches('running') && shardCount > 0 && context.readyCount === shardCount) {
         waiter.resolve();
       } else continue;
       readyWaiters.delete(waiter);
@@ -285,8 +319,21 @@ export function createShardManager(options: ShardManagerOptions): ShardManager {
   });
 
   const onAbort = () => void fleet.stop();
-  const unknownShard = (shardId: number) =>
-    observed(Promise.reject(new FleetError('UNKNOWN_SHARD', `this manager runs no shard ${shardId}`, shardId)));
+  /** Whether this manager runs (or, before the layout is known, may run) `shardId`. */
+  const runs = (shardId: number) => {
+    const layout = actor.getSnapshot().context.layout;
+    if (layout) return layout.shardIds.includes(shardId);
+    if (options.shardIds) return options.shardIds.includes(shardId);
+    return Number.isSafeInteger(shardId) && shardId >= 0 && (options.shardCount === 'auto' || shardId < options.shardCount);
+  };
+  /** Why a shard has no gateway to send or reconnect with. */
+  const noGateway = (shardId: number, what: string) => {
+    let error: Error;
+    if (!runs(shardId)) error = new FleetError('UNKNOWN_SHARD', `this manager runs no shard ${shardId}`, shardId);
+    else if (actor.getSnapshot().status !== 'active') error = new GatewayError('STOPPED', `${what}: the fleet is stopped`);
+    else error = new GatewayError('NOT_STARTED', `${what}: shard ${shardId} has not started; call start() first`);
+    return observed(Promise.reject(error));
+  };
 
   const fleet: ShardManager = {
     on: ((event: keyof FleetEvents, listener: (value: never, shardId: number | null) => void) => {
@@ -327,11 +374,11 @@ export function createShardManager(options: ShardManagerOptions): ShardManager {
     },
     send(shardId, payload) {
       const gateway = gateways.get(shardId);
-      return gateway ? gateway.send(payload) : unknownShard(shardId);
+      return gateway ? gateway.send(payload) : noGateway(shardId, 'send()');
     },
     reconnect(shardId, request) {
       const gateway = gateways.get(shardId);
-      return gateway ? gateway.reconnect(request) : unknownShard(shardId);
+      return gateway ? gateway.reconnect(request) : noGateway(shardId, 'reconnect()');
     },
     stop(request = {}) {
       if (actor.getSnapshot().status === 'active') actor.send({ type: 'stop', keepSessions: request.keepSessions === true });
@@ -344,7 +391,7 @@ export function createShardManager(options: ShardManagerOptions): ShardManager {
       return gateways.get(shardId)?.session() ?? null;
     },
     shards() {
-      return actor.getSnapshot().context.shards;
+      return shardViews(actor.getSnapshot().context);
     },
     get shardCount() {
       return options.shardCount === 'auto' ? (actor.getSnapshot().context.layout?.shardCount ?? null) : options.shardCount;

@@ -1,12 +1,23 @@
-import { assign, enqueueActions, fromCallback, fromPromise, setup } from 'xstate';
+import { and, assign, enqueueActions, fromCallback, fromPromise, not, setup, spawnChild } from 'xstate';
 import type { GatewayStatus } from '../api/createGateway.ts';
-import type { ShardCommand, ShardEvent, ShardInput } from './shardActor.ts';
+import { fleetFatalCloseCodes } from './fleetFatalCloses.ts';
+import type { ShardEvent } from './shardActor.ts';
+import type { ShardOrder, ShardPoolCommand } from './shardPool.ts';
+import {
+  allShardEntries,
+  buildShardPages,
+  draftShardPages,
+  pageSizeFor,
+  shardEntry,
+  type ShardPages,
+  type ShardPagesDraft,
+} from './shardPages.ts';
 import type { StoredSession } from './types.ts';
 
 /** Where the fleet connects and how it is cut, once known (from GET /gateway/bot or the options). */
 export interface FleetLayout {
   shardCount: number;
-  /** the shards this manager runs: all of them, or the subset given */
+  /** the shards this manager runs: all of them, or the subset given (in the context: lowest first) */
   shardIds: number[];
   url: string;
   maxConcurrency: number;
@@ -15,6 +26,8 @@ export interface FleetLayout {
 export interface ShardManagerInput {
   /** the shard subset this process runs, when the options named one */
   shardIds?: readonly number[];
+  /** shards spawned, and told to stop, per turn of the event loop (default `defaultShardBatchSize`) */
+  batchSize?: number;
 }
 
 /** What the fleet shows of each shard; plain data, as in every statechart of this package. */
@@ -24,8 +37,13 @@ export interface ShardView {
   reason: string | null;
   /** the manager told it to connect */
   launched: boolean;
-  /** it has a stored session to RESUME, so it takes no place in the start order */
+  /** it has a stored session to RESUME, so it connects at once, before its place in the start order */
   resumable: boolean;
+  /**
+   * every lower shard of its bucket has asked for its identify turn (or is ready, or ended): an
+   * IDENTIFY of this one may ask for its turn now, so the queue sees each bucket in order
+   */
+  mayIdentify: boolean;
   /** it is waiting for its identify turn */
   waitingForTurn: boolean;
   /** it has asked for its turn, or got ready, or ended: the next shard of its bucket may start */
@@ -33,79 +51,157 @@ export interface ShardView {
   stopped: boolean;
 }
 
+/** Why the fleet failed; `closeCode` when a shard's close refused the whole fleet (see fleetFatalCloses.ts). */
+export interface FleetFailure {
+  reason: string;
+  closeCode: number | null;
+}
+
 export interface ShardManagerContext {
   requestedShardIds: number[] | null;
+  batchSize: number;
   layout: FleetLayout | null;
-  shards: Record<string, ShardView>;
+  /** every shard's view, by id, in pages (see shardPages.ts; `shardViews()` gives one record) */
+  shards: ShardPages<ShardView>;
+  /** each shard's successor in its bucket's start order (lowest id first), fixed with the layout */
+  nextInBucket: Record<string, number>;
   /** stored sessions that match the shard count, read once before the shards start */
   sessions: Record<string, StoredSession>;
+  /** shards spawned so far: the first this many of `layout.shardIds` */
+  spawned: number;
+  /** shards told to stop so far, in the same order */
+  stopsSent: number;
+  /** shards whose status is `ready` */
+  readyCount: number;
+  /** shards that have reported their end after a stop */
+  stoppedCount: number;
+  /** the first shard that failed */
+  firstFailure: { shardId: number; reason: string | null } | null;
   keepSessions: boolean;
   /** the latest word from the identify queue, e.g. the daily budget being spent */
   identifyNotice: { shardId: number; code: string; retryInMs: number } | null;
-  failure: string | null;
+  failure: FleetFailure | null;
 }
 
 export type ShardManagerEvent = { type: 'start' } | { type: 'stop'; keepSessions: boolean } | ShardEvent;
 
-export type ShardManagerOutput = { status: 'stopped' } | { status: 'failed'; reason: string };
+export type ShardManagerOutput = { status: 'stopped' } | { status: 'failed'; reason: string; closeCode?: number };
+
+/**
+ * Shards spawned, or told to stop, in one step. Making a shard makes its gateway (and may connect
+ * it), stopping one closes its socket: about half a millisecond each, so a step of 25 holds the
+ * event loop for about ten, and the shards already running read their sockets and beat their
+ * hearts in between (bench/fleetLifecycle.ts).
+ */
+export const defaultShardBatchSize = 25;
 
 const notProvided = (name: string) => () => {
   throw new Error(`the shard manager's ${name} actor was not provided: use createShardManager()`);
 };
 
-const bucketOf = (shardId: number, layout: FleetLayout) => shardId % layout.maxConcurrency;
-
-function updateShard(context: ShardManagerContext, shardId: number, change: Partial<ShardView>) {
-  const current = context.shards[shardId];
-  if (!current) return context.shards;
-  return { ...context.shards, [shardId]: { ...current, ...change } };
+/** Every shard's view in one record, by shard id. */
+export function shardViews(context: Pick<ShardManagerContext, 'shards'>): Record<string, ShardView> {
+  return allShardEntries(context.shards);
 }
 
-/**
- * The shards to start now. A shard with a stored session resumes at once: a RESUME costs nothing
- * and never waits. The others start in bucket order, lowest id first, each only once the shard
- * before it in its bucket has asked for its identify turn, so the queue sees them in order.
- */
-export function shardsToLaunch(context: Pick<ShardManagerContext, 'layout' | 'shards'>): number[] {
-  const { layout } = context;
-  if (!layout) return [];
-  const launch: number[] = [];
-  const blockedBuckets = new Set<number>();
-  const pendingByBucket = new Map<number, number>();
-  for (const id of layout.shardIds) {
-    const shard = context.shards[id];
-    if (!shard) continue;
-    const bucket = bucketOf(id, layout);
-    if (shard.resumable) {
-      if (!shard.launched) launch.push(id);
-    } else if (shard.launched && !shard.progressed) {
-      blockedBuckets.add(bucket);
-    } else if (!shard.launched) {
-      const lowest = pendingByBucket.get(bucket);
-      if (lowest === undefined || id < lowest) pendingByBucket.set(bucket, id);
-    }
-  }
-  for (const [bucket, id] of pendingByBucket) if (!blockedBuckets.has(bucket)) launch.push(id);
-  return launch.sort((a, b) => a - b);
-}
-
-const newShard = (resumable: boolean): ShardView => ({
+const newShard = (resumable: boolean, mayIdentify: boolean): ShardView => ({
   status: 'idle',
   handshake: null,
   reason: null,
   launched: false,
   resumable,
+  mayIdentify,
   waitingForTurn: false,
   progressed: false,
   stopped: false,
 });
 
+/** The shards' views and each bucket's start order, made once per layout. */
+function startOrder(layout: FleetLayout, sessions: Record<string, StoredSession>) {
+  const lastInBucket = new Map<number, number>();
+  const nextInBucket: Record<string, number> = {};
+  const entries: [number, ShardView][] = [];
+  for (const id of layout.shardIds) {
+    const bucket = id % layout.maxConcurrency;
+    const previous = lastInBucket.get(bucket);
+    if (previous !== undefined) nextInBucket[previous] = id;
+    lastInBucket.set(bucket, id);
+    // The lowest shard of each bucket starts the bucket.
+    entries.push([id, newShard(sessions[id] !== undefined, previous === undefined)]);
+  }
+  return { shards: buildShardPages(entries, pageSizeFor(layout.shardIds.length)), nextInBucket };
+}
+
+/** What the shards are told after a step, in order. */
+type Orders = ShardOrder[];
+
+const tell = (orders: Orders): ShardPoolCommand => ({ type: 'tell', orders });
+
+/** The shard has been spawned: a RESUME connects at once; an IDENTIFY when its place has come. */
+function launchSpawned(draft: ShardPagesDraft<ShardView>, shardId: number, orders: Orders) {
+  const view = draft.get(shardId)!;
+  if (!view.resumable && !view.mayIdentify) return;
+  draft.set(shardId, { ...view, launched: true });
+  if (view.mayIdentify) orders.push({ shardId, command: { type: 'mayIdentify' } });
+  orders.push({ shardId, command: { type: 'start' } });
+}
+
+/**
+ * A shard progressed. If its bucket's turn was its own, the turn passes to the next shard of the
+ * bucket (and on, past shards that got ready by RESUME before their turn came): an IDENTIFY there
+ * may ask for its turn now, and a shard with nothing to RESUME connects. Each shard takes the turn
+ * once, so a whole start passes it n times.
+ */
+function passTurn(context: ShardManagerContext, draft: ShardPagesDraft<ShardView>, shardId: number, orders: Orders) {
+  const ids = context.layout!.shardIds;
+  const firstUnspawned = context.spawned < ids.length ? ids[context.spawned]! : Infinity;
+  let current = shardId;
+  for (;;) {
+    const view = draft.get(current)!;
+    if (!view.mayIdentify || !view.progressed) return;
+    const next = context.nextInBucket[current];
+    if (next === undefined) return;
+    const nextView = draft.get(next)!;
+    if (nextView.mayIdentify) return;
+    draft.set(next, { ...nextView, mayIdentify: true });
+    // A shard not spawned yet is launched when it is (spawning goes in id order).
+    if (next < firstUnspawned) {
+      if (nextView.resumable) orders.push({ shardId: next, command: { type: 'mayIdentify' } });
+      else launchSpawned(draft, next, orders);
+    }
+    current = next;
+  }
+}
+
+type ShardStatusEvent = Extract<ShardEvent, { type: 'shard.status' }>;
+
+/** The bookkeeping of a status change; while running, the turn passes on when the shard ended. */
+function noteStatusOf(context: ShardManagerContext, event: ShardStatusEvent, running: boolean) {
+  const draft = draftShardPages(context.shards);
+  const view = draft.get(event.shardId);
+  if (!view) return { update: {}, orders: [] };
+  const ended = event.status === 'ready' || event.status === 'stopped' || event.status === 'failed';
+  draft.set(event.shardId, {
+    ...view,
+    status: event.status,
+    handshake: event.handshake,
+    reason: event.reason,
+    ...(ended ? { progressed: true, waitingForTurn: false } : {}),
+  });
+  const orders: Orders = [];
+  if (running && ended && !view.progressed) passTurn(context, draft, event.shardId, orders);
+  const readyCount = context.readyCount + (event.status === 'ready' ? 1 : 0) - (view.status === 'ready' ? 1 : 0);
+  const firstFailure = context.firstFailure ?? (event.status === 'failed' ? { shardId: event.shardId, reason: event.reason } : null);
+  return { update: { shards: draft.done(), readyCount, firstFailure }, orders };
+}
+
 /**
  * A fleet of shards in one process. It learns the layout (shard count, URL, concurrency), reads
  * the stored sessions, spawns one shard actor per shard (each owning its gateway), starts them in
- * Discord's order, and stops them all, keeping their sessions resumable when asked. Each shard's
- * state, its place in the identify queue and the queue's notices are in the context, for the
- * inspector; dispatches never pass through here.
+ * Discord's order, and stops them all, keeping their sessions resumable when asked. Spawning and
+ * stopping go in batches, one per turn of the event loop. Each shard's state, its place in the
+ * start order and the queue's notices are in the context, for the inspector; dispatches never pass
+ * through here.
  */
 export const shardManagerMachine = setup({
   types: {
@@ -118,67 +214,112 @@ export const shardManagerMachine = setup({
   actors: {
     resolveLayout: fromPromise<FleetLayout, { shardIds: number[] | null }>(notProvided('resolveLayout')),
     loadSessions: fromPromise<Record<string, StoredSession>, FleetLayout>(notProvided('loadSessions')),
-    shard: fromCallback<ShardCommand, ShardInput>(notProvided('shard')),
+    /** every shard of the fleet (see shardPool.ts): spawned once, as `shards`, when the fleet starts running */
+    shardPool: fromCallback<ShardPoolCommand, Record<string, never>>(notProvided('shardPool')),
+    /** resolves on the next turn of the event loop, after the timers and I/O that were due */
+    eventLoopTurn: fromPromise<void>(() => new Promise<void>((resolve) => setImmediate(resolve))),
   },
   guards: {
-    allShardsStopped: ({ context }) => Object.values(context.shards).every((shard) => shard.stopped),
+    everyShardSpawned: ({ context }) => context.spawned >= (context.layout?.shardIds.length ?? 0),
+    everyStopSent: ({ context }) => context.stopsSent >= context.spawned,
+    everySpawnedShardStopped: ({ context }) => context.stoppedCount >= context.spawned,
+    fleetFailed: ({ context }) => context.failure !== null,
+    closesTheFleet: ({ event }) =>
+      event.type === 'shard.status' && event.status === 'failed' && event.closeCode !== null && fleetFatalCloseCodes.has(event.closeCode),
   },
   actions: {
-    spawnShards: enqueueActions(({ context, enqueue }) => {
+    /** createShardManager's: ends every identify wait of the fleet at once and refuses new ones */
+    haltIdentifies: () => {},
+    spawnBatch: enqueueActions(({ context, enqueue }) => {
       const { layout } = context;
       if (!layout) return;
-      for (const shardId of layout.shardIds) {
-        enqueue.spawnChild('shard', {
-          id: `shard-${shardId}`,
-          input: { shardId, shardCount: layout.shardCount, url: layout.url, session: context.sessions[shardId] ?? null },
-        });
+      const from = context.spawned;
+      const to = Math.min(layout.shardIds.length, from + context.batchSize);
+      const batch = layout.shardIds.slice(from, to);
+      const draft = draftShardPages(context.shards);
+      const orders: Orders = [];
+      for (const shardId of batch) launchSpawned(draft, shardId, orders);
+      const shards = batch.map((shardId) => ({
+        shardId,
+        shardCount: layout.shardCount,
+        url: layout.url,
+        session: context.sessions[shardId] ?? null,
+      }));
+      enqueue.assign({ spawned: to, shards: draft.done() });
+      enqueue.sendTo('shards', { type: 'spawn', shards } satisfies ShardPoolCommand);
+      if (orders.length > 0) enqueue.sendTo('shards', tell(orders));
+    }),
+    stopBatch: enqueueActions(({ context, enqueue }) => {
+      const ids = context.layout?.shardIds ?? [];
+      const to = Math.min(context.spawned, context.stopsSent + context.batchSize);
+      const orders: Orders = [];
+      for (let index = context.stopsSent; index < to; index++) {
+        const shardId = ids[index]!;
+        if (!shardEntry(context.shards, shardId)?.stopped) {
+          orders.push({ shardId, command: { type: 'stop', keepSession: context.keepSessions } });
+        }
       }
+      enqueue.assign({ stopsSent: to });
+      if (orders.length > 0) enqueue.sendTo('shards', tell(orders));
     }),
-    launchShards: enqueueActions(({ context, enqueue }) => {
-      const launch = shardsToLaunch(context);
-      if (launch.length === 0) return;
-      const shards = { ...context.shards };
-      for (const id of launch) shards[id] = { ...shards[id]!, launched: true };
-      enqueue.assign({ shards });
-      for (const id of launch) enqueue.sendTo(`shard-${id}`, { type: 'start' } satisfies ShardCommand);
+    noteStatus: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'shard.status') return;
+      const { update, orders } = noteStatusOf(context, event, true);
+      enqueue.assign(update);
+      if (orders.length > 0) enqueue.sendTo('shards', tell(orders));
     }),
-    stopShards: enqueueActions(({ context, enqueue }) => {
-      for (const [id, shard] of Object.entries(context.shards)) {
-        if (!shard.stopped) enqueue.sendTo(`shard-${id}`, { type: 'stop', keepSession: context.keepSessions } satisfies ShardCommand);
-      }
-    }),
-    noteStatus: assign(({ context, event }) => {
-      if (event.type !== 'shard.status') return {};
-      const ended = event.status === 'ready' || event.status === 'stopped' || event.status === 'failed';
-      return {
-        shards: updateShard(context, event.shardId, {
-          status: event.status,
-          handshake: event.handshake,
-          reason: event.reason,
-          ...(ended ? { progressed: true, waitingForTurn: false } : {}),
-        }),
-      };
-    }),
-    noteWaiting: assign(({ context, event }) =>
-      event.type === 'shard.waiting' ? { shards: updateShard(context, event.shardId, { waitingForTurn: true, progressed: true }) } : {},
+    noteStatusWhileStopping: assign(({ context, event }) =>
+      event.type === 'shard.status' ? noteStatusOf(context, event, false).update : {},
     ),
-    noteGranted: assign(({ context, event }) =>
-      event.type === 'shard.granted' ? { shards: updateShard(context, event.shardId, { waitingForTurn: false }) } : {},
-    ),
+    noteWaiting: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'shard.waiting') return;
+      const draft = draftShardPages(context.shards);
+      const view = draft.get(event.shardId);
+      if (!view) return;
+      draft.set(event.shardId, { ...view, waitingForTurn: true, progressed: true });
+      const orders: Orders = [];
+      if (!view.progressed) passTurn(context, draft, event.shardId, orders);
+      enqueue.assign({ shards: draft.done() });
+      if (orders.length > 0) enqueue.sendTo('shards', tell(orders));
+    }),
+    noteGranted: assign(({ context, event }) => {
+      if (event.type !== 'shard.granted') return {};
+      const draft = draftShardPages(context.shards);
+      const view = draft.get(event.shardId);
+      if (view) draft.set(event.shardId, { ...view, waitingForTurn: false });
+      return { shards: draft.done() };
+    }),
     noteNotice: assign(({ event }) =>
       event.type === 'shard.notice' ? { identifyNotice: { shardId: event.shardId, code: event.code, retryInMs: event.retryInMs } } : {},
     ),
-    noteStopped: assign(({ context, event }) =>
-      event.type === 'shard.stopped' ? { shards: updateShard(context, event.shardId, { stopped: true }) } : {},
+    noteStopped: assign(({ context, event }) => {
+      if (event.type !== 'shard.stopped') return {};
+      const draft = draftShardPages(context.shards);
+      const view = draft.get(event.shardId);
+      if (!view || view.stopped) return {};
+      draft.set(event.shardId, { ...view, stopped: true });
+      return { shards: draft.done(), stoppedCount: context.stoppedCount + 1 };
+    }),
+    noteFleetFailure: assign(({ event }) =>
+      event.type === 'shard.status'
+        ? { failure: { reason: `shard ${event.shardId}: ${event.reason ?? 'closed'}`, closeCode: event.closeCode } }
+        : {},
     ),
   },
 }).createMachine({
   id: 'shardManager',
   context: ({ input }) => ({
     requestedShardIds: input.shardIds ? [...input.shardIds] : null,
+    batchSize: input.batchSize ?? defaultShardBatchSize,
     layout: null,
-    shards: {},
+    shards: buildShardPages<ShardView>([], pageSizeFor(0)),
+    nextInBucket: {},
     sessions: {},
+    spawned: 0,
+    stopsSent: 0,
+    readyCount: 0,
+    stoppedCount: 0,
+    firstFailure: null,
     keepSessions: false,
     identifyNotice: null,
     failure: null,
@@ -195,15 +336,18 @@ export const shardManagerMachine = setup({
         input: ({ context }) => ({ shardIds: context.requestedShardIds }),
         onDone: {
           target: 'loadingSessions',
-          actions: assign({
-            layout: ({ event }) => event.output,
-            shards: ({ event }) => Object.fromEntries(event.output.shardIds.map((id) => [id, newShard(false)])),
+          actions: assign(({ event }) => {
+            const layout = { ...event.output, shardIds: [...event.output.shardIds].sort((a, b) => a - b) };
+            return { layout, ...startOrder(layout, {}) };
           }),
         },
         onError: {
           target: 'failed',
           actions: assign({
-            failure: ({ event }) => `the fleet's layout is unknown: ${String((event.error as Error)?.message ?? event.error)}`,
+            failure: ({ event }) => ({
+              reason: `the fleet's layout is unknown: ${String((event.error as Error)?.message ?? event.error)}`,
+              closeCode: null,
+            }),
           }),
         },
       },
@@ -216,11 +360,7 @@ export const shardManagerMachine = setup({
         input: ({ context }) => context.layout!,
         onDone: {
           target: 'running',
-          actions: assign({
-            sessions: ({ event }) => event.output,
-            shards: ({ context, event }) =>
-              Object.fromEntries(Object.keys(context.shards).map((id) => [id, newShard(event.output[id] !== undefined)])),
-          }),
+          actions: assign(({ context, event }) => ({ sessions: event.output, ...startOrder(context.layout!, event.output) })),
         },
         // Sessions that cannot be read cost IDENTIFYs, not the fleet: start without them.
         onError: { target: 'running' },
@@ -228,21 +368,52 @@ export const shardManagerMachine = setup({
       on: { stop: 'stopped' },
     },
     running: {
-      entry: ['spawnShards', 'launchShards'],
+      entry: spawnChild('shardPool', { id: 'shards', input: {} }),
+      initial: 'spawning',
+      states: {
+        spawning: {
+          entry: 'spawnBatch',
+          always: { guard: 'everyShardSpawned', target: 'spawned' },
+          invoke: { id: 'nextSpawnBatch', src: 'eventLoopTurn', onDone: { target: 'spawning', reenter: true } },
+        },
+        spawned: {},
+      },
       on: {
-        'shard.status': { actions: ['noteStatus', 'launchShards'] },
-        'shard.waiting': { actions: ['noteWaiting', 'launchShards'] },
+        'shard.status': [
+          {
+            guard: 'closesTheFleet',
+            target: 'stopping',
+            actions: ['noteStatusWhileStopping', 'noteFleetFailure'],
+          },
+          { actions: 'noteStatus' },
+        ],
+        'shard.waiting': { actions: 'noteWaiting' },
         'shard.granted': { actions: 'noteGranted' },
         'shard.notice': { actions: 'noteNotice' },
         stop: { target: 'stopping', actions: assign({ keepSessions: ({ event }) => event.keepSessions }) },
       },
     },
     stopping: {
-      entry: 'stopShards',
-      always: { guard: 'allShardsStopped', target: 'stopped' },
+      // No IDENTIFY once the fleet is stopping: the shards told to stop in a later batch would
+      // otherwise spend turns (and the daily budget) meanwhile, and after a refusal of the whole
+      // fleet every one of them would be refused too.
+      entry: 'haltIdentifies',
+      initial: 'telling',
+      states: {
+        telling: {
+          entry: 'stopBatch',
+          always: { guard: 'everyStopSent', target: 'told' },
+          invoke: { id: 'nextStopBatch', src: 'eventLoopTurn', onDone: { target: 'telling', reenter: true } },
+        },
+        told: {},
+      },
+      always: [
+        { guard: and(['everySpawnedShardStopped', 'fleetFailed']), target: 'failed' },
+        { guard: and(['everySpawnedShardStopped', not('fleetFailed')]), target: 'stopped' },
+      ],
       on: {
         'shard.stopped': { actions: 'noteStopped' },
-        'shard.status': { actions: 'noteStatus' },
+        'shard.status': { actions: 'noteStatusWhileStopping' },
         stop: {},
       },
     },
@@ -250,5 +421,11 @@ export const shardManagerMachine = setup({
     failed: { type: 'final' },
   },
   output: ({ context }): ShardManagerOutput =>
-    context.failure === null ? { status: 'stopped' } : { status: 'failed', reason: context.failure },
+    context.failure === null
+      ? { status: 'stopped' }
+      : {
+          status: 'failed',
+          reason: context.failure.reason,
+          ...(context.failure.closeCode === null ? {} : { closeCode: context.failure.closeCode }),
+        },
 });

@@ -1,7 +1,17 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { memoryIdentifyQueue } from '../../src/fleet/memoryIdentifyQueue.ts';
-import { memorySessionStore } from '../../src/fleet/memorySessionStore.ts';
-import { closeFleets, guildOf, startFleet, startFleetServer } from './support/fleetHarness.ts';
+import {
+  createShardManager,
+  fetchGatewayBot,
+  memoryIdentifyQueue,
+  memorySessionStore,
+  type ShardManager,
+  type ShardManagerOptions,
+} from '../../src/index.ts';
+import type { ChaosGateway } from '../../src/testing/index.ts';
+import { shortTimeouts } from '../support/realGateway.ts';
+import { closeFleets, fleetToken, gatewayInfoOf, guildOf, startFleet, startFleetServer } from './support/fleetHarness.ts';
 
 afterEach(closeFleets);
 
@@ -181,5 +191,192 @@ describe('a fleet in one process, on real sockets', () => {
     expect(server.identified.map((entry) => entry.shard)).toEqual([1, 3]);
     await expect(h.fleet.send(0, { op: 3, d: {} })).rejects.toMatchObject({ code: 'UNKNOWN_SHARD' });
     await expect(h.fleet.send(1, { op: 3, d: { status: 'online', since: null, activities: [], afk: false } })).resolves.toBeUndefined();
+  });
+});
+
+describe("the fleet's lifecycle, through the public API", () => {
+  const running: ShardManager[] = [];
+  afterEach(async () => {
+    for (const fleet of running.splice(0)) await fleet.stop();
+  });
+
+  /** A manager on the chaos gateway, built with the package's own createShardManager. */
+  function fleetOn(server: ChaosGateway, options: Partial<ShardManagerOptions> & { shardCount: number }) {
+    const fleet = createShardManager({
+      token: fleetToken,
+      intents: 513,
+      url: server.url,
+      gatewayInfo: gatewayInfoOf(server, options.shardCount),
+      identifyWindowMs: 120,
+      timeouts: { ...shortTimeouts, hello: 1_000, ready: 1_000 },
+      backoff: { baseMs: 10, maxMs: 40, invalidSessionMinMs: 20, invalidSessionMaxMs: 40 },
+      ...options,
+    });
+    running.push(fleet);
+    const errors: { code: string | undefined; shardId: number | null; message: string }[] = [];
+    fleet.on('error', (error, shardId) => errors.push({ code: (error as { code?: string }).code, shardId, message: error.message }));
+    return { fleet, errors };
+  }
+
+  const macrotask = () => new Promise((resolve) => setImmediate(resolve));
+  async function until(predicate: () => boolean, what: string, timeoutMs = 10_000) {
+    const deadline = Date.now() + timeoutMs;
+    while (!predicate()) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+  }
+
+  it("a shard whose stored session is refused IDENTIFYs in its place in its bucket's order", async () => {
+    const server = await startFleetServer({ maxConcurrency: 2, identifyWindowMs: 20 });
+    const store = memorySessionStore();
+    // Sessions the server never heard of: each RESUME is answered with op 9 d=false, then IDENTIFY.
+    for (const shardId of [0, 2, 5])
+      await store.set(shardId, { sessionId: `gone-${shardId}`, sequence: 7, resumeUrl: null, shardCount: 8 });
+    const { fleet } = fleetOn(server, { shardCount: 8, sessionStore: store });
+    await fleet.start();
+
+    expect(server.counters.resumes).toBe(3);
+    expect(server.violations).toEqual([]);
+    for (const bucket of [0, 1]) {
+      expect(server.identified.map((entry) => entry.shard!).filter((shard) => shard % 2 === bucket)).toEqual(
+        bucket === 0 ? [0, 2, 4, 6] : [1, 3, 5, 7],
+      );
+    }
+  });
+
+  it('an authentication failure (4004) stops every identify of the fleet, and the fleet fails with it', async () => {
+    const server = await startFleetServer({ maxConcurrency: 2, identifyWindowMs: 20 });
+    // A window far longer than the refusal takes to arrive: no second turn of a bucket can come first.
+    const queue = memoryIdentifyQueue({ maxConcurrency: 2, windowMs: 2_000, budget: { remaining: 100, resetAfterMs: 60_000 } });
+    const { fleet } = fleetOn(server, { shardCount: 8, token: 'a-token-discord-refuses', identifyQueue: queue });
+    const start = fleet.start();
+
+    await expect(start).rejects.toMatchObject({ code: 'AUTH_FAILED', closeCode: 4004 });
+    await expect(fleet.stop()).resolves.toEqual({ status: 'failed', reason: expect.stringContaining('4004'), closeCode: 4004 });
+    // One IDENTIFY per bucket went out before the first refusal; nobody asked the queue after it.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(server.counters.identifies).toBeLessThanOrEqual(2);
+    expect(queue.status()).toMatchObject({ granted: server.counters.identifies, waiting: [] });
+    expect(server.counters.open).toBe(0);
+    queue.close();
+  });
+
+  it('an observer that throws is reported, and never reaches the statechart: create, start and stop work', async () => {
+    const server = await startFleetServer({ maxConcurrency: 2, identifyWindowMs: 20 });
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const { fleet, errors } = fleetOn(server, {
+        shardCount: 2,
+        inspect: () => {
+          throw new Error('observer bug');
+        },
+      });
+      await fleet.start();
+      await expect(fleet.stop()).resolves.toEqual({ status: 'stopped' });
+      expect(errors.some((error) => error.code === 'INSPECTOR_THREW' && error.shardId === null)).toBe(true);
+      await until(() => server.counters.open === 0, 'every socket closed');
+      await macrotask();
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+
+  it('spawns and stops a large fleet in batches, letting the event loop run in between', async () => {
+    const server = await startFleetServer({ maxConcurrency: 1, identifyWindowMs: 20 });
+    const shardCount = 600;
+    const { fleet } = fleetOn(server, { shardCount });
+    let made = 0;
+    let stopped = 0;
+    fleet.on('shard', (gateway) => {
+      if (gateway) made++;
+    });
+    fleet.on('state', (change) => {
+      if (change.state === 'stopped') stopped++;
+    });
+    // What a timer of a running shard would see: how far the fleet had got each time it ran.
+    const seen = { made: new Set<number>(), stopped: new Set<number>() };
+    let probing = true;
+    const probe = () => {
+      seen.made.add(made);
+      seen.stopped.add(stopped);
+      if (probing) setImmediate(probe);
+    };
+    probe();
+    void fleet.start().catch(() => {});
+    await until(() => made === shardCount, 'every shard made');
+    await fleet.stop();
+    probing = false;
+    expect(stopped).toBe(shardCount);
+    expect([...seen.made].filter((count) => count > 0 && count < shardCount).length).toBeGreaterThan(1);
+    expect([...seen.stopped].filter((count) => count > 0 && count < shardCount).length).toBeGreaterThan(1);
+  });
+
+  it('stop() while GET /gateway/bot is in flight aborts the request, and no error comes after stop() resolved', async () => {
+    const requests: { closed: boolean }[] = [];
+    const api = http.createServer((request) => {
+      // Never answers: only an abort ends the request.
+      const entry = { closed: false };
+      requests.push(entry);
+      request.socket.on('close', () => (entry.closed = true));
+    });
+    await new Promise<void>((resolve) => api.listen(0, '127.0.0.1', resolve));
+    const baseUrl = `http://127.0.0.1:${(api.address() as AddressInfo).port}/api/v10`;
+    try {
+      const errors: Error[] = [];
+      const fleet = createShardManager({
+        token: fleetToken,
+        intents: 513,
+        shardCount: 'auto',
+        gatewayInfo: (signal) => fetchGatewayBot({ token: fleetToken, baseUrl, ...(signal ? { signal } : {}) }),
+      });
+      fleet.on('error', (error) => errors.push(error));
+      const start = fleet.start();
+      await until(() => requests.length === 1, 'the request');
+      await expect(fleet.stop()).resolves.toEqual({ status: 'stopped' });
+      await expect(start).rejects.toMatchObject({ code: 'STOPPED' });
+      await until(() => requests[0]!.closed, 'the request to be aborted', 2_000);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(errors).toEqual([]);
+    } finally {
+      api.closeAllConnections();
+      await new Promise((resolve) => api.close(resolve));
+    }
+  });
+
+  it('a layout answer that comes after stop() is not reported', async () => {
+    const errors: Error[] = [];
+    let fail: (error: Error) => void = () => {};
+    const fleet = createShardManager({
+      token: fleetToken,
+      intents: 513,
+      shardCount: 'auto',
+      gatewayInfo: () => new Promise((_, reject) => (fail = reject)),
+    });
+    fleet.on('error', (error) => errors.push(error));
+    void fleet.start().catch(() => {});
+    await macrotask();
+    await fleet.stop();
+    fail(new Error('GET /gateway/bot: HTTP 503'));
+    await macrotask();
+    expect(errors).toEqual([]);
+  });
+
+  it('send and reconnect say NOT_STARTED before start() and STOPPED after stop(); UNKNOWN_SHARD for a shard it does not run', async () => {
+    const server = await startFleetServer({ maxConcurrency: 2, identifyWindowMs: 20 });
+    const { fleet } = fleetOn(server, { shardCount: 2 });
+    const presence = { op: 3, d: { status: 'online', since: null, activities: [], afk: false } };
+    await expect(fleet.send(0, presence)).rejects.toMatchObject({ code: 'NOT_STARTED' });
+    await expect(fleet.reconnect(1)).rejects.toMatchObject({ code: 'NOT_STARTED' });
+    await expect(fleet.send(2, presence)).rejects.toMatchObject({ code: 'UNKNOWN_SHARD' });
+    await fleet.start();
+    await expect(fleet.send(0, presence)).resolves.toBeUndefined();
+    await fleet.stop();
+    await expect(fleet.send(0, presence)).rejects.toMatchObject({ code: 'STOPPED' });
+    await expect(fleet.reconnect(1, { fresh: true })).rejects.toMatchObject({ code: 'STOPPED' });
+    await expect(fleet.send(2, presence)).rejects.toMatchObject({ code: 'UNKNOWN_SHARD' });
   });
 });
