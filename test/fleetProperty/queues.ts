@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import { paddedIdentifyWindowMs } from '../../src/core/identifyWindow.ts';
 import { fetchGatewayBot, memoryIdentifyQueue, memorySessionStore, type IdentifyQueue, type SessionStore } from '../../src/index.ts';
-import { redisIdentifyQueue, redisSessionStore } from '../../src/redis/index.ts';
+import { gatewayBotBudget, redisIdentifyQueue, redisSessionStore } from '../../src/redis/index.ts';
 import type { QueueKind } from './schedule.ts';
 
 /** What a queue needs to know of the world it runs in. */
@@ -37,7 +37,8 @@ export async function createIdentifyQueue(site: QueueSite): Promise<ClosableQueu
     prefix: site.redis.prefix,
     maxConcurrency: limit.max_concurrency,
     windowMs: site.windowMs,
-    budget,
+    // Read afresh whenever the shared count is missing, as a real process would.
+    budget: gatewayBotBudget({ token: site.token, baseUrl: site.apiUrl }),
     timeoutMs: 300,
     maxBackoffMs: 200,
   });
