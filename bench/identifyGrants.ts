@@ -4,7 +4,8 @@
  *
  * 1. identify grant latency: `wait()` → granted, uncontended (free bucket, budget left), p50/p99;
  * 2. pacing overhead under contention: one bucket, several clients, how long after the previous
- *    grant's window ended the next grant came (p50/p99);
+ *    grant's window ended the next grant came (p50/p99); the same with reservations (`reserve()`,
+ *    `sent()` 20 ms after the grant, as a socket opens), the window measured from `sent()`;
  * 3. Redis commands per shard per minute for session writes in steady state: shards with a
  *    session recorder on redisSessionStore, each moving its sequence 100 times a second, counted
  *    with INFO commandstats.
@@ -59,26 +60,38 @@ async function uncontendedLatency(redis: Redis): Promise<number[]> {
   return samples;
 }
 
-async function contendedOverhead(url: string): Promise<{ lateness: number[]; clients: Redis[] }> {
+async function contendedOverhead(url: string, reserved: boolean): Promise<{ lateness: number[]; clients: Redis[] }> {
   const windowMs = 100;
   const grants: number[] = [];
+  // One bucket serves one grant at a time: the n-th sent() belongs to the n-th grant.
+  const sentAt: number[] = [];
   const clients = Array.from({ length: 4 }, () => new Redis(url));
   const queues = clients.map((redis) =>
     redisIdentifyQueue({
       redis,
-      prefix: 'bench-contended',
+      prefix: reserved ? 'bench-reserved' : 'bench-contended',
       maxConcurrency: 1,
       windowMs,
       budget: () => Promise.resolve({ remaining: 10_000, resetAfterMs: 600_000 }),
       onGrant: (g) => grants.push(g.grantedAt),
     }),
   );
-  await Promise.all(Array.from({ length: 60 }, (_, shardId) => queues[shardId % queues.length]!.wait(shardId)));
+  const take = async (shardId: number) => {
+    const queue = queues[shardId % queues.length]!;
+    if (!reserved) return queue.wait(shardId);
+    const turn = await queue.reserve(shardId, { holdMs: 5000 });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    // Redis's clock and Date.now() are one clock on loopback.
+    sentAt.push(Date.now());
+    turn.sent();
+  };
+  await Promise.all(Array.from({ length: 60 }, (_, shardId) => take(shardId)));
   for (const queue of queues) void queue.close();
   grants.sort((a, b) => a - b);
-  // Measured from the end of the window the queue keeps (the padded one).
+  // Measured from the end of the window the queue keeps (the padded one), from the grant or from sent().
   const keptMs = paddedIdentifyWindowMs(windowMs);
-  return { lateness: grants.slice(1).map((at, i) => at - grants[i]! - keptMs), clients };
+  const windowStart = reserved ? sentAt : grants;
+  return { lateness: grants.slice(1).map((at, i) => at - windowStart[i]! - keptMs), clients };
 }
 
 async function sessionWrites(
@@ -120,9 +133,10 @@ const redis = new Redis(server.url);
 const watcher = new Redis(server.url);
 try {
   const latency = await uncontendedLatency(redis);
-  const { lateness, clients } = await contendedOverhead(server.url);
+  const { lateness, clients } = await contendedOverhead(server.url, false);
+  const reservedRun = await contendedOverhead(server.url, true);
   const sessions = await sessionWrites(redis, watcher);
-  for (const client of clients) client.disconnect();
+  for (const client of [...clients, ...reservedRun.clients]) client.disconnect();
 
   console.log(`\nIdentify grants through Redis (redis-server on loopback, node ${process.version})\n`);
   console.log(
@@ -135,6 +149,12 @@ try {
           num(lateness.length),
           ms(percentile(lateness, 50)),
           ms(percentile(lateness, 99)),
+        ],
+        [
+          'next grant after the window from sent() ends, reservations, 4 clients on one bucket',
+          num(reservedRun.lateness.length),
+          ms(percentile(reservedRun.lateness, 50)),
+          ms(percentile(reservedRun.lateness, 99)),
         ],
       ],
     ),

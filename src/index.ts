@@ -44,6 +44,8 @@ export type {
   Timeouts,
   WebSocketLike,
 } from './types.ts';
+export type { SocketContext } from './types.ts';
+export type { LifelineError, HeartbeatRoundTrip } from './api/createGateway.ts';
 export type { IdentifyQueue, IdentifyNotice, SessionStore, StoredSession } from './fleet/types.ts';
 export { IdentifyQueueClosedError } from './fleet/types.ts';
 export { identifyQueueMachine, identifyQueueStatus, selectGrants } from './fleet/identifyQueueMachine.ts';

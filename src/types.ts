@@ -24,13 +24,23 @@ export interface WebSocketLike {
   off(event: 'open' | 'message' | 'close' | 'error', listener: (...args: never[]) => void): unknown;
 }
 
-export type CreateSocket = (url: string) => WebSocketLike;
+/** What a socket is for, given to `createSocket` beside the URL. */
+export interface SocketContext {
+  /** the shard the socket serves (from the protocol's `shard`), or null for an unsharded gateway */
+  readonly shardId: number | null;
+}
+
+/**
+ * Builds one socket. The engine always passes the context; it is optional in the type so that a
+ * function of the URL alone, and code that calls one with the URL alone, stay as they were.
+ */
+export type CreateSocket = (url: string, context?: SocketContext) => WebSocketLike;
 
 /** A frame from the server, decoded and validated by a protocol binding. */
 export type InboundFrame =
   | { kind: 'hello'; heartbeatInterval: number }
-  | { kind: 'ready'; seq: number; sessionId: string; resumeUrl: string | null }
-  | { kind: 'resumed'; seq: number | null }
+  | { kind: 'ready'; seq: number; sessionId: string; resumeUrl: string | null; payload?: DispatchPayload }
+  | { kind: 'resumed'; seq: number | null; payload?: DispatchPayload }
   | { kind: 'dispatch'; seq: number; payload: DispatchPayload }
   | { kind: 'heartbeatAck' }
   | { kind: 'heartbeatRequest' }
@@ -52,6 +62,8 @@ export type DispatchPayload = GatewayDispatchPayload;
  */
 export interface GatewayProtocol {
   readonly name: string;
+  /** `[shardId, shardCount]` when the binding identifies as one shard (Discord's IDENTIFY `shard`) */
+  readonly shard?: readonly [number, number];
   decode(data: unknown, isBinary: boolean): InboundFrame;
   identify(): string;
   resume(sessionId: string, seq: number | null): string;

@@ -112,7 +112,7 @@ async function everyFault(server: ChaosGateway, scanner: SecretScanner, watcher:
 
   await gateway.start();
   for (let i = 0; i < 3; i += 1) server.dispatch('MESSAGE_CREATE', { content: `event ${i}` });
-  await waitFor(() => dispatches.length === 3, 'three dispatches');
+  await waitFor(() => dispatches.length === 4, 'READY and three dispatches');
   await gateway.send({ op: 3, d: { status: 'online', since: null, activities: [], afk: false } });
   await watcher.recover(() => server.kill(), 'a dropped connection');
   await gateway.reconnect({ fresh: true });

@@ -1,7 +1,6 @@
 import { fromCallback } from 'xstate';
 import {
   SocketState,
-  type CreateSocket,
   type WebSocketLike,
   type DispatchPayload,
   type GatewayProtocol,
@@ -13,8 +12,8 @@ import type { TransportCompression } from '../compression/transportCompression.t
 import type { SocketCommand, SocketEvent } from '../machines/events.ts';
 import { connectionOf, type ConnectionRef } from '../connection/connection.ts';
 import { LineSealed, SecondSocketRefused } from '../connection/socketLine.ts';
-import { GatewayError } from '../api/errors.ts';
-import { Heartbeat } from '../core/heartbeat.ts';
+import { GatewayError, GatewayProtocolError } from '../api/errors.ts';
+import { Heartbeat, type HeartbeatRoundTrip } from '../core/heartbeat.ts';
 
 /** The socket actor's own timer: the next heartbeat is due. */
 type HeartbeatDue = { type: 'heartbeat.due' };
@@ -27,10 +26,18 @@ export interface SocketInput {
 }
 
 export interface SocketDependencies {
-  createSocket: CreateSocket;
+  /** the gateway's `createSocket` with its context already bound */
+  createSocket: (url: string) => WebSocketLike;
   protocol: GatewayProtocol;
-  /** receives each new op 0 event, in order, once; called directly, not through the statechart */
+  /**
+   * receives each new op 0 event, READY and RESUMED included, in order, once; called directly, not
+   * through the statechart (READY and RESUMED right after the statechart has heard of them)
+   */
   onDispatch: (payload: DispatchPayload) => void;
+  /** a RESUMED arrived: `replayed` events were delivered between the RESUME and it */
+  onResumed?: (replayed: number) => void;
+  /** a heartbeat was acknowledged; called from the socket's I/O, not through the statechart */
+  onHeartbeat?: (roundTrip: HeartbeatRoundTrip) => void;
   onError: (error: Error) => void;
   /** the outcome of a `send` command: written, failed, or (`retry`) not written at all */
   onSent?: (id: number, error?: Error, retry?: boolean) => void;
@@ -44,10 +51,7 @@ export interface SocketDependencies {
   compression?: TransportCompression;
 }
 
-/** An error in what the server sent. */
-export class GatewayProtocolError extends Error {
-  override readonly name = 'GatewayProtocolError';
-}
+export { GatewayProtocolError };
 
 /**
  * The socket actor: the one owner of one socket, from the moment it creates it until it is CLOSED.
@@ -99,6 +103,7 @@ export function createSocketActor(fixed?: SocketDependencies) {
       beat: () => send(() => protocol.heartbeat(ledger.seq)),
       zombie: () => emit({ type: 'socket.zombie', generation }),
       framesReceived: () => line.framesReceived,
+      ...(deps.onHeartbeat ? { acked: deps.onHeartbeat } : {}),
     });
 
     // Until the socket opens, its error is the cause of the failed connection, reported with it.
@@ -107,6 +112,8 @@ export function createSocketActor(fixed?: SocketDependencies) {
     // event older than the last one is news rather than part of a replay.
     let established = false;
     let retired = false;
+    // From the RESUME until its RESUMED: how many events the server replayed that were new here.
+    let replayed: number | null = null;
     let connectError: { message: string; code?: string } | undefined;
     let socketClosed = false;
     let stopped = false;
@@ -143,6 +150,7 @@ export function createSocketActor(fixed?: SocketDependencies) {
           const last = ledger.seq;
           if (ledger.accept(frame.seq)) {
             if (last !== null && frame.seq > last + 1) deps.onError(sequenceGap(last, frame.seq));
+            if (replayed !== null) replayed += 1;
             return deps.onDispatch(frame.payload);
           }
           // A resume replays what may already have been delivered: dropping that is the rule, not news.
@@ -150,7 +158,7 @@ export function createSocketActor(fixed?: SocketDependencies) {
           return;
         }
         case 'heartbeatRequest':
-          send(() => protocol.heartbeat(ledger.seq));
+          heartbeat.beatNow();
           return;
         // Heartbeats start at the HELLO of the handshake and go on into the ready session; a HELLO
         // after that changes nothing.
@@ -159,14 +167,24 @@ export function createSocketActor(fixed?: SocketDependencies) {
           return emit({ type: 'gateway.hello', generation, heartbeatInterval: frame.heartbeatInterval });
         // A READY or RESUMED belongs to a handshake; on a session that is already established it
         // is ignored whole, so a stray one cannot move the ledger and drop the events after it.
-        case 'ready':
+        // The statechart hears of it first, so a listener of the READY/RESUMED dispatch finds the
+        // gateway ready (its session readable, a payload sent at once).
+        case 'ready': {
           if (established) return;
-          ledger.accept(frame.seq);
-          return emit({ type: 'gateway.ready', generation, sessionId: frame.sessionId, resumeUrl: frame.resumeUrl });
-        case 'resumed':
+          const fresh = ledger.accept(frame.seq);
+          emit({ type: 'gateway.ready', generation, sessionId: frame.sessionId, resumeUrl: frame.resumeUrl });
+          if (fresh && frame.payload && !retired && !stopped) deps.onDispatch(frame.payload);
+          return;
+        }
+        case 'resumed': {
           if (established) return;
-          if (frame.seq !== null) ledger.accept(frame.seq);
-          return emit({ type: 'gateway.resumed', generation });
+          const fresh = frame.seq === null || ledger.accept(frame.seq);
+          deps.onResumed?.(replayed ?? 0);
+          replayed = null;
+          emit({ type: 'gateway.resumed', generation });
+          if (fresh && frame.payload && !retired && !stopped) deps.onDispatch(frame.payload);
+          return;
+        }
         // An ACK is the heartbeat's business alone: no statechart event.
         case 'heartbeatAck':
           return heartbeat.ack();
@@ -208,6 +226,7 @@ export function createSocketActor(fixed?: SocketDependencies) {
         case 'identify':
           return send(() => protocol.identify());
         case 'resume':
+          replayed = 0;
           return send(() => protocol.resume(command.sessionId, ledger.seq));
         case 'heartbeat.due':
           return heartbeat.due();

@@ -8,12 +8,16 @@ import { openConnection } from '../connection/connection.ts';
 import type { GatewayOutput, SessionSnapshot } from '../machines/gatewayMachine.ts';
 import { validateOptions } from './options.ts';
 import type { OutboxOptions } from '../outbox.ts';
-import { gatewayHandle, gatewaySettings, type GatewayActor, type GatewayEvents } from './gatewayHandle.ts';
+import { gatewayEventNames, gatewayHandle, gatewaySettings, type GatewayActor, type GatewayEvents } from './gatewayHandle.ts';
+import { asLifelineError, type LifelineError } from './errors.ts';
+import type { HeartbeatRoundTrip } from '../core/heartbeat.ts';
 import { Inspectors, type InspectOption } from './inspectors.ts';
 import { Listeners } from './listeners.ts';
 import type { GatewayStateChange, GatewayStatus } from './stateReporter.ts';
 
 export { GatewayError } from './errors.ts';
+export type { LifelineError } from './errors.ts';
+export type { HeartbeatRoundTrip } from '../core/heartbeat.ts';
 export type { InspectOption } from './inspectors.ts';
 export type { GatewayStateChange, GatewayStatus } from './stateReporter.ts';
 export type { SessionSnapshot } from '../machines/gatewayMachine.ts';
@@ -26,9 +30,15 @@ export interface GatewayOptions {
   backoff?: Partial<BackoffOptions>;
   /** aborting stops the gateway, as stop() does */
   signal?: AbortSignal;
-  /** builds each socket; defaults to a `ws` client */
+  /**
+   * builds each socket; defaults to a `ws` client. The second argument says what the socket is for:
+   * `shardId` is the protocol's `shard[0]` (discordProtocol's `identify.shard`), or null.
+   */
   createSocket?: CreateSocket;
-  /** options for the default `ws` socket */
+  /**
+   * options for the default `ws` socket; with `createSocket`, only `maxPayload` (which bounds
+   * inflated messages too), and `headers` or `agent` are a TypeError
+   */
   socket?: WsSocketOptions;
   /** resume URLs may point at these hosts too (exact, or `*.example.com`) */
   allowedResumeHosts?: readonly string[];
@@ -53,7 +63,12 @@ export interface GatewayOptions {
 export interface Gateway {
   on(event: 'dispatch', listener: (payload: DispatchPayload) => void): () => void;
   on(event: 'state', listener: (state: GatewayStateChange) => void): () => void;
-  on(event: 'error', listener: (error: Error) => void): () => void;
+  /** every error is one of the library's classes, each with a `code` */
+  on(event: 'error', listener: (error: LifelineError) => void): () => void;
+  /** each acknowledged heartbeat: its round trip; from the socket's I/O, no statechart step */
+  on(event: 'heartbeat', listener: (roundTrip: HeartbeatRoundTrip) => void): () => void;
+  /** one human-readable line per lifecycle step; with no listener no line is built */
+  on(event: 'debug', listener: (line: string) => void): () => void;
   /** resolves at READY; rejects if the gateway fails or is stopped first */
   start(): Promise<void>;
   /** `{ fresh: true }`: resolves at READY after a new IDENTIFY; otherwise at the next READY/RESUMED */
@@ -78,6 +93,8 @@ export interface Gateway {
    * reported on `error`.
    */
   inspect(observer: InspectOption): () => void;
+  /** the round trip of the last acknowledged heartbeat in ms, or null before the first */
+  latency(): number | null;
   readonly status: GatewayStatus;
   readonly actor: GatewayActor;
 }
@@ -88,11 +105,11 @@ export interface Gateway {
  */
 export function createGateway(options: GatewayOptions): Gateway {
   validateOptions(options);
-  const listeners = new Listeners<GatewayEvents>(['dispatch', 'state', 'error']);
+  const listeners = new Listeners<GatewayEvents>(gatewayEventNames);
   // Made on first use: most gateways never attach an inspector, and a process may hold thousands.
   let inspectors: Inspectors | undefined;
   const addInspector = (observer: InspectOption) =>
-    (inspectors ??= new Inspectors((error) => listeners.emit('error', error))).add(observer);
+    (inspectors ??= new Inspectors((error) => listeners.emit('error', asLifelineError(error)))).add(observer);
   if (options.inspect) addInspector(options.inspect);
   const handle = gatewayHandle(options, listeners, addInspector);
   const actor = createActor(createGatewayMachine(), {

@@ -1,5 +1,5 @@
 import type { TriggerCode } from '../core/recovery.ts';
-import type { OutboxErrorCode } from '../outbox.ts';
+import type { OutboxError, OutboxErrorCode } from '../outbox.ts';
 
 /**
  * Every `code` a GatewayError can have. The fault codes are the names of the recovery triggers
@@ -17,6 +17,8 @@ import type { OutboxErrorCode } from '../outbox.ts';
  * - `FAILED`, `STOPPED`: the gateway ended before what was awaited; `NOT_STARTED`: reconnect() before start()
  * - `ACTOR_FAILED`, `LISTENER_THREW`, `INSPECTOR_THREW`, `BREAKER_OPEN` (superviseGateway)
  * - outbox: `PAYLOAD_TOO_LARGE`, `QUEUE_FULL`, `SESSION_RESET`, `SEND_FAILED`, `ENCODE_FAILED`
+ * - `SOCKET_ERROR`: the open socket reported an error (`cause` is the socket's own), or a protocol
+ *   binding threw while building a frame
  */
 export type GatewayErrorCode =
   | Exclude<TriggerCode, 'START' | 'RECONNECT_REQUESTED' | 'USER_RECONNECT'>
@@ -31,6 +33,7 @@ export type GatewayErrorCode =
   | 'INSPECTOR_THREW'
   | 'BREAKER_OPEN'
   | 'ENCODE_FAILED'
+  | 'SOCKET_ERROR'
   | OutboxErrorCode;
 
 export interface GatewayErrorDetails {
@@ -72,4 +75,27 @@ export function messageOf(error: unknown): string {
 export function observed<T>(promise: Promise<T>): Promise<T> {
   promise.catch(() => {});
   return promise;
+}
+
+/** An error in what the server sent (a frame the protocol binding could not read). */
+export class GatewayProtocolError extends Error {
+  override readonly name = 'GatewayProtocolError';
+  readonly code = 'PROTOCOL_ERROR' as const;
+}
+
+/**
+ * Everything `on('error')` delivers: each has a `code` (GatewayError's, OutboxError's, or
+ * `PROTOCOL_ERROR`), so `switch (error.code)` type-checks and narrows.
+ */
+export type LifelineError = GatewayError | GatewayProtocolError | OutboxError;
+
+const libraryErrorNames = new Set(['GatewayError', 'GatewayProtocolError', 'OutboxError']);
+
+/**
+ * The error as `on('error')` delivers it: the library's own as they are, anything else (a socket's
+ * error, a throw from a protocol binding) as a GatewayError `SOCKET_ERROR` with the original as `cause`.
+ */
+export function asLifelineError(error: Error): LifelineError {
+  if (libraryErrorNames.has(error.name) && typeof (error as { code?: unknown }).code === 'string') return error as LifelineError;
+  return new GatewayError('SOCKET_ERROR', error.message, { cause: error });
 }

@@ -7,9 +7,11 @@ import type { RecoveryPlan } from '../core/recovery.ts';
 import type { createGatewayMachine } from '../machines/createGatewayMachine.ts';
 import { connectionOf } from '../connection/connection.ts';
 import type { GatewayInput, GatewayOutput } from '../machines/gatewayMachine.ts';
-import type { DispatchPayload } from '../types.ts';
+import type { DispatchPayload, SocketContext } from '../types.ts';
 import type { Gateway, GatewayOptions } from './createGateway.ts';
-import { GatewayError, messageOf, observed } from './errors.ts';
+import { GatewayError, asLifelineError, messageOf, observed, type LifelineError } from './errors.ts';
+import type { HeartbeatRoundTrip } from '../core/heartbeat.ts';
+import { debugLineOfPhase, debugLineOfPlan, debugLineOfState } from './debugLines.ts';
 import type { InspectOption } from './inspectors.ts';
 import type { Listeners } from './listeners.ts';
 import { linkOutbox } from './outboxLink.ts';
@@ -17,7 +19,16 @@ import { ReadyWaiters } from './readyWaiters.ts';
 import { recoveryError } from './recoveryErrors.ts';
 import { StateReporter, statusOf, type GatewayStateChange } from './stateReporter.ts';
 
-export type GatewayEvents = { dispatch: DispatchPayload; state: GatewayStateChange; error: Error };
+export type GatewayEvents = {
+  dispatch: DispatchPayload;
+  state: GatewayStateChange;
+  error: LifelineError;
+  heartbeat: HeartbeatRoundTrip;
+  debug: string;
+};
+
+/** The events of a gateway's listener set, in the order `on()` names them when given another. */
+export const gatewayEventNames = ['dispatch', 'state', 'error', 'heartbeat', 'debug'] as const;
 
 /** A running gateway statechart: its own root actor (createGateway) or a supervisor's child. */
 export type GatewayActor = ReturnType<typeof createActor<ReturnType<typeof createGatewayMachine>>>;
@@ -40,6 +51,13 @@ function crashOutput(message: string): GatewayOutput {
 
 function endError(output: GatewayOutput | undefined, stopped: string): GatewayError {
   return output?.status === 'failed' ? new GatewayError('FAILED', output.failure.message) : new GatewayError('STOPPED', stopped);
+}
+
+/** The gateway's socket factory with its context bound: the default `ws` client, or the caller's. */
+function socketFactoryOf(options: GatewayOptions): SocketDependencies['createSocket'] {
+  const create = options.createSocket ?? wsSocketFactory(options.socket);
+  const context: SocketContext = Object.freeze({ shardId: options.protocol.shard?.[0] ?? null });
+  return (url) => create(url, context);
 }
 
 function compressionFor(options: GatewayOptions) {
@@ -68,18 +86,39 @@ export function gatewayHandle(
   options: GatewayOptions,
   listeners: Listeners<GatewayEvents>,
   addInspector: (observer: InspectOption) => () => void,
+  /** whether anyone listens to `debug` (a supervisor's run forwards to listeners of its own) */
+  debugWanted: () => boolean = () => listeners.has('debug'),
 ): GatewayHandle {
-  const report = (error: Error) => listeners.emit('error', error);
-  const states = new StateReporter((change) => listeners.emit('state', change));
+  const report = (error: Error) => listeners.emit('error', asLifelineError(error));
+  // The line is built only for a listener: with none, a lifecycle step costs one check.
+  const debug = (line: () => string | undefined) => {
+    if (!debugWanted()) return;
+    const text = line();
+    if (text !== undefined) listeners.emit('debug', text);
+  };
+  /** events the last RESUME replayed, until the state change that reports them */
+  let replayed: number | undefined;
+  let latency: number | null = null;
+  const states = new StateReporter((change) => {
+    if (change.state === 'ready' && change.handshake === 'resume' && replayed !== undefined) change.replayed = replayed;
+    if (change.state === 'ready') replayed = undefined;
+    listeners.emit('state', change);
+    debug(() => debugLineOfState(change));
+  });
   const waiters = new ReadyWaiters();
   let link: ReturnType<typeof linkOutbox> | undefined;
   /** a session is ready, or was, and no fresh one has replaced it since */
   let sessionLive = false;
 
   const io: SocketDependencies = {
-    createSocket: options.createSocket ?? wsSocketFactory(options.socket),
+    createSocket: socketFactoryOf(options),
     protocol: options.protocol,
     onDispatch: (payload) => listeners.emit('dispatch', payload),
+    onResumed: (count) => (replayed = count),
+    onHeartbeat: (roundTrip) => {
+      latency = roundTrip.latencyMs;
+      listeners.emit('heartbeat', roundTrip);
+    },
     onError: report,
     onSent: (id, error, retry) => link?.confirm(id, error, retry),
     ...(options.beforeIdentify ? { beforeIdentify: options.beforeIdentify } : {}),
@@ -101,6 +140,7 @@ export function gatewayHandle(
     };
 
     actor.on('recovery', ({ plan }: { plan: RecoveryPlan }) => {
+      debug(() => debugLineOfPlan(plan));
       states.plan(plan);
       // The link reads the session as it was before this plan: a fresh one ends it after.
       link?.onPlan(plan);
@@ -108,7 +148,10 @@ export function gatewayHandle(
       const error = recoveryError(plan);
       if (error) report(error);
     });
-    actor.on('phase', (phase) => states.reconnectPhase(phase));
+    actor.on('phase', (phase) => {
+      debug(() => debugLineOfPhase(phase.kind, phase.phase));
+      states.reconnectPhase(phase);
+    });
     actor.on('warning', ({ message, code }) => report(new GatewayError(code ?? 'RESUME_URL_REJECTED', message)));
 
     let resolveEnded: (output: GatewayOutput) => void = () => {};
@@ -191,6 +234,7 @@ export function gatewayHandle(
           : null;
       },
       inspect: addInspector,
+      latency: () => latency,
       get status() {
         return statusOf(actor.getSnapshot().value);
       },

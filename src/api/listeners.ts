@@ -28,6 +28,11 @@ export class Listeners<Events extends { error: Error }, Extra = void> {
     };
   }
 
+  /** Whether `event` has a listener: lets a caller skip building a value nobody receives. */
+  has(event: keyof Events): boolean {
+    return (this.#lists.get(event)?.length ?? 0) > 0;
+  }
+
   emit<K extends keyof Events>(event: K, value: Events[K], extra: Extra): void {
     const list = this.#lists.get(event) as ((value: Events[K], extra: Extra) => void)[] | undefined;
     if (!list) return;

@@ -74,7 +74,16 @@ export function validateOptions(options: GatewayOptions, entry = 'createGateway'
     fail('outbox.reservedSends must be smaller than outbox.sendsPerWindow, or no user payload could ever be sent');
   }
   if (options.createSocket !== undefined && typeof options.createSocket !== 'function') {
-    fail('createSocket must be a function (url) => WebSocket');
+    fail('createSocket must be a function (url, { shardId }) => WebSocket');
+  }
+  // `headers` and `agent` configure the default `ws` client only: a socket built elsewhere would lose them unseen.
+  if (options.createSocket !== undefined && options.socket !== undefined && options.socket !== null) {
+    const ignored = ['headers', 'agent'].filter((name) => (options.socket as Record<string, unknown>)[name] !== undefined);
+    if (ignored.length > 0) {
+      fail(
+        `socket.${ignored.join(' and socket.')} cannot be used with createSocket: they configure the default ws socket; set them in createSocket`,
+      );
+    }
   }
   const socketProblem = socketOptionsProblem(options.socket);
   if (socketProblem) fail(socketProblem);

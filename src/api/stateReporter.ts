@@ -3,6 +3,9 @@ import type { GatewayContext, GatewayFailure } from '../machines/gatewayMachine.
 import { flatten } from '../core/stateValue.ts';
 import { describeTrigger, triggerCode, type RecoveryPlan, type TriggerCode } from '../core/recovery.ts';
 
+/** Why a state change happened: a recovery trigger's name, or `STOP` for a requested stop. */
+export type StateChangeCode = TriggerCode | 'STOP';
+
 export type GatewayStatus = 'idle' | 'connecting' | 'ready' | 'closing' | 'stopped' | 'failed';
 
 export interface GatewayStateChange {
@@ -13,11 +16,16 @@ export interface GatewayStateChange {
   phase?: string;
   /** why the gateway is connecting */
   reason?: string;
-  /** the same reason as a name, as in GatewayError `code` (e.g. `SOCKET_CLOSED`, `HELLO_TIMEOUT`, `START`) */
-  code?: TriggerCode;
+  /**
+   * the same reason as a name, as in GatewayError `code` (e.g. `SOCKET_CLOSED`, `HELLO_TIMEOUT`,
+   * `START`); `STOP` while closing and once stopped by stop() (or the abort signal)
+   */
+  code?: StateChangeCode;
   /** at ready: the handshake that made it ready, and the time since the fault or request */
   handshake?: 'identify' | 'resume';
   recoveryMs?: number;
+  /** at ready after a RESUME: the events the server replayed that had not been delivered yet */
+  replayed?: number;
   failure?: GatewayFailure;
   generation: number;
 }
@@ -83,15 +91,17 @@ export class StateReporter {
       return;
     }
     // `connecting` is reported from the reconnect actor's own snapshots, with its phase.
-    if (status !== 'connecting') {
-      this.#emit({
-        state: status,
-        failure: context.failure ?? undefined,
-        reason: this.#reason,
-        code: this.#code,
-        generation: context.generation,
-      });
-    }
+    if (status === 'connecting') return;
+    // Closing or stopped with no failure is a requested stop: its reason is the stop, not the
+    // fault the gateway had recovered from before it.
+    const requested = (status === 'closing' || status === 'stopped') && !context.failure;
+    this.#emit({
+      state: status,
+      failure: context.failure ?? undefined,
+      reason: requested ? (context.keepSession ? 'stop({ keepSession: true }) requested' : 'stop requested') : this.#reason,
+      code: requested ? 'STOP' : this.#code,
+      generation: context.generation,
+    });
   }
 
   #emit(change: GatewayStateChange): void {

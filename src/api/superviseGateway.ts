@@ -4,8 +4,16 @@ import { openConnection, type ConnectionRef } from '../connection/connection.ts'
 import type { GatewayFailure } from '../machines/gatewayMachine.ts';
 import { supervisorMachine, type SupervisorOptions } from '../machines/supervisorMachine.ts';
 import type { DispatchPayload } from '../types.ts';
-import { GatewayError, messageOf, observed } from './errors.ts';
-import { gatewayHandle, gatewaySettings, type GatewayActor, type GatewayEvents, type GatewayHandle } from './gatewayHandle.ts';
+import { GatewayError, asLifelineError, messageOf, observed, type LifelineError } from './errors.ts';
+import type { HeartbeatRoundTrip } from '../core/heartbeat.ts';
+import {
+  gatewayEventNames,
+  gatewayHandle,
+  gatewaySettings,
+  type GatewayActor,
+  type GatewayEvents,
+  type GatewayHandle,
+} from './gatewayHandle.ts';
 import { Inspectors, type InspectOption } from './inspectors.ts';
 import { Listeners } from './listeners.ts';
 import { validateOptions, validateSupervisorOptions } from './options.ts';
@@ -25,7 +33,11 @@ export interface SupervisorStateChange {
 export interface SupervisedGateway {
   on(event: 'dispatch', listener: (payload: DispatchPayload) => void): () => void;
   on(event: 'state', listener: (state: GatewayStateChange) => void): () => void;
-  on(event: 'error', listener: (error: Error) => void): () => void;
+  on(event: 'error', listener: (error: LifelineError) => void): () => void;
+  /** each acknowledged heartbeat of the running gateway */
+  on(event: 'heartbeat', listener: (roundTrip: HeartbeatRoundTrip) => void): () => void;
+  /** one human-readable line per lifecycle step of each run; with no listener no line is built */
+  on(event: 'debug', listener: (line: string) => void): () => void;
   on(event: 'supervisor', listener: (state: SupervisorStateChange) => void): () => void;
   /** resolves at the first READY of any run; rejects if the supervisor ends (fatal, or stopped) first */
   start(): Promise<void>;
@@ -33,6 +45,8 @@ export interface SupervisedGateway {
   retry(): void;
   /** stops the running gateway (within drain + terminateGrace) and the supervisor */
   stop(): Promise<void>;
+  /** the round trip of the last acknowledged heartbeat of any run, in ms, or null before the first */
+  latency(): number | null;
   /** the gateway of the current run, if one is running */
   readonly gateway: Gateway | undefined;
   readonly status: SupervisorStatus;
@@ -56,8 +70,9 @@ export function superviseGateway(options: GatewayOptions & { supervisor?: Partia
   validateOptions(options, 'superviseGateway');
   const { supervisor: supervisorOptions, ...gatewayOptions } = options;
   validateSupervisorOptions(supervisorOptions);
-  const listeners = new Listeners<SupervisorEvents>(['dispatch', 'state', 'error', 'supervisor']);
-  const report = (error: Error) => listeners.emit('error', error);
+  const listeners = new Listeners<SupervisorEvents>([...gatewayEventNames, 'supervisor']);
+  let latency: number | null = null;
+  const report = (error: Error) => listeners.emit('error', asLifelineError(error));
   let inspectors: Inspectors | undefined;
   const addInspector = (observer: InspectOption) => (inspectors ??= new Inspectors(report)).add(observer);
   if (options.inspect) addInspector(options.inspect);
@@ -68,14 +83,19 @@ export function superviseGateway(options: GatewayOptions & { supervisor?: Partia
   /** Each run's public face, by its gateway actor. */
   const faces = new WeakMap<AnyActorRef, Gateway>();
   const openRunConnection = () => {
-    const runListeners = new Listeners<GatewayEvents>(['dispatch', 'state', 'error']);
+    const runListeners = new Listeners<GatewayEvents>(gatewayEventNames);
     runListeners.on('dispatch', (payload) => listeners.emit('dispatch', payload));
+    runListeners.on('heartbeat', (roundTrip) => {
+      latency = roundTrip.latencyMs;
+      listeners.emit('heartbeat', roundTrip);
+    });
+    runListeners.on('debug', (line) => listeners.emit('debug', line));
     runListeners.on('error', report);
     runListeners.on('state', (state) => {
       listeners.emit('state', state);
       if (state.state === 'ready') waiters.ready(state.handshake ?? null);
     });
-    const handle = gatewayHandle(gatewayOptions, runListeners, addInspector);
+    const handle = gatewayHandle(gatewayOptions, runListeners, addInspector, () => listeners.has('debug'));
     const connection = openConnection({ io: handle.io });
     handles.set(connection, handle);
     return connection;
@@ -156,6 +176,7 @@ export function superviseGateway(options: GatewayOptions & { supervisor?: Partia
       if (actor.getSnapshot().status === 'active') actor.send({ type: 'stop' });
       return finished;
     },
+    latency: () => latency,
     get gateway() {
       return current();
     },

@@ -1,3 +1,10 @@
+/** One acknowledged heartbeat: when it went out, when its ACK came, in ms since the epoch. */
+export interface HeartbeatRoundTrip {
+  latencyMs: number;
+  sentAt: number;
+  ackedAt: number;
+}
+
 /** What a heartbeat needs from the socket that owns it. */
 export interface HeartbeatHost {
   /** calls `due()` after this many ms, on the actor system's clock (a simulated one in tests) */
@@ -9,6 +16,10 @@ export interface HeartbeatHost {
   zombie(): void;
   /** frames received so far, ACKs included: any frame proves the peer alive */
   framesReceived(): number;
+  /** the time in ms since the epoch (Date.now) */
+  now?(): number;
+  /** an ACK answered the last heartbeat written */
+  acked?(roundTrip: HeartbeatRoundTrip): void;
 }
 
 /**
@@ -25,6 +36,8 @@ export class Heartbeat {
   #running = false;
   #acked = true;
   #framesAtBeat = 0;
+  /** when the heartbeat now awaiting its ACK was written; null once acknowledged */
+  #sentAt: number | null = null;
 
   constructor(host: HeartbeatHost) {
     this.#host = host;
@@ -45,6 +58,21 @@ export class Heartbeat {
 
   ack(): void {
     this.#acked = true;
+    const sentAt = this.#sentAt;
+    if (sentAt === null) return; // an ACK nobody asked for measures nothing
+    this.#sentAt = null;
+    const ackedAt = this.#now();
+    this.#host.acked?.({ latencyMs: Math.max(0, ackedAt - sentAt), sentAt, ackedAt });
+  }
+
+  /** Writes a heartbeat the server asked for (op 1 from the server); its ACK is timed like any other. */
+  beatNow(): void {
+    this.#sentAt = this.#now();
+    this.#host.beat();
+  }
+
+  #now(): number {
+    return this.#host.now ? this.#host.now() : Date.now();
   }
 
   due(): void {
@@ -56,6 +84,7 @@ export class Heartbeat {
     }
     this.#acked = false;
     this.#framesAtBeat = this.#host.framesReceived();
+    this.#sentAt = this.#now();
     this.#host.beat();
     this.#host.schedule(this.#interval);
   }

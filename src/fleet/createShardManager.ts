@@ -154,6 +154,8 @@ export function createShardManager(options: ShardManagerOptions): ShardManager {
   const resolveLayout = async ({ shardIds }: { shardIds: number[] | null }): Promise<FleetLayout> => {
     const needsInfo = options.shardCount === 'auto' || options.url === undefined || options.identifyQueue === undefined;
     let info: GatewayBotInfo | undefined;
+    // Discord read the budget somewhere between the request and its answer: the queue's reset is that uncertain.
+    const requestedAt = performance.now();
     if (needsInfo) {
       try {
         info = checkGatewayBotInfo(await (options.gatewayInfo ?? (() => fetchGatewayBot({ token })))());
@@ -173,7 +175,13 @@ export function createShardManager(options: ShardManagerOptions): ShardManager {
       ownQueue = memoryIdentifyQueue({
         maxConcurrency,
         windowMs: paddedIdentifyWindowMs(identifyWindowMs),
-        budget: { remaining: limit.remaining, resetAfterMs: limit.reset_after, total: limit.total },
+        budget: {
+          remaining: limit.remaining,
+          resetAfterMs: limit.reset_after,
+          total: limit.total,
+          // Measured up to the queue's own start (its clock is this one), rounded up so that it covers it.
+          readLatencyMs: Math.ceil(performance.now() - requestedAt),
+        },
       });
       queue = ownQueue;
     }

@@ -12,9 +12,18 @@ import { maxTimerMs } from '../core/validation.ts';
  * budget and cools its bucket for one window; when the budget is spent, everyone waiting hears when
  * it resets, and at the reset it refills to `total`.
  *
- * Time lives in the statechart's own timers (the named delays `window` and `budgetReset`), so a
- * simulated clock drives it; `now` in the context is the latest time the machine has seen (each
- * event carries it), which keeps every action a pure function of context and event.
+ * Discord's reset is anchored where it read `session_start_limit`, which the queue knows only to
+ * within `readLatencyMs` (from sending GET /gateway/bot to making the queue): it may come as early
+ * as `resetAt - readLatencyMs` or as late as `resetAt`. So each period ends in `resetting`:
+ * `running` (`serving` ⇄ `exhausted`) grants until the earliest moment the server's period may end
+ * (the delay `periodMayEnd`), `resetting` grants nothing until the latest (the delay
+ * `budgetReset`), and only then the budget refills. A reservation still held when its period may
+ * have ended may send its IDENTIFY in either period, so it is paid from the next one too.
+ *
+ * Time lives in the statechart's own timers (the named delays `window`, `periodMayEnd` and
+ * `budgetReset`), so a simulated clock drives it; `now` in the context is the latest time the
+ * machine has seen (each event carries it), which keeps every action a pure function of context
+ * and event.
  */
 
 /**
@@ -32,6 +41,11 @@ export interface IdentifyQueueInput {
     resetAfterMs: number;
     /** time between resets after the first one (Discord: 24 h); at least 1 ms */
     resetIntervalMs: number;
+    /**
+     * How much earlier than `startedAt + resetAfterMs` Discord's reset may come: the budget was
+     * read at most this long before `startedAt` (less than `resetIntervalMs`; default 0).
+     */
+    readLatencyMs?: number;
   };
   /** the clock's time when the queue starts */
   startedAt: number;
@@ -59,7 +73,10 @@ export interface CoolingBucket {
   waiterId: number;
   /** granted as a reservation whose IDENTIFY has not gone out yet */
   held: boolean;
-  /** the budget period the grant was paid from (a refund goes only to the same period) */
+  /**
+   * The latest budget period the grant was paid from (a refund goes only to that period): one past
+   * the current one while `resetting` when its IDENTIFY may land after the server's reset.
+   */
   period: number;
 }
 
@@ -70,7 +87,12 @@ export interface IdentifyQueueContext {
   resetIntervalMs: number;
   /** IDENTIFYs left until the next reset */
   remaining: number;
+  /** the latest moment the server's current budget period may end: the budget refills then */
   resetAt: number;
+  /** the server's period may end this much before `resetAt`: nothing is granted in between */
+  readLatencyMs: number;
+  /** reservations of this period that may IDENTIFY after the server's reset, paid from the next period too */
+  chargedToNext: number;
   now: number;
   /** in arrival order */
   waiters: IdentifyWaiter[];
@@ -97,8 +119,20 @@ export type IdentifyQueueEmitted =
   | { type: 'notice'; waiterId: number; shardId: number; notice: IdentifyNotice }
   | { type: 'closed'; waiterIds: number[] };
 
-/** Which waiters can be served now: oldest first, one per free bucket, while the budget lasts. */
+/**
+ * The earliest moment the server's current budget period may end. An IDENTIFY sent before it
+ * reaches the server before the reset: its trip there is like the request's for the budget, whose
+ * time is already inside `readLatencyMs`.
+ */
+export const periodMayEndAt = (context: IdentifyQueueContext): number => context.resetAt - context.readLatencyMs;
+
+/**
+ * Which waiters can be served now: oldest first, one per free bucket, while the budget lasts, and
+ * none once the server's period may have ended (the time of the latest event decides, so a timer
+ * that fires late lets nothing slip into the gap).
+ */
 export function selectGrants(context: IdentifyQueueContext): { grants: IdentifyWaiter[]; rest: IdentifyWaiter[] } {
+  if (context.now >= periodMayEndAt(context)) return { grants: [], rest: context.waiters };
   let remaining = context.remaining;
   const busy = new Set(context.cooling.map((entry) => entry.bucket));
   const grants: IdentifyWaiter[] = [];
@@ -133,11 +167,13 @@ export const identifyQueueMachine = setup({
   },
   delays: {
     window: ({ context }) => context.windowMs,
+    periodMayEnd: ({ context }) => Math.max(0, periodMayEndAt(context) - context.now),
     budgetReset: ({ context }) => Math.max(0, context.resetAt - context.now),
   },
   guards: {
     budgetSpent: ({ context }) => context.remaining <= 0,
-    // A reservation given back in the period that paid for it: the budget has one more to grant.
+    budgetSurelyReset: ({ context }) => context.now >= context.resetAt,
+    // A reservation given back, still held, in the period that paid for it: the budget has one more to grant.
     refundable: ({ context, event }) => {
       if (event.type !== 'turn.released') return false;
       return heldFor(context, event.waiterId)?.period === context.period;
@@ -163,9 +199,26 @@ export const identifyQueueMachine = setup({
       if (event.type !== 'bucket.cooled') return {};
       return { now: seen(context, event.at), cooling: context.cooling.filter((entry) => entry.bucket !== event.bucket) };
     }),
+    // Every reservation still held may send its IDENTIFY after the server's reset, where the new
+    // period counts it: it is paid from that period as well as from this one. The alternative,
+    // closing the period a whole hold early (connect and HELLO timeouts, 40 s by default) for
+    // every reservation, would cost time at every reset; this costs one IDENTIFY of budget per
+    // reservation actually caught across a reset, and a release gives it back.
+    chargeHeldToNextPeriod: assign(({ context }) => {
+      const straddling = (entry: CoolingBucket) => entry.held && entry.period === context.period;
+      return {
+        now: Math.max(context.now, periodMayEndAt(context)),
+        chargedToNext: context.chargedToNext + context.cooling.filter(straddling).length,
+        cooling: context.cooling.map((entry) => (straddling(entry) ? { ...entry, period: context.period + 1 } : entry)),
+      };
+    }),
+    reachResetTime: assign(({ context }) => ({ now: Math.max(context.now, context.resetAt) })),
+    // Never below 0: reservations held from a period plus its budget left never exceed `total`
+    // (each grant moves one from the budget to the held, each end of a hold moves one out).
     refillBudget: assign(({ context }) => ({
       now: Math.max(context.now, context.resetAt),
-      remaining: context.total,
+      remaining: context.total - context.chargedToNext,
+      chargedToNext: 0,
       resetAt: context.resetAt + context.resetIntervalMs,
       period: context.period + 1,
     })),
@@ -176,11 +229,18 @@ export const identifyQueueMachine = setup({
       if (!entry) return;
       const now = seen(context, event.at);
       const until = now + context.windowMs;
+      // Sent after the period may have ended, but before its timer fired (a late timer): the
+      // IDENTIFY may count in the next period, which pays for it too, as for one caught holding.
+      const late = entry.period === context.period && now >= periodMayEndAt(context);
       enqueue.cancel(`cooling.${entry.bucket}`);
       enqueue.assign({
         now,
         // Its cool-down begins again now, so it moves to the end: the list stays in the order timers were set.
-        cooling: [...context.cooling.filter((other) => other !== entry), { ...entry, until, held: false }],
+        cooling: [
+          ...context.cooling.filter((other) => other !== entry),
+          { ...entry, until, held: false, period: late ? context.period + 1 : entry.period },
+        ],
+        chargedToNext: context.chargedToNext + (late ? 1 : 0),
       });
       enqueue.raise({ type: 'bucket.cooled', bucket: entry.bucket, at: until }, { delay: 'window', id: `cooling.${entry.bucket}` });
     }),
@@ -189,12 +249,15 @@ export const identifyQueueMachine = setup({
       if (event.type !== 'turn.released') return;
       const entry = heldFor(context, event.waiterId);
       if (!entry) return;
+      // Paid from the period that ended too, which grants nothing more: only the latest gets it back.
       const refund = entry.period === context.period ? 1 : 0;
+      const refundNext = entry.period === context.period + 1 ? 1 : 0;
       enqueue.cancel(`cooling.${entry.bucket}`);
       enqueue.assign({
         now: seen(context, event.at),
         cooling: context.cooling.filter((other) => other !== entry),
         remaining: context.remaining + refund,
+        chargedToNext: context.chargedToNext - refundNext,
         granted: context.granted - 1,
       });
     }),
@@ -250,6 +313,8 @@ export const identifyQueueMachine = setup({
     resetIntervalMs: input.budget.resetIntervalMs,
     remaining: input.budget.remaining,
     resetAt: input.startedAt + input.budget.resetAfterMs,
+    readLatencyMs: input.budget.readLatencyMs ?? 0,
+    chargedToNext: 0,
     now: input.startedAt,
     waiters: [],
     cooling: [],
@@ -260,8 +325,8 @@ export const identifyQueueMachine = setup({
   states: {
     running: {
       initial: 'serving',
-      // Re-entering `running` restarts this timer for the next reset and serves whoever waited.
-      after: { budgetReset: { target: 'running', reenter: true, actions: 'refillBudget' } },
+      // Re-entering `running` (at each refill) starts this timer for the period's earliest end.
+      after: { periodMayEnd: { target: '.resetting', actions: 'chargeHeldToNextPeriod' } },
       on: {
         cancel: { actions: 'removeWaiter' },
         'turn.sent': { actions: 'startWindowAtSend' },
@@ -282,10 +347,23 @@ export const identifyQueueMachine = setup({
           on: {
             wait: { actions: ['addWaiter', 'reportExhaustedToNewcomer'] },
             'bucket.cooled': { actions: 'reopenBucket' },
-            'turn.released': [
-              { guard: 'refundable', target: 'serving', actions: 'giveBackReservation' },
-              { actions: 'giveBackReservation' },
-            ],
+            // A reservation still held here was paid from this period (one caught across the last
+            // reset was paid from this one too), so giving it back leaves one to grant.
+            'turn.released': { guard: 'refundable', target: 'serving', actions: 'giveBackReservation' },
+          },
+        },
+        // Between the earliest and the latest moment the server's period may end: a grant here
+        // would count in the old period here and maybe in the new one at the server. Waits queue
+        // up and are served at the refill; the gap is as long as reading the budget took.
+        resetting: {
+          // The timer marks the latest reset; an event that comes later than it does too. With the
+          // reset known exactly (`readLatencyMs` 0) the gap is empty and the budget refills at once.
+          after: { budgetReset: { actions: 'reachResetTime' } },
+          always: { guard: 'budgetSurelyReset', target: '#identifyQueue.running', reenter: true, actions: 'refillBudget' },
+          on: {
+            wait: { actions: 'addWaiter' },
+            'bucket.cooled': { actions: 'reopenBucket' },
+            'turn.released': { actions: 'giveBackReservation' },
           },
         },
       },
@@ -296,7 +374,8 @@ export const identifyQueueMachine = setup({
 
 /** What the inspector and a shard manager show of a queue: its budget and who waits. */
 export interface IdentifyQueueStatus {
-  state: 'serving' | 'exhausted' | 'closed';
+  /** `resetting`: between the earliest and the latest moment the budget may reset, granting nothing */
+  state: 'serving' | 'exhausted' | 'resetting' | 'closed';
   budgetLeft: number;
   resetInMs: number;
   waiting: { shardId: number; bucket: number; waitingMs: number }[];
@@ -309,7 +388,8 @@ export function identifyQueueStatus(
   now = snapshot.context.now,
 ): IdentifyQueueStatus {
   const { context } = snapshot;
-  const state = snapshot.value === 'closed' ? 'closed' : (Object.values(snapshot.value as object)[0] as 'serving' | 'exhausted');
+  const state =
+    snapshot.value === 'closed' ? 'closed' : (Object.values(snapshot.value as object)[0] as 'serving' | 'exhausted' | 'resetting');
   return {
     state,
     budgetLeft: context.remaining,

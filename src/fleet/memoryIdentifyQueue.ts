@@ -24,8 +24,14 @@ export interface MemoryIdentifyQueueOptions {
    * From `session_start_limit`: `remaining`, `reset_after` and `total` (default max(remaining,
    * 1000)); then a refill every `resetIntervalMs` (default 24 h, at least 1 ms). Every duration is
    * at most the longest timer (2^31−1 ms, about 24.8 days), and `remaining` at most `total`.
+   *
+   * `readLatencyMs` (default 0): how long before the queue was made the budget may have been read,
+   * i.e. from sending GET /gateway/bot until now. Discord anchors `reset_after` at the moment it
+   * read the budget, somewhere in that time, so its reset may come up to this much earlier than
+   * `resetAfterMs` from now: the queue grants nothing from the time it may have reset until the
+   * time it surely has. Less than `resetIntervalMs`.
    */
-  budget: { remaining: number; resetAfterMs: number; total?: number; resetIntervalMs?: number };
+  budget: { remaining: number; resetAfterMs: number; total?: number; resetIntervalMs?: number; readLatencyMs?: number };
   /** drives the timers (default: real time on the monotonic clock, `performance.now()`) */
   clock?: QueueClock;
   /** an XState inspection observer for the queue's actor; a throw from it is reported once as a process warning, never reaches the queue */
@@ -54,6 +60,7 @@ const budgetKeys = Object.keys({
   resetAfterMs: true,
   total: true,
   resetIntervalMs: true,
+  readLatencyMs: true,
 } satisfies Record<keyof MemoryIdentifyQueueOptions['budget'], true>);
 
 /**
@@ -76,6 +83,13 @@ export function identifyQueueInput(options: MemoryIdentifyQueueOptions, startedA
   }
   const start = startedAt ?? (options.clock ?? realClock).now();
   if (!Number.isFinite(start)) check.fail(`startedAt must be a finite time of the queue's clock, got ${String(start)}`);
+  // A period of 0 would refill the budget at once, again and again: no limit at all.
+  const resetIntervalMs = check.duration('budget.resetIntervalMs', budget.resetIntervalMs ?? dayMs, { min: 1 });
+  const readLatencyMs = check.duration('budget.readLatencyMs', budget.readLatencyMs ?? 0);
+  // Every later period may end that much early as well: one no longer than that has no moment sure to be inside it.
+  if (readLatencyMs >= resetIntervalMs) {
+    check.fail(`budget.readLatencyMs (${readLatencyMs}) must be less than budget.resetIntervalMs (${resetIntervalMs})`);
+  }
   return {
     maxConcurrency: check.count('maxConcurrency', options.maxConcurrency, 1),
     windowMs: check.duration('windowMs', options.windowMs ?? defaultIdentifyWindowMs),
@@ -83,8 +97,8 @@ export function identifyQueueInput(options: MemoryIdentifyQueueOptions, startedA
       remaining,
       total,
       resetAfterMs: check.duration('budget.resetAfterMs', budget.resetAfterMs),
-      // A period of 0 would refill the budget at once, again and again: no limit at all.
-      resetIntervalMs: check.duration('budget.resetIntervalMs', budget.resetIntervalMs ?? dayMs, { min: 1 }),
+      resetIntervalMs,
+      readLatencyMs,
     },
     startedAt: start,
   };

@@ -47,11 +47,11 @@ export async function runScript(redis: RedisClient, script: LuaScript, keys: str
 }
 
 export function checkRedisOptions(where: string, redis: unknown, prefix: unknown): void {
-  const client = redis as Partial<Record<'evalsha' | 'eval' | 'get' | 'set' | 'del', unknown>> | null;
+  const client = redis as Partial<Record<'evalsha' | 'eval' | 'get' | 'set' | 'del' | 'exists', unknown>> | null;
   if (
     !client ||
     typeof client !== 'object' ||
-    !['evalsha', 'eval', 'get', 'set', 'del'].every((name) => typeof client[name as 'get'] === 'function')
+    !['evalsha', 'eval', 'get', 'set', 'del', 'exists'].every((name) => typeof client[name as 'get'] === 'function')
   ) {
     throw new TypeError(`${where}: redis must be an ioredis client (Redis or Cluster)`);
   }

@@ -1,13 +1,20 @@
 import { randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { checkShardId } from '../fleet/storedSession.ts';
-import { abortError, IdentifyQueueClosedError, type IdentifyNotice, type IdentifyQueue } from '../fleet/types.ts';
+import {
+  abortError,
+  IdentifyQueueClosedError,
+  type IdentifyNotice,
+  type IdentifyQueue,
+  type IdentifyReservationOptions,
+} from '../fleet/types.ts';
+import type { IdentifyTurnHandle } from '../types.ts';
 import { checkBudgetSnapshot, type BudgetSnapshot, type BudgetSource } from './budgetSource.ts';
 import { bounded, checkRedisOptions, runScript, sleep, type RedisClient } from './commands.ts';
-import { attemptScript, releaseScript, script } from './scripts.ts';
+import { attemptScript, releaseScript, script, turnSentScript } from './scripts.ts';
 import { defaultIdentifyWindowMs, defaultRedisMaxBackoffMs, defaultRedisTimeoutMs } from '../core/defaults.ts';
 import { maxIdentifyWindowMs, paddedIdentifyWindowMs } from '../core/identifyWindow.ts';
-import { optionChecker } from '../core/validation.ts';
+import { maxTimerMs, optionChecker } from '../core/validation.ts';
 
 export interface RedisIdentifyQueueOptions {
   redis: RedisClient;
@@ -53,8 +60,15 @@ interface ReadBudget extends BudgetSnapshot {
 
 const attempt = script(attemptScript);
 const release = script(releaseScript);
+const turnSent = script(turnSentScript);
 /** The bound fetchGatewayBot puts on GET /gateway/bot by default. */
 const budgetReadTimeoutMs = 10_000;
+
+/** A grant that holds its bucket until the caller says whether its IDENTIFY went out. */
+interface Reservation {
+  /** how long the caller may take to say it, from the grant */
+  holdMs: number;
+}
 
 /**
  * The identify queue shared by every process of a bot through Redis. Each shard takes a ticket in
@@ -63,6 +77,11 @@ const budgetReadTimeoutMs = 10_000;
  * stops refreshing its ticket, which is dropped once it reaches the head; one that dies holding a
  * lease frees the bucket when the lease expires, one window later.
  *
+ * `reserve` (what a shard uses, as it asks before its socket opens) takes the same grant with a
+ * lease of its hold plus a window. The caller's `sent()` sets it to one window from then, in
+ * Redis's time, so Discord sees the windows between IDENTIFYs however long the socket took to
+ * open; `release()` frees the bucket and refunds the budget, as an aborted wait does.
+ *
  * The budget's period is Discord's: the count is seeded from a `session_start_limit` read just
  * before, and expires when that read says Discord resets. A missing count is never refilled by
  * assumption; one process reads the budget again and seeds it for all.
@@ -70,7 +89,9 @@ const budgetReadTimeoutMs = 10_000;
  * Redis is only ever on the IDENTIFY path. While it is away each failed call is reported
  * (`COORDINATOR_UNAVAILABLE`) and retried with a bounded backoff; the wait completes once it is back.
  */
-export function redisIdentifyQueue(options: RedisIdentifyQueueOptions): IdentifyQueue & { close(): void } {
+export function redisIdentifyQueue(
+  options: RedisIdentifyQueueOptions,
+): IdentifyQueue & Required<Pick<IdentifyQueue, 'reserve'>> & { close(): void } {
   const where = 'redisIdentifyQueue';
   const check = optionChecker(where);
   if (typeof options !== 'object' || options === null) check.fail('options are required');
@@ -118,8 +139,21 @@ export function redisIdentifyQueue(options: RedisIdentifyQueueOptions): Identify
   const jittered = (ms: number) => ms * (0.75 + Math.random() * 0.5);
   const backoff = (failures: number) => Math.round(Math.random() * Math.min(maxBackoffMs, 100 * 2 ** Math.min(failures - 1, 16)));
 
+  // Every bucket's lease. One still there belongs to a grant from the old count: its IDENTIFY may
+  // not have reached Discord yet (a reservation can be sent up to its hold after the grant), and
+  // a budget read before it arrives would not count it.
+  const leaseKeys = Array.from({ length: maxConcurrency }, (_, bucket) => bucketKeys(bucket)[3]!);
+  async function untilNoLease(signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      const left = await bounded(Promise.resolve(redis.exists(...leaseKeys)), timeoutMs, 'EXISTS of the bucket leases');
+      if (left === 0) return;
+      await sleep(pollMs, signal);
+    }
+  }
+
   async function readBudget(signal: AbortSignal): Promise<ReadBudget> {
     await sleep(settleMs, signal);
+    await untilNoLease(signal);
     if (signal.aborted) throw abortError(signal);
     const readSignal = AbortSignal.any([signal, AbortSignal.timeout(budgetReadTimeoutMs)]);
     const answer = await bounded(
@@ -133,8 +167,10 @@ export function redisIdentifyQueue(options: RedisIdentifyQueueOptions): Identify
     return { ...checkBudgetSnapshot(answer), readAt };
   }
 
+  const releaseCall = (ticket: string, keys: string[]) =>
+    bounded(runScript(redis, release, [keys[0]!, keys[1]!, keys[3]!, budgetKeys[0]!], [ticket]), timeoutMs);
   const releaseTicket = (ticket: string, keys: string[]) => {
-    bounded(runScript(redis, release, [keys[0]!, keys[1]!, keys[3]!, budgetKeys[0]!], [ticket]), timeoutMs).catch(() => {
+    releaseCall(ticket, keys).catch(() => {
       // Redis is away: the ticket goes stale, a lease it holds expires, the budget stays spent (never overspent).
     });
   };
@@ -148,12 +184,24 @@ export function redisIdentifyQueue(options: RedisIdentifyQueueOptions): Identify
     process.emitWarning(warning);
   };
 
-  async function waitForGrant(shardId: number, signal: AbortSignal, report: (notice: IdentifyNotice) => void): Promise<void> {
+  /**
+   * Waits for a grant and returns the ticket that holds it. A reservation's lease lasts its hold
+   * plus a window, and is marked held so that the next in line keeps asking: it ends early once
+   * the caller says sent (a window from then) or release (at once).
+   */
+  async function waitForGrant(
+    shardId: number,
+    signal: AbortSignal,
+    report: (notice: IdentifyNotice) => void,
+    reservation: Reservation | null,
+  ): Promise<{ ticket: string; keys: string[] }> {
     const bucket = shardId % maxConcurrency;
     const keys = bucketKeys(bucket);
     // One ticket for the whole wait: every call of this wait names it, so a grant won by a call
     // whose answer was lost is found by the next call and used, never paid for again.
     const ticket = `${processTag}:${++nextTicket}`;
+    // A hold that runs out is treated as an IDENTIFY sent at its last moment: a window follows it.
+    const grantLeaseMs = reservation ? Math.min(maxTimerMs, Math.ceil(reservation.holdMs) + leaseMs) : leaseMs;
     let failures = 0;
     let readFailures = 0;
     let spentReported = false;
@@ -169,8 +217,17 @@ export function redisIdentifyQueue(options: RedisIdentifyQueueOptions): Identify
       seed = null;
       const seedLeftMs = offered ? Math.ceil(offered.resetAfterMs - (performance.now() - offered.readAt)) : 0;
       const seedRemaining = offered && seedLeftMs >= 1 ? offered.remaining : -1;
-      const args = [ticket, leaseMs, ticketTtlMs, processTag, readerTtlMs, seedRemaining, Math.max(1, seedLeftMs)];
-      let reply: [number, number, number, number];
+      const args = [
+        ticket,
+        grantLeaseMs,
+        ticketTtlMs,
+        processTag,
+        readerTtlMs,
+        seedRemaining,
+        Math.max(1, seedLeftMs),
+        reservation ? 1 : 0,
+      ];
+      let reply: [number, number, number, number, number?];
       try {
         reply = (await bounded(runScript(redis, attempt, [...keys, ...budgetKeys], args), timeoutMs)) as typeof reply;
       } catch (error) {
@@ -178,7 +235,7 @@ export function redisIdentifyQueue(options: RedisIdentifyQueueOptions): Identify
         continue;
       }
       failures = 0;
-      const [code, value, now, spentFor] = reply;
+      const [code, value, now, spentFor, held] = reply;
       if (code === Reply.Granted) {
         if (signal.aborted) break;
         try {
@@ -186,7 +243,7 @@ export function redisIdentifyQueue(options: RedisIdentifyQueueOptions): Identify
         } catch (error) {
           reportOnGrantFailure(error, shardId);
         }
-        return;
+        return { ticket, keys };
       }
       // Reported once per spell of a spent budget, whatever the place in line.
       if (spentFor >= 0 && !spentReported) report({ code: 'IDENTIFY_BUDGET_EXHAUSTED', retryAfterMs: spentFor });
@@ -214,8 +271,12 @@ export function redisIdentifyQueue(options: RedisIdentifyQueueOptions): Identify
       } else if (code === Reply.BudgetSpent) {
         // Keep the ticket fresh while waiting for the reset.
         await sleep(Math.min(value + 1, jittered(Math.max(pollMs, windowMs / 2))), signal);
+      } else if (code === Reply.Cooling && held === 1) {
+        // A reservation's lease ends as soon as its IDENTIFY goes out (plus a window) or is given up.
+        await sleep(Math.min(value + 1, jittered(pollMs)), signal);
       } else if (code === Reply.Cooling) {
-        await sleep(value + 1 + Math.random() * Math.min(5, pollMs), signal);
+        // Never past a window: the ticket stays fresh, whatever lease another process set.
+        await sleep(Math.min(value + 1, leaseMs) + Math.random() * Math.min(5, pollMs), signal);
       } else {
         await sleep(jittered(pollMs), signal);
       }
@@ -226,34 +287,77 @@ export function redisIdentifyQueue(options: RedisIdentifyQueueOptions): Identify
     throw abortError(signal);
   }
 
+  /** One wait, ended by its caller's abort or by the queue's close, whichever comes first. */
+  async function join(
+    shardId: number,
+    signal: AbortSignal | undefined,
+    report: ((notice: IdentifyNotice) => void) | undefined,
+    reservation: Reservation | null,
+  ): Promise<{ ticket: string; keys: string[] }> {
+    if (closing.signal.aborted) throw new IdentifyQueueClosedError();
+    if (signal?.aborted) throw abortError(signal);
+    // One signal for both ends of a wait (its caller's abort, the queue's close), unlinked after.
+    const ended = new AbortController();
+    const end = () => ended.abort();
+    signal?.addEventListener('abort', end, { once: true });
+    closing.signal.addEventListener('abort', end, { once: true });
+    const both = ended.signal;
+    const safeReport = (notice: IdentifyNotice) => {
+      try {
+        report?.(notice);
+      } catch {
+        // A reporter that throws is the caller's bug; the wait goes on.
+      }
+    };
+    try {
+      return await waitForGrant(shardId, both, safeReport, reservation);
+    } catch (error) {
+      if (closing.signal.aborted && !signal?.aborted) throw new IdentifyQueueClosedError();
+      if (signal?.aborted) throw abortError(signal);
+      throw error;
+    } finally {
+      signal?.removeEventListener('abort', end);
+      closing.signal.removeEventListener('abort', end);
+    }
+  }
+
+  /**
+   * The caller's word on a reserved grant. Only the first counts; each is one bounded Redis call
+   * whose failure is harmless: the lease then expires by itself, hold and window after the grant,
+   * never earlier than it should. The words still count after close(): the bucket and the budget
+   * are shared with other processes.
+   */
+  function turnHandle(ticket: string, keys: string[]): IdentifyTurnHandle {
+    let told = false;
+    const tell = (word: () => Promise<unknown>) => {
+      if (told) return;
+      told = true;
+      try {
+        word().catch(() => {
+          // Redis is away: the lease keeps the bucket closed until it expires.
+        });
+      } catch {
+        // Nothing the caller could act on: the lease expires by itself.
+      }
+    };
+    return {
+      sent: () => tell(() => bounded(runScript(redis, turnSent, [keys[3]!], [ticket, leaseMs]), timeoutMs)),
+      release: () => tell(() => releaseCall(ticket, keys)),
+    };
+  }
+
   return {
     async wait(shardId, signal, report) {
       checkShardId(shardId, 'IdentifyQueue.wait');
-      if (closing.signal.aborted) throw new IdentifyQueueClosedError();
-      if (signal?.aborted) throw abortError(signal);
-      // One signal for both ends of a wait (its caller's abort, the queue's close), unlinked after.
-      const ended = new AbortController();
-      const end = () => ended.abort();
-      signal?.addEventListener('abort', end, { once: true });
-      closing.signal.addEventListener('abort', end, { once: true });
-      const both = ended.signal;
-      const safeReport = (notice: IdentifyNotice) => {
-        try {
-          report?.(notice);
-        } catch {
-          // A reporter that throws is the caller's bug; the wait goes on.
-        }
-      };
-      try {
-        await waitForGrant(shardId, both, safeReport);
-      } catch (error) {
-        if (closing.signal.aborted && !signal?.aborted) throw new IdentifyQueueClosedError();
-        if (signal?.aborted) throw abortError(signal);
-        throw error;
-      } finally {
-        signal?.removeEventListener('abort', end);
-        closing.signal.removeEventListener('abort', end);
-      }
+      await join(shardId, signal, report, null);
+    },
+    async reserve(shardId, reservation: IdentifyReservationOptions) {
+      checkShardId(shardId, 'IdentifyQueue.reserve');
+      const check = optionChecker('IdentifyQueue.reserve');
+      if (typeof reservation !== 'object' || reservation === null) check.fail('options ({ holdMs }) are required');
+      const holdMs = check.duration('holdMs', reservation.holdMs, { min: 1 });
+      const { ticket, keys } = await join(shardId, reservation.signal, reservation.report, { holdMs });
+      return turnHandle(ticket, keys);
     },
     close() {
       closing.abort();

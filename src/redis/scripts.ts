@@ -11,7 +11,9 @@ import { createHash } from 'node:crypto';
  *                   ticketTtl is a waiter that died, and is dropped when it reaches the head
  *   KEYS[3] counter string: the last ticket number handed out in this bucket
  *   KEYS[4] lease   string `ticket|periodEnd` with PX window: present while the bucket may not
- *                   identify; it names the ticket that won it and the budget period that paid
+ *                   identify; it names the ticket that won it and the budget period that paid.
+ *                   A reservation's lease is `ticket|periodEnd|held` with PX hold + window until
+ *                   its IDENTIFY goes out (turnSentScript), and then a plain one with PX window
  *   KEYS[5] budget  string counter, seeded from a fresh `session_start_limit` with PX until
  *                   Discord's reset; absent before the first read, after a reset, or once Redis
  *                   lost it, and then never refilled by assumption: it is read again
@@ -19,13 +21,15 @@ import { createHash } from 'node:crypto';
  */
 
 /**
- * ARGV: ticket, window (ms, padded), ticketTtl, processTag, readerTtl, seedRemaining (-1: none),
- * seedPx (ms until the seed's snapshot resets). A seed fills a missing count whatever the caller's
- * place in line, and never replaces a count that exists.
+ * ARGV: ticket, lease (ms: the padded window, or for a reservation its hold plus the padded
+ * window), ticketTtl, processTag, readerTtl, seedRemaining (-1: none), seedPx (ms until the seed's
+ * snapshot resets), held (1: a reservation, whose lease is marked held). A seed fills a missing
+ * count whatever the caller's place in line, and never replaces a count that exists.
  *
- * Replies {code, value, now, spentFor}: 0 in line (value: rank), 1 cooling (value: lease ms left),
- * 2 budget spent (value: ms to reset), 3 granted (value: budget left), 4 budget unknown (value: 1
- * if this process is to read it, else 0). spentFor ≥ 0 whenever the budget is known to be spent.
+ * Replies {code, value, now, spentFor, held}: 0 in line (value: rank), 1 cooling (value: lease ms
+ * left; held 1 while the lease is a reservation that may end early), 2 budget spent (value: ms to
+ * reset), 3 granted (value: budget left), 4 budget unknown (value: 1 if this process is to read
+ * it, else 0). spentFor ≥ 0 whenever the budget is known to be spent.
  */
 export const attemptScript = `
 local t = redis.call('TIME')
@@ -36,7 +40,8 @@ local ticketTtl = tonumber(ARGV[3])
 
 -- An earlier call of this ticket may have won the lease although its answer never came back (a
 -- client-side timeout, a dropped connection, a resent command). That grant is this ticket's: it is
--- used, not paid again, and its window starts over now, when it is used.
+-- used, not paid again, and its lease (a reservation's hold and window) starts over now, when it is
+-- used.
 local lease = redis.call('GET', KEYS[4])
 if lease and string.sub(lease, 1, #ticket + 1) == ticket .. '|' then
   redis.call('SET', KEYS[4], lease, 'PX', window)
@@ -75,7 +80,11 @@ if head ~= ticket then
 end
 
 local leaseLeft = redis.call('PTTL', KEYS[4])
-if leaseLeft > 0 then return {1, leaseLeft, now, spentFor} end
+if leaseLeft > 0 then
+  -- A reservation's lease ends early once its IDENTIFY went out (or none will): worth asking again.
+  local held = string.sub(redis.call('GET', KEYS[4]) or '', -5) == '|held' and 1 or 0
+  return {1, leaseLeft, now, spentFor, held}
+end
 
 if not budget then
   -- One process reads the budget at a time; the others wait for its seed.
@@ -90,15 +99,18 @@ if tonumber(budget) <= 0 then
 end
 
 local left = redis.call('DECR', KEYS[5])
-redis.call('SET', KEYS[4], ticket .. '|' .. (now + redis.call('PTTL', KEYS[5])), 'PX', window)
+local leaseValue = ticket .. '|' .. (now + redis.call('PTTL', KEYS[5]))
+if ARGV[8] == '1' then leaseValue = leaseValue .. '|held' end
+redis.call('SET', KEYS[4], leaseValue, 'PX', window)
 redis.call('ZREM', KEYS[1], ticket)
 redis.call('HDEL', KEYS[2], ticket)
 return {3, left, now, -1}
 `;
 
 /**
- * A waiter that will not identify (its wait was aborted, perhaps while a grant was on its way)
- * leaves the line; if its ticket holds the lease, the bucket is freed and the budget given back,
+ * A waiter that will not identify (its wait was aborted, perhaps while a grant was on its way, or
+ * its reservation was given back before any IDENTIFY went out) leaves the line; if its ticket
+ * holds the lease, the bucket is freed and the budget given back,
  * but only if it is still the same budget period (a counter that was reset meanwhile owes
  * nothing). Only that ticket's own lease is touched, never a later grant's.
  * KEYS[1] line, KEYS[2] seen, KEYS[3] lease, KEYS[4] budget; ARGV: ticket
@@ -108,16 +120,31 @@ redis.call('ZREM', KEYS[1], ARGV[1])
 redis.call('HDEL', KEYS[2], ARGV[1])
 local lease = redis.call('GET', KEYS[3])
 if not lease then return 0 end
-local sep = string.find(lease, '|', 1, true)
-if not sep or string.sub(lease, 1, sep - 1) ~= ARGV[1] then return 0 end
+local owner, periodEnd = string.match(lease, '^([^|]*)|(%d+)')
+if owner ~= ARGV[1] then return 0 end
 redis.call('DEL', KEYS[3])
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local left = redis.call('PTTL', KEYS[4])
-if left > 0 and math.abs(now + left - tonumber(string.sub(lease, sep + 1))) <= 2 then
+if left > 0 and math.abs(now + left - tonumber(periodEnd)) <= 2 then
   redis.call('INCR', KEYS[4])
   return 2
 end
+return 1
+`;
+
+/**
+ * A reservation's IDENTIFY went out: if the lease is still this ticket's, the bucket's window runs
+ * from now (Redis time), in place of the hold. A lease that ran out or is another's is left alone,
+ * so a late or repeated call never frees a bucket early.
+ * KEYS[1] lease; ARGV: ticket, window (ms, padded)
+ */
+export const turnSentScript = `
+local lease = redis.call('GET', KEYS[1])
+if not lease then return 0 end
+local owner, periodEnd = string.match(lease, '^([^|]*)|(%d+)')
+if owner ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], owner .. '|' .. periodEnd, 'PX', tonumber(ARGV[2]))
 return 1
 `;
 

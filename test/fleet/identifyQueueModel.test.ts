@@ -23,33 +23,51 @@ import { ManualClock } from '../support/manualClock.ts';
  */
 
 type Snapshot = SnapshotFrom<typeof identifyQueueMachine>;
-type ModelEvent = IdentifyQueueEvent | { type: typeof resetEvent };
+type ModelEvent = IdentifyQueueEvent | TimerEvent;
 
 const input: IdentifyQueueInput = {
   maxConcurrency: 2,
   windowMs: 100,
-  budget: { remaining: 1, total: 2, resetAfterMs: 250, resetIntervalMs: 300 },
+  // The server's first reset is anywhere from 200 to 250, then every 300.
+  budget: { remaining: 1, total: 2, resetAfterMs: 250, resetIntervalMs: 300, readLatencyMs: 50 },
   startedAt: 0,
 };
 const maxWaiters = 2;
 /** a reservation's hold: longer than a window, so a held bucket outlasts a plain one */
 const holdMs = 150;
-const resetEvent = 'xstate.after.budgetReset.identifyQueue.running';
+const periodEvent = 'xstate.after.periodMayEnd.identifyQueue.running';
+const resetEvent = 'xstate.after.budgetReset.identifyQueue.running.resetting';
+type TimerEvent = { type: typeof periodEvent } | { type: typeof resetEvent };
 
-/** The timer that fires next, as the clock runs them (on a tie the reset, which was set first). */
-function nextTimer(context: IdentifyQueueContext): ModelEvent {
-  const cooled = [...context.cooling].sort((a, b) => a.until - b.until)[0];
-  return cooled && cooled.until < context.resetAt
-    ? { type: 'bucket.cooled', bucket: cooled.bucket, at: cooled.until }
-    : { type: resetEvent };
+/**
+ * The timer that fires next, as the clock runs them: the earliest due; on a tie the one set first,
+ * and of two set at one moment the statechart's own (set as `running` or `resetting` is entered,
+ * before a grant there sets its bucket's).
+ */
+function nextTimer(snapshot: AnyMachineSnapshot): { event: ModelEvent; due: number } {
+  const context = snapshot.context as IdentifyQueueContext;
+  const timers = context.cooling.map((entry): { event: ModelEvent; due: number; setAt: number; own: boolean } => ({
+    event: { type: 'bucket.cooled', bucket: entry.bucket, at: entry.until },
+    due: entry.until,
+    setAt: entry.until - input.windowMs - (entry.held ? holdMs : 0),
+    own: false,
+  }));
+  if (snapshot.matches({ running: 'resetting' })) {
+    timers.push({ event: { type: resetEvent }, due: context.resetAt, setAt: context.resetAt - context.readLatencyMs, own: true });
+  } else {
+    const enteredAt = context.period === 0 ? input.startedAt : context.resetAt - input.budget.resetIntervalMs;
+    timers.push({ event: { type: periodEvent }, due: context.resetAt - context.readLatencyMs, setAt: enteredAt, own: true });
+  }
+  const [next] = timers.sort((a, b) => a.due - b.due || a.setAt - b.setAt || Number(b.own) - Number(a.own));
+  return next!;
 }
 
 function modelEvents(snapshot: AnyMachineSnapshot): EventObject[] {
   if (snapshot.status !== 'active') return [];
   const context = snapshot.context as IdentifyQueueContext;
-  const timer = nextTimer(context);
+  const { event: timer, due } = nextTimer(snapshot);
   // A timer already due fires before anything else can happen.
-  if (timer.type === 'bucket.cooled' && timer.at <= context.now) return [timer];
+  if (due <= context.now) return [timer];
   const events: ModelEvent[] = [];
   for (const type of eventTypesOf(snapshot)) {
     if (type === 'wait') {
@@ -69,7 +87,7 @@ function modelEvents(snapshot: AnyMachineSnapshot): EventObject[] {
       // Only the holder of a reservation can say either, and only while it is held.
       for (const { waiterId } of context.cooling.filter((entry) => entry.held)) events.push({ type, waiterId, at: context.now });
     } else if (type === 'close') events.push({ type: 'close' });
-    else if (type !== 'bucket.cooled' && type !== resetEvent) {
+    else if (type !== 'bucket.cooled' && type !== resetEvent && type !== periodEvent) {
       throw new Error(`no model event for "${type}": teach test/fleet/identifyQueueModel.test.ts how it happens`);
     }
   }
@@ -83,7 +101,8 @@ function serializeState(snapshot: AnyMachineSnapshot): string {
     valueKey(snapshot.value),
     `r${c.remaining}`,
     `w${c.waiters.map((w) => `${w.waiterId}:${w.bucket}${w.holdMs === undefined ? '' : 'h'}`).join(',')}`,
-    `c${c.cooling.map((e) => `${e.bucket}@${e.until - c.now}${e.held ? `h${e.waiterId}${e.period === c.period ? '' : 'old'}` : ''}`).join(',')}`,
+    `c${c.cooling.map((e) => `${e.bucket}@${e.until - c.now}${e.held ? `h${e.waiterId}` : ''}${e.period === c.period ? '' : e.period > c.period ? 'next' : 'old'}`).join(',')}`,
+    `n${c.chargedToNext}`,
     `t${c.resetAt - c.now}`,
   ].join('|');
 }
@@ -101,7 +120,13 @@ function rebase(event: EventObject, context: IdentifyQueueContext): ModelEvent {
 const describeEvents = (events: readonly EventObject[]) =>
   events
     .map((e) =>
-      e.type === resetEvent ? 'budgetReset' : 'shardId' in e ? `${'holdMs' in e ? 'reserve' : 'wait'}(${String(e.shardId)})` : e.type,
+      e.type === resetEvent
+        ? 'budgetReset'
+        : e.type === periodEvent
+          ? 'periodMayEnd'
+          : 'shardId' in e
+            ? `${'holdMs' in e ? 'reserve' : 'wait'}(${String(e.shardId)})`
+            : e.type,
     )
     .join(' → ') || '(start)';
 
@@ -112,20 +137,24 @@ type Grant = Extract<IdentifyQueueEmitted, { type: 'granted' }>;
 /**
  * Discord's rules and the queue's promises, checked on what the real actor emitted at each step:
  * one IDENTIFY per bucket per window (a plain grant is used at once; a reservation when it says
- * `turn.sent`, or at the last moment of its hold; a released one not at all), never more used
- * grants than the budget in a budget period, the longest waiter of a bucket first, and nothing for
- * a cancelled wait.
+ * `turn.sent`, or at some moment of its hold if it never says; a released one not at all), never
+ * more IDENTIFYs than the budget in a budget period of the server's, wherever in the uncertainty
+ * its first reset falls, the longest waiter of a bucket first, and nothing for a cancelled wait.
  */
 function brokenRules(steps: { event: ModelEvent; grants: Grant[]; at: number }[]): string[] {
   const problems: string[] = [];
-  const { resetAfterMs, resetIntervalMs, remaining, total } = input.budget;
-  const periodOf = (at: number) => (at < resetAfterMs ? 0 : 1 + Math.floor((at - resetAfterMs) / resetIntervalMs));
+  const { resetAfterMs, resetIntervalMs, remaining, total, readLatencyMs = 0 } = input.budget;
   /** per bucket: the earliest time its next IDENTIFY may go out, as far as the grants so far tell */
   const freeAt = new Map<number, number>();
-  const spent = new Map<number, number>();
-  const reservations = new Map<number, { bucket: number; grantedAt: number; period: number }>();
+  /** when each IDENTIFY reached the server: at one moment, or at some moment from `from` to `to` */
+  const identifies: { from: number; to: number }[] = [];
+  const reservations = new Map<number, { bucket: number; grantedAt: number }>();
   const open: { waiterId: number; bucket: number; order: number; reserves: boolean }[] = [];
   let order = 0;
+  const neverTold = (held: { bucket: number; grantedAt: number }) => {
+    identifies.push({ from: held.grantedAt, to: held.grantedAt + holdMs });
+    freeAt.set(held.bucket, held.grantedAt + holdMs + input.windowMs);
+  };
   for (const { event, grants, at } of steps) {
     if (event.type === 'wait') {
       const reserves = event.holdMs !== undefined;
@@ -135,35 +164,48 @@ function brokenRules(steps: { event: ModelEvent; grants: Grant[]; at: number }[]
     if (event.type === 'turn.sent' || event.type === 'turn.released') {
       const held = reservations.get(event.waiterId);
       reservations.delete(event.waiterId);
-      if (held && event.type === 'turn.sent') freeAt.set(held.bucket, at + input.windowMs);
-      if (held && event.type === 'turn.released') {
-        freeAt.delete(held.bucket);
-        if (held.period === periodOf(at)) spent.set(held.period, spent.get(held.period)! - 1);
+      if (held && event.type === 'turn.sent') {
+        identifies.push({ from: at, to: at });
+        freeAt.set(held.bucket, at + input.windowMs);
       }
+      if (held && event.type === 'turn.released') freeAt.delete(held.bucket);
     }
     for (const grant of grants) {
       const bucket = grant.shardId % input.maxConcurrency;
       for (const [waiterId, held] of reservations) {
         if (held.bucket !== bucket) continue;
-        // Never told: its IDENTIFY may have gone out at the end of its hold.
+        // Never told: its IDENTIFY may have gone out at any moment of its hold.
         reservations.delete(waiterId);
-        freeAt.set(bucket, held.grantedAt + holdMs + input.windowMs);
+        neverTold(held);
       }
       const free = freeAt.get(bucket);
       if (free !== undefined && grant.at < free) problems.push(`bucket ${bucket} granted at ${grant.at}, before ${free}`);
-      const period = periodOf(grant.at);
-      spent.set(period, (spent.get(period) ?? 0) + 1);
-      if (spent.get(period)! > (period === 0 ? remaining : total)) problems.push(`budget period ${period} overspent at ${grant.at}`);
       const index = open.findIndex((w) => w.waiterId === grant.waiterId);
       if (index === -1) {
         problems.push(`waiter ${grant.waiterId} granted without an open wait`);
         continue;
       }
       const [served] = open.splice(index, 1);
-      if (served!.reserves) reservations.set(grant.waiterId, { bucket, grantedAt: grant.at, period });
-      else freeAt.set(bucket, grant.at + input.windowMs);
+      if (served!.reserves) reservations.set(grant.waiterId, { bucket, grantedAt: grant.at });
+      else {
+        identifies.push({ from: grant.at, to: grant.at });
+        freeAt.set(bucket, grant.at + input.windowMs);
+      }
       const passedOver = open.find((w) => w.bucket === served!.bucket && w.order < served!.order);
       if (passedOver) problems.push(`wait #${served!.order} served before the older wait #${passedOver.order} of bucket ${bucket}`);
+    }
+  }
+  for (const held of reservations.values()) neverTold(held);
+  // Every time in the model is a whole ms, so each whole ms the first reset may fall on is every case there is.
+  for (let firstReset = resetAfterMs - readLatencyMs; firstReset <= resetAfterMs; firstReset++) {
+    const periodOf = (at: number) => (at < firstReset ? 0 : 1 + Math.floor((at - firstReset) / resetIntervalMs));
+    const spent = new Map<number, number>();
+    // One that may have landed in either of two periods counts in both: each must have room for it.
+    for (const { from, to } of identifies) for (let p = periodOf(from); p <= periodOf(to); p++) spent.set(p, (spent.get(p) ?? 0) + 1);
+    for (const [period, count] of spent) {
+      if (count > (period === 0 ? remaining : total)) {
+        problems.push(`budget period ${period} overspent (${count}) if the server's first reset came at ${firstReset}`);
+      }
     }
   }
   return problems;
@@ -188,11 +230,11 @@ function play(events: readonly EventObject[]) {
       const [next] = transition(identifyQueueMachine, model, event as IdentifyQueueEvent);
       // A reservation given back takes its grant back out of the count.
       if (event.type === 'turn.released' && model.context.cooling.some((e) => e.held && e.waiterId === event.waiterId)) granted -= 1;
-      if (event.type === resetEvent || event.type === 'bucket.cooled') {
+      if (event.type === resetEvent || event.type === periodEvent || event.type === 'bucket.cooled') {
         // Exactly one timer, the next due: timers due together are separate steps of the model.
         const before = actor.getSnapshot();
         clock.runUntil(() => actor.getSnapshot() !== before, input.budget.resetIntervalMs);
-        expect(clock.now(), where).toBe(event.type === resetEvent ? model.context.resetAt : event.at);
+        expect(clock.now(), where).toBe(nextTimer(model).due);
       } else actor.send(event);
       steps.push({ event, grants: emitted.splice(0).filter((e): e is Grant => e.type === 'granted'), at: clock.now() });
       granted += steps.at(-1)!.grants.length;

@@ -7,6 +7,7 @@ import {
   identifyQueueOverActor,
   memoryIdentifyQueue,
   type MemoryIdentifyQueueOptions,
+  type QueueClock,
 } from '../../src/fleet/memoryIdentifyQueue.ts';
 import { IdentifyQueueClosedError, type IdentifyNotice } from '../../src/fleet/types.ts';
 
@@ -16,7 +17,7 @@ import { IdentifyQueueClosedError, type IdentifyNotice } from '../../src/fleet/t
  */
 function rig(options: Omit<MemoryIdentifyQueueOptions, 'clock'>) {
   const clock = new SimulatedClock();
-  const queue = memoryIdentifyQueue({ ...options, clock });
+  const queue = publicApi.memoryIdentifyQueue({ ...options, clock });
   const grants: { shardId: number; at: number }[] = [];
   const notices: { shardId: number; notice: IdentifyNotice; at: number }[] = [];
   const outcomes = new Map<number, Promise<void>>();
@@ -413,5 +414,111 @@ describe('memoryIdentifyQueue reservations (a turn taken before the socket opens
     const { queue } = reservations();
     await expect(queue.reserve!(0, { holdMs: 0 })).rejects.toThrow(/holdMs/);
     await expect(queue.reserve!(0, { holdMs: Number.NaN })).rejects.toThrow(/holdMs/);
+  });
+});
+
+describe('memoryIdentifyQueue: a budget reset known only to within the time GET /gateway/bot took', () => {
+  // Read 300 ms before the queue was made: Discord's first reset comes 700 to 1,000 ms from now.
+  const budget = { remaining: 2, total: 2, resetAfterMs: 1_000, resetIntervalMs: 10_000, readLatencyMs: 300 };
+
+  it('grants nothing from the earliest moment the reset may come until the latest, then refills to total', async () => {
+    const { queue, grants, ask, advance } = rig({ maxConcurrency: 1, windowMs: 100, budget });
+    void ask(0);
+    await advance(750, 50);
+    // One IDENTIFY is left in the old period, but Discord may have reset already: one granted now
+    // would count in the queue's old period and in Discord's new one, which would then get three.
+    void ask(1);
+    await advance(200, 50);
+    expect(grants).toEqual([{ shardId: 0, at: 0 }]);
+    expect(queue.status()).toMatchObject({ state: 'resetting', budgetLeft: 1, resetInMs: 50, waiting: [{ shardId: 1 }] });
+    await advance(50, 50);
+    void ask(2);
+    void ask(3);
+    // The new period's two; the next period may begin at 10,700 and surely has at 11,000.
+    await advance(9_900, 100);
+    expect(grants).toEqual([
+      { shardId: 0, at: 0 },
+      { shardId: 1, at: 1_000 },
+      { shardId: 2, at: 1_100 },
+    ]);
+    await advance(100, 100);
+    expect(grants.at(-1)).toEqual({ shardId: 3, at: 11_000 });
+    queue.close();
+  });
+
+  it('a reservation whose IDENTIFY goes out after the reset is paid from the new period too', async () => {
+    // The reset time is known exactly here; the IDENTIFY is what straddles it.
+    const { queue, grants, ask, advance } = rig({
+      maxConcurrency: 2,
+      windowMs: 100,
+      budget: { remaining: 2, total: 2, resetAfterMs: 1_000, resetIntervalMs: 10_000 },
+    });
+    await advance(900, 100);
+    const turn = await queue.reserve!(0, { holdMs: 3_000 });
+    // The socket opens slowly: the IDENTIFY goes out after the reset, and Discord's new period counts it.
+    await advance(200, 100);
+    turn.sent();
+    void ask(1);
+    void ask(3);
+    await advance(1_000, 100);
+    expect(grants).toEqual([{ shardId: 1, at: 1_100 }]);
+    expect(queue.status()).toMatchObject({ state: 'exhausted', budgetLeft: 0, waiting: [{ shardId: 3 }] });
+    queue.close();
+  });
+
+  it('a reservation caught across the reset and given back is refunded to the period that would have counted it', async () => {
+    const { queue, advance } = rig({ maxConcurrency: 2, windowMs: 100, budget });
+    await advance(650, 50);
+    const first = await queue.reserve!(0, { holdMs: 3_000 });
+    const second = await queue.reserve!(1, { holdMs: 3_000 });
+    await advance(150, 50);
+    // Both were held when the old period may have ended: each is owed by the new one as well.
+    first.release();
+    await advance(200, 50);
+    expect(queue.status()).toMatchObject({ state: 'serving', budgetLeft: 1 });
+    second.release();
+    expect(queue.status().budgetLeft).toBe(2);
+    queue.close();
+  });
+
+  it('a timer that fires late lets nothing into the gap: a wait is not granted, a reservation sent then is paid from the next period', async () => {
+    const simulated = new SimulatedClock();
+    let lateBy = 0;
+    // A busy event loop: the queue's timers run `lateBy` after their time, while now() tells the true time.
+    const clock: QueueClock = {
+      now: () => simulated.now() + lateBy,
+      setTimeout: (fn, ms) => simulated.setTimeout(fn, ms),
+      clearTimeout: (id) => simulated.clearTimeout(id),
+    };
+    const queue = publicApi.memoryIdentifyQueue({ maxConcurrency: 2, windowMs: 100, budget, clock });
+    const turn = await queue.reserve!(0, { holdMs: 3_000 });
+    simulated.increment(650);
+    lateBy = 100;
+    // 750: past the earliest reset (700), and the timer for it has not run yet.
+    turn.sent();
+    let grantedAt: number | undefined;
+    void queue.wait(1).then(() => (grantedAt = clock.now()));
+    await settle();
+    expect(grantedAt).toBeUndefined();
+    for (let step = 0; step < 6; step++) {
+      simulated.increment(50);
+      await settle();
+    }
+    // The refill came with the late timer; shard 0's IDENTIFY may count in the new period, so one is left for shard 1.
+    expect(grantedAt).toBe(1_050);
+    expect(queue.status()).toMatchObject({ state: 'exhausted', budgetLeft: 0 });
+    queue.close();
+  });
+
+  it('refuses a read latency that is not a duration, or not shorter than a budget period', () => {
+    for (const [readLatencyMs, message] of [
+      [-1, /budget\.readLatencyMs must be a finite number ≥ 0/],
+      [Number.NaN, /budget\.readLatencyMs must be a finite number/],
+      [10_000, /budget\.readLatencyMs \(10000\) must be less than budget\.resetIntervalMs \(10000\)/],
+    ] as const) {
+      const options = { maxConcurrency: 1, budget: { ...budget, readLatencyMs } };
+      expect(() => publicApi.memoryIdentifyQueue(options)).toThrow(TypeError);
+      expect(() => publicApi.memoryIdentifyQueue(options)).toThrow(message);
+    }
   });
 });

@@ -3,6 +3,7 @@ import WebSocket from 'ws';
 import { createGateway, discordProtocol, type Gateway } from '../../src/index.ts';
 import { startChaosGateway, type ChaosGateway } from '../../src/testing/index.ts';
 import { testCompression } from '../support/compression.ts';
+import { isHandshakeAnswer } from '../support/discordFrames.ts';
 import { fatalCodes, freshCodes, resumableCodes, describeStep, type Step } from './schedule.ts';
 import { CountingClock, RealSocketTracker } from './realSockets.ts';
 import { SendTracker } from './sends.ts';
@@ -82,7 +83,10 @@ export class RealWorld {
       compression: testCompression(),
     });
     world.gateway = gateway;
-    gateway.on('dispatch', (payload) => world.#onDispatch(payload.s, payload.d));
+    // READY and RESUMED answer a handshake; the invariants here are about the session's own events.
+    gateway.on('dispatch', (payload) => {
+      if (!isHandshakeAnswer(payload)) world.#onDispatch(payload.s, payload.d);
+    });
     gateway.on('state', (change) => {
       if (change.state === 'ready') world.sends.sessionReady();
       const session = gateway.actor.getSnapshot().context.session;

@@ -5,6 +5,7 @@ import type { RecoveryPlan } from '../../src/core/recovery.ts';
 import type { OutboxOptions } from '../../src/outbox.ts';
 import type { DispatchPayload } from '../../src/types.ts';
 import { stateName } from '../support/actors.ts';
+import { isHandshakeAnswer } from '../support/discordFrames.ts';
 import type { FakeSocket } from '../support/fakeSocket.ts';
 import { FakeServer, type Connection } from '../support/fakeServer.ts';
 import { ManualClock } from '../support/manualClock.ts';
@@ -231,6 +232,8 @@ export class World {
 
   #onDispatch(payload: DispatchPayload): void {
     if (this.done) this.violate(`event ${payload.s} delivered after the gateway ended`);
+    // READY and RESUMED answer a handshake; the invariants here are about the session's own events.
+    if (isHandshakeAnswer(payload)) return;
     const { session: sessionId, seq } = payload.d as unknown as { session: string; seq: number };
     const session = this.server.sessions.get(sessionId);
     if (seq !== payload.s || !session?.isDispatch(payload.s)) {

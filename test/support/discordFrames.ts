@@ -16,3 +16,8 @@ export const serverFrames = {
   invalidSession: (resumable: boolean) => ({ op: GatewayOpcodes.InvalidSession, d: resumable }),
   heartbeatAck: () => ({ op: GatewayOpcodes.HeartbeatAck }),
 };
+
+/** READY and RESUMED: the answers to a handshake, which on('dispatch') delivers beside the session's events. */
+export function isHandshakeAnswer(payload: { t: string }): boolean {
+  return payload.t === 'READY' || payload.t === 'RESUMED';
+}

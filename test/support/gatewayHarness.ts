@@ -8,7 +8,7 @@ import type { GatewayInput } from '../../src/machines/gatewayMachine.ts';
 import type { RecoveryPlan } from '../../src/core/recovery.ts';
 import type { DispatchPayload } from '../../src/types.ts';
 import { inspectedId, recordStates, startActor, stateName } from './actors.ts';
-import { serverFrames } from './discordFrames.ts';
+import { isHandshakeAnswer, serverFrames } from './discordFrames.ts';
 import { FakeSocketFactory, type FakeSocket } from './fakeSocket.ts';
 import { ManualClock } from './manualClock.ts';
 
@@ -34,7 +34,9 @@ export function startGatewayHarness(
 ) {
   const clock = new ManualClock();
   const sockets = new FakeSocketFactory();
+  // `dispatches`: the session's events; `everyDispatch`: everything on('dispatch') got, READY and RESUMED too.
   const dispatches: DispatchPayload[] = [];
+  const everyDispatch: DispatchPayload[] = [];
   const errors: Error[] = [];
   const plans: RecoveryPlan[] = [];
   const warnings: string[] = [];
@@ -47,7 +49,10 @@ export function startGatewayHarness(
   const machine = createGatewayMachine({
     createSocket: sockets.create,
     protocol: discordProtocol({ token: TOKEN, intents: GatewayIntentBits.Guilds | GatewayIntentBits.GuildMessages }),
-    onDispatch: (payload) => dispatches.push(payload),
+    onDispatch: (payload) => {
+      everyDispatch.push(payload);
+      if (!isHandshakeAnswer(payload)) dispatches.push(payload);
+    },
     onError: (error) => errors.push(error),
     ...io,
   });
@@ -87,6 +92,7 @@ export function startGatewayHarness(
     sockets,
     states,
     dispatches,
+    everyDispatch,
     errors,
     plans,
     warnings,

@@ -4,6 +4,7 @@ import { createGateway, discordProtocol, type Gateway, type GatewayOptions, type
 import type { DispatchPayload, Timeouts, WebSocketLike } from '../../src/types.ts';
 import { startChaosGateway, type ChaosGateway, type ChaosGatewayOptions } from '../../src/testing/index.ts';
 import { testCompression, testConnectUrl } from './compression.ts';
+import { isHandshakeAnswer } from './discordFrames.ts';
 
 export { testConnectUrl };
 
@@ -70,7 +71,10 @@ export interface Harness {
   tracker: SocketTracker;
   states: GatewayStateChange[];
   errors: Error[];
+  /** the session's events, READY and RESUMED left out (as the server counts them) */
   dispatches: DispatchPayload[];
+  /** everything `on('dispatch')` delivered, READY and RESUMED included */
+  everyDispatch: DispatchPayload[];
   /** the kinds of reconnect started, in order (`fresh` for the first connect) */
   reconnectKinds(): ('fresh' | 'resume')[];
   /** the handshake ops (2 IDENTIFY, 6 RESUME) the server received, in order */
@@ -103,9 +107,13 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const states: GatewayStateChange[] = [];
   const errors: Error[] = [];
   const dispatches: DispatchPayload[] = [];
+  const everyDispatch: DispatchPayload[] = [];
   gateway.on('state', (state) => states.push(state));
   gateway.on('error', (error) => errors.push(error));
-  gateway.on('dispatch', (payload) => dispatches.push(payload));
+  gateway.on('dispatch', (payload) => {
+    everyDispatch.push(payload);
+    if (!isHandshakeAnswer(payload)) dispatches.push(payload);
+  });
 
   const waitFor = async (predicate: () => boolean, what: string, timeoutMs = 3_000) => {
     const deadline = Date.now() + timeoutMs;
@@ -122,6 +130,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     states,
     errors,
     dispatches,
+    everyDispatch,
     reconnectKinds: () => {
       const kinds: ('fresh' | 'resume')[] = [];
       let generation = -1;

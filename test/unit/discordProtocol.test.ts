@@ -17,12 +17,14 @@ describe('decodeDiscordFrame: every opcode', () => {
     expect(decode(serverFrames.hello(41_250))).toEqual({ kind: 'hello', heartbeatInterval: 41_250 });
   });
 
-  it('op 0 READY gives the session id, sequence and resume URL', () => {
-    expect(decode(serverFrames.ready(1, 'abc', 'wss://r.discord.gg'))).toEqual({
+  it('op 0 READY gives the session id, sequence and resume URL, and the frame as sent for on(dispatch)', () => {
+    const frame = serverFrames.ready(1, 'abc', 'wss://r.discord.gg');
+    expect(decode(frame)).toEqual({
       kind: 'ready',
       seq: 1,
       sessionId: 'abc',
       resumeUrl: 'wss://r.discord.gg',
+      payload: frame,
     });
   });
 
@@ -31,8 +33,9 @@ describe('decodeDiscordFrame: every opcode', () => {
     expect(decode(serverFrames.ready(1, 'abc', null))).toMatchObject({ kind: 'ready', resumeUrl: null });
   });
 
-  it('op 0 RESUMED gives its sequence', () => {
-    expect(decode(serverFrames.resumed(42))).toEqual({ kind: 'resumed', seq: 42 });
+  it('op 0 RESUMED gives its sequence and the frame as sent', () => {
+    const frame = serverFrames.resumed(42);
+    expect(decode(frame)).toEqual({ kind: 'resumed', seq: 42, payload: frame });
   });
 
   it('op 0 with any other event is a dispatch carrying the whole frame', () => {

@@ -62,7 +62,8 @@ function isDispatchFrame(frame: Record<string, unknown>): frame is Record<string
   return typeof frame.t === 'string' && frame.t !== '' && isSequence(frame.s);
 }
 
-function decodeReady(s: number, d: unknown): InboundFrame {
+function decodeReady(frame: Record<string, unknown> & DispatchPayload): InboundFrame {
+  const d: unknown = frame.d;
   if (!isRecord(d) || typeof d.session_id !== 'string' || d.session_id === '') {
     return malformed('READY without a session_id');
   }
@@ -70,7 +71,7 @@ function decodeReady(s: number, d: unknown): InboundFrame {
   if (resumeUrl !== undefined && resumeUrl !== null && typeof resumeUrl !== 'string') {
     return malformed('READY with a resume_gateway_url that is not a string');
   }
-  return { kind: 'ready', seq: s, sessionId: d.session_id, resumeUrl: resumeUrl ?? null };
+  return { kind: 'ready', seq: frame.s, sessionId: d.session_id, resumeUrl: resumeUrl ?? null, payload: frame };
 }
 
 function decodeDispatch(frame: Record<string, unknown>): InboundFrame {
@@ -79,8 +80,8 @@ function decodeDispatch(frame: Record<string, unknown>): InboundFrame {
       ? malformed(`DISPATCH ${preview(frame.t)} without a valid sequence number (s)`)
       : malformed('DISPATCH without an event name (t)');
   }
-  if (frame.t === GatewayDispatchEvents.Ready) return decodeReady(frame.s, frame.d);
-  if (frame.t === GatewayDispatchEvents.Resumed) return { kind: 'resumed', seq: frame.s };
+  if (frame.t === GatewayDispatchEvents.Ready) return decodeReady(frame);
+  if (frame.t === GatewayDispatchEvents.Resumed) return { kind: 'resumed', seq: frame.s, payload: frame };
   return { kind: 'dispatch', seq: frame.s, payload: frame };
 }
 
@@ -126,6 +127,15 @@ export function decodeDiscordFrame(data: unknown, isBinary: boolean): InboundFra
   }
 }
 
+/** IDENTIFY's `shard` as `[shardId, shardCount]` when it is one; anything else names no shard. */
+function shardOf(value: unknown): readonly [number, number] | undefined {
+  if (!Array.isArray(value) || value.length !== 2) return undefined;
+  const [id, count] = value as unknown[];
+  if (!Number.isSafeInteger(id) || !Number.isSafeInteger(count)) return undefined;
+  if ((id as number) < 0 || (count as number) <= (id as number)) return undefined;
+  return Object.freeze([id as number, count as number] as const);
+}
+
 /**
  * The Discord gateway v10 binding (JSON encoding). It holds the token: the statechart only ever
  * asks it for an IDENTIFY or a RESUME frame, so the token stays out of context and snapshots.
@@ -143,8 +153,10 @@ export function discordProtocol(options: DiscordProtocolOptions): DiscordProtoco
     browser: options.properties?.browser ?? 'lifeline',
     device: options.properties?.device ?? 'lifeline',
   };
+  const shard = shardOf(options.identify?.shard);
   const protocol: DiscordProtocol = {
     name: 'discord-gateway-v10',
+    ...(shard ? { shard } : {}),
     allowedResumeHosts: ['*.discord.gg'],
     decode: decodeDiscordFrame,
     identify: () => JSON.stringify({ op: GatewayOpcodes.Identify, d: { ...options.identify, token, intents, properties } }),

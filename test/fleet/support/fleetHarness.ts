@@ -3,6 +3,7 @@ import type { GatewayBotInfo } from '../../../src/fleet/gatewayBot.ts';
 import { startChaosGateway, type ChaosGateway, type ChaosGatewayOptions } from '../../../src/testing/index.ts';
 import type { DispatchPayload } from '../../../src/types.ts';
 import { shortTimeouts } from '../../support/realGateway.ts';
+import { isHandshakeAnswer } from '../../support/discordFrames.ts';
 
 export const fleetToken = 'fleet-token-7c21';
 
@@ -42,7 +43,10 @@ export function startFleet(server: ChaosGateway, options: Partial<ShardManagerOp
   });
   const dispatches: FleetHarness['dispatches'] = [];
   const errors: FleetHarness['errors'] = [];
-  fleet.on('dispatch', (payload, shardId) => dispatches.push({ shardId, payload }));
+  // The session's events, as the server counts them: READY and RESUMED left out.
+  fleet.on('dispatch', (payload, shardId) => {
+    if (!isHandshakeAnswer(payload)) dispatches.push({ shardId, payload });
+  });
   fleet.on('error', (error, shardId) => errors.push({ shardId, error }));
   const harness: FleetHarness = {
     server,

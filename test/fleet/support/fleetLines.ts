@@ -1,4 +1,5 @@
 import type { ShardManager } from '../../../src/fleet/createShardManager.ts';
+import { isHandshakeAnswer } from '../../support/discordFrames.ts';
 
 /** Short timings for fleets in child processes: a loaded machine still meets them. */
 export const childFleetTiming = {
@@ -14,7 +15,10 @@ const print = (line: unknown) => process.stdout.write(`${JSON.stringify(line)}\n
  * shard ready (with its session id), every error with its code; `{ ready: true }` once all are.
  */
 export async function reportFleet(fleet: ShardManager): Promise<void> {
-  fleet.on('dispatch', (payload, shardId) => print({ shardId, s: payload.s }));
+  // READY and RESUMED are reported by the `ready` lines; these lines are the session's events.
+  fleet.on('dispatch', (payload, shardId) => {
+    if (!isHandshakeAnswer(payload)) print({ shardId, s: payload.s });
+  });
   fleet.on('state', (change, shardId) => {
     if (change.state === 'ready') print({ shardId, ready: change.handshake, sessionId: fleet.session(shardId)?.sessionId });
   });
