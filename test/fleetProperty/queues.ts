@@ -25,8 +25,11 @@ export type ClosableQueue = IdentifyQueue & { close(): void };
  * makes its queue at start.
  */
 export async function createIdentifyQueue(site: QueueSite): Promise<ClosableQueue> {
+  const requestedAt = performance.now();
   const { session_start_limit: limit } = await fetchGatewayBot({ token: site.token, baseUrl: site.apiUrl });
-  const budget = { remaining: limit.remaining, resetAfterMs: limit.reset_after, total: limit.total };
+  // Discord read the limit somewhere between the request and the answer: the queue keeps out of that gap.
+  const readLatencyMs = Math.ceil(performance.now() - requestedAt);
+  const budget = { remaining: limit.remaining, resetAfterMs: limit.reset_after, total: limit.total, readLatencyMs };
   if (site.kind === 'memory') {
     // As the shard manager makes its own default queue: with the margin over Discord's window.
     return memoryIdentifyQueue({ maxConcurrency: limit.max_concurrency, windowMs: paddedIdentifyWindowMs(site.windowMs), budget });
