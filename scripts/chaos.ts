@@ -5,11 +5,17 @@
  * with fake sockets (see test/property), split over one worker process per core. The seed comes
  * first; worker i runs seed + i. A failure prints the seed and path that replay it (in one
  * process) and the counterexample fast-check shrank it to. Exits 1 on failure.
+ *
+ * Then the fleet's run (see scripts/chaosFleet.ts): --fleet-runs N schedules (default 100) against
+ * a shard manager on real sockets, its identify queue in memory and in a real redis-server, with
+ * the same seed. `--suite engine|fleet` runs one of the two; a fleet failure replays with
+ * `--suite fleet [--queue memory|redis] --seed N --path P`.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { runShare, type WorkerMessage, type ShareResult } from './chaosShare.ts';
+import { runFleetChaos } from './chaosFleet.ts';
 
 const { values } = parseArgs({
   options: {
@@ -19,14 +25,37 @@ const { values } = parseArgs({
     progress: { type: 'string', default: '10000' },
     workers: { type: 'string', default: String(availableParallelism()) },
     worker: { type: 'boolean', default: false },
+    suite: { type: 'string' },
+    'fleet-runs': { type: 'string', default: '100' },
+    'fleet-shrinks': { type: 'string', default: '40' },
+    queue: { type: 'string', default: 'both' },
   },
 });
+// A path replays one schedule: of the engine unless the fleet is named.
+const suite = values.suite ?? (values.path ? 'engine' : 'all');
+const fleetRuns = Number(values['fleet-runs']);
+const fleetShrinks = Number(values['fleet-shrinks']);
+const queue = values.queue;
 const runs = Number(values.runs);
 const seed = values.seed === undefined ? (Date.now() ^ (Math.random() * 0x7fffffff)) | 0 : Number(values.seed);
 const every = Number(values.progress);
 const workers = values.path ? 1 : Math.max(1, Math.min(Number(values.workers), runs));
-if (!Number.isSafeInteger(runs) || runs <= 0 || !Number.isInteger(seed) || !(every > 0) || !(workers >= 1)) {
-  console.error('usage: npm run test:chaos -- [--runs N] [--seed N [--path P]] [--progress N] [--workers N]');
+if (
+  !Number.isSafeInteger(runs) ||
+  runs <= 0 ||
+  !Number.isInteger(seed) ||
+  !(every > 0) ||
+  !(workers >= 1) ||
+  !['all', 'engine', 'fleet'].includes(suite) ||
+  !Number.isSafeInteger(fleetRuns) ||
+  fleetRuns <= 0 ||
+  !(fleetShrinks >= 0) ||
+  (queue !== 'both' && queue !== 'memory' && queue !== 'redis')
+) {
+  console.error(
+    'usage: npm run test:chaos -- [--runs N] [--seed N [--path P]] [--progress N] [--workers N]\n' +
+      '                            [--suite all|engine|fleet] [--fleet-runs N] [--fleet-shrinks N] [--queue both|memory|redis]',
+  );
   process.exit(2);
 }
 
@@ -37,7 +66,18 @@ if (values.worker) {
   report({ type: 'result', result });
   process.disconnect();
 } else {
-  await orchestrate();
+  if (suite !== 'fleet') await orchestrate();
+  if (suite !== 'engine') {
+    const ok = await runFleetChaos({
+      runs: fleetRuns,
+      seed,
+      path: values.path,
+      queues: queue,
+      maxShrinks: fleetShrinks,
+      progressEvery: 10,
+    });
+    if (!ok) process.exit(1);
+  }
 }
 
 async function orchestrate(): Promise<void> {
