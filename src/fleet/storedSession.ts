@@ -1,3 +1,4 @@
+import { settleWithin } from '../core/settleWithin.ts';
 import type { SessionStore, StoredSession } from './types.ts';
 
 /**
@@ -35,19 +36,11 @@ export function checkShardId(shardId: unknown, where: string): asserts shardId i
  * is user code, so nothing that waits on it may wait forever.
  */
 export function boundedStoreCall<T>(call: () => Promise<T>, timeoutMs: number, what: string): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the session store did not answer within ${timeoutMs} ms (${what})`)), timeoutMs);
-    new Promise<T>((answer) => answer(call())).then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        reject(error instanceof Error ? error : new Error(String(error)));
-      },
-    );
-  });
+  return settleWithin(
+    new Promise<T>((answer) => answer(call())),
+    timeoutMs,
+    () => new Error(`the session store did not answer within ${timeoutMs} ms (${what})`),
+  );
 }
 
 /** The TTL a store declares (`SessionStore.ttlMs`), checked: undefined when its entries do not expire. */

@@ -1,3 +1,4 @@
+import { settleWithin } from '../core/settleWithin.ts';
 import type { Cluster, Redis } from 'ioredis';
 import type { LuaScript } from './scripts.ts';
 
@@ -21,19 +22,7 @@ export class CoordinatorTimeoutError extends Error {
  * late, never spends twice (see attemptScript).
  */
 export function bounded<T>(command: Promise<T>, timeoutMs: number, what?: string): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new CoordinatorTimeoutError(timeoutMs, what)), timeoutMs);
-    command.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        reject(error instanceof Error ? error : new Error(String(error)));
-      },
-    );
-  });
+  return settleWithin(command, timeoutMs, () => new CoordinatorTimeoutError(timeoutMs, what));
 }
 
 /** EVALSHA, falling back to EVAL once when Redis does not know the script (first use, restart, failover). */
