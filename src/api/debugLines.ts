@@ -39,14 +39,14 @@ export function debugLineOfPhase(kind: 'fresh' | 'resume', phase: string): strin
       return 'draining the old socket (close handshake, then terminate() if it does not close)';
     case 'waiting':
       return `waiting before the next ${kind === 'fresh' ? 'IDENTIFY' : 'RESUME'} attempt`;
+    case 'awaitingTurn':
+      return 'waiting for the identify turn (no socket is open meanwhile)';
     case 'handshake.opening':
       return 'opening a socket';
     case 'handshake.awaitingHello':
       return 'socket opened; waiting for HELLO';
-    case 'handshake.awaitingTurn':
-      return 'HELLO received';
     case 'handshake.identifying':
-      return 'IDENTIFY sent';
+      return 'HELLO received; IDENTIFY sent';
     case 'handshake.resuming':
       return 'HELLO received; RESUME sent';
     default:
