@@ -34,8 +34,9 @@ export interface ReconnectKind {
 }
 
 /**
- * The course every reconnect takes: drain the old socket; wait the retry delay; ask the gateway for
- * a socket (the gateway owns it, since it outlives this reconnect, and relays its events here);
+ * The course every reconnect takes: drain the old socket; wait the retry delay; for an IDENTIFY,
+ * wait for its turn; ask the gateway for a socket (the gateway owns it, since it outlives this
+ * reconnect, and relays its events here);
  * wait for HELLO; run the handshake. Any event that ends it early becomes a recovery trigger in
  * the output, so the gateway's recovery table decides what follows. Each step has its own timeout;
  * the handshake's measures silence, so a long replay before READY/RESUMED is not cut short.
