@@ -98,6 +98,28 @@ export const fatalCloseCodes = new Map<number, string>([
   [GatewayCloseCodes.DisallowedIntents, 'disallowed intents (4014): enable them for the application first'],
 ]);
 
+/**
+ * The fatal closes that one shard hears for its whole fleet: every shard of a manager IDENTIFYs
+ * with the same token, intents and gateway version, so the same refusal awaits each of them, and
+ * each IDENTIFY on the way spends the daily budget. On one of these a fleet stops every identify
+ * and fails with that reason.
+ *
+ * - 4004 authentication failed: the token is invalid (or was reset).
+ * - 4012 invalid API version: the `v` every shard connects with.
+ * - 4013 invalid intents, 4014 disallowed intents: the intents are the application's, and every
+ *   shard sends the same.
+ *
+ * Not here, because they concern one shard's IDENTIFY rather than what the shards share: 4010
+ * invalid shard (that shard's `[id, count]`) and 4011 sharding required (that shard's share of the
+ * guilds; its siblings may well connect). Such a shard fails alone.
+ */
+export const fleetFatalCloseCodes: ReadonlySet<number> = new Set<number>([
+  GatewayCloseCodes.AuthenticationFailed,
+  GatewayCloseCodes.InvalidAPIVersion,
+  GatewayCloseCodes.InvalidIntents,
+  GatewayCloseCodes.DisallowedIntents,
+]);
+
 /** The third HELLO stall in a row gives up on the session. */
 export const helloStallsBeforeFresh = 3;
 /** The second READY/RESUMED timeout in a row gives up on the gateway. */

@@ -1,6 +1,6 @@
 import { and, assign, enqueueActions, fromCallback, fromPromise, not, setup, spawnChild } from 'xstate';
 import type { GatewayStatus } from '../api/createGateway.ts';
-import { fleetFatalCloseCodes } from './fleetFatalCloses.ts';
+import { fleetFatalCloseCodes } from '../core/recovery.ts';
 import type { ShardEvent } from './shardActor.ts';
 import type { ShardOrder, ShardPoolCommand } from './shardPool.ts';
 import {
@@ -51,7 +51,7 @@ export interface ShardView {
   stopped: boolean;
 }
 
-/** Why the fleet failed; `closeCode` when a shard's close refused the whole fleet (see fleetFatalCloses.ts). */
+/** Why the fleet failed; `closeCode` when a shard's close refused the whole fleet (`fleetFatalCloseCodes`, beside the recovery table). */
 export interface FleetFailure {
   reason: string;
   closeCode: number | null;
